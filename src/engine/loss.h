@@ -1,0 +1,83 @@
+/*
+ * loss.h - contrastive losses over a batch of paired embeddings.
+ *
+ * Inputs a, b are B x k row-major (normally L2-normalised by the encoder);
+ * logits s_ij = scale * <a_i, b_j>, scale = 1/tau.  Every loss returns its
+ * value and, when the pointers are non-NULL, dL/da, dL/db (overwritten) and
+ * dL/dscale (so a learnable temperature gets its gradient).  Similarities are
+ * computed in row blocks of `chunk` rows, so memory is O(B x chunk).
+ * Equations are named as in docs/methods.md.
+ *
+ * Kinds:
+ *   INFONCE       -s_ii + log Zb_i, Zb_i = exp(s_ii) + c sum_{j!=i} exp(s_ij),
+ *                 c = (N-1)/(B-1) when n_total = N > 0 (the minibatch estimate
+ *                 of the population loss, "conventional"), c = 1 when
+ *                 n_total = 0 (standard in-batch InfoNCE).
+ *   DCL           -s_ii + log( c sum_{j!=i} exp(s_ij) )   (no positive in Z)
+ *   SOGCLR        running zhat_i; surrogate -s_ii + (1/zhat_i) Zb_i(theta) with
+ *                 1/zhat_i detached: the alpha -> inf limit of DECOMPOSABLE.
+ *   DECOMPOSABLE  running zhat_i; u_i ~ Gamma(alpha, rate alpha*zhat_i);
+ *                 surrogate -s_ii + u_i Zb_i(theta) (u detached).  Reported
+ *                 value: mean_i(-s_ii + log zhat_i), the population-loss
+ *                 estimate, not the surrogate.
+ * Stateful kinds need the batch's dataset indices (idx) and n_total = N.
+ */
+#ifndef CWB_LOSS_H
+#define CWB_LOSS_H
+
+#include <stdint.h>
+
+typedef enum {
+    CWB_LOSS_INFONCE = 0,
+    CWB_LOSS_DCL,
+    CWB_LOSS_SOGCLR,
+    CWB_LOSS_DECOMPOSABLE,
+    CWB_LOSS_NKINDS
+} cwb_loss_kind;
+
+typedef struct {
+    cwb_loss_kind kind;
+    int symmetric;       /* average of a->b and b->a (CLIP form) */
+    int chunk;           /* rows per similarity block; 0 = whole batch */
+    long n_total;        /* N for population scaling / state; 0 = in-batch only */
+    double alpha;        /* DECOMPOSABLE gamma shape; <= 0 or inf: u = 1/zhat */
+    double gamma;        /* zhat running-estimate rate in (0, 1] (SOGCLR, DECOMPOSABLE) */
+    double noise_sigma;  /* mean-one lognormal noise on each negative term, 0 = none */
+} cwb_loss_cfg;
+
+/* Documented defaults: symmetric 0, chunk 0, n_total 0, alpha 10, gamma 0.9
+ * for SOGCLR and 0.02 for DECOMPOSABLE, noise 0. */
+cwb_loss_cfg cwb_loss_defaults(cwb_loss_kind kind);
+const char *cwb_loss_name(cwb_loss_kind kind);   /* "infonce", "dcl", "sogclr", "decomposable" */
+int cwb_loss_from_name(const char *name);        /* -1 if unknown */
+
+typedef struct {
+    double value;      /* reported loss (see above) */
+    double surrogate;  /* the value whose gradient was returned */
+    double dscale;     /* dL/dscale of the surrogate */
+} cwb_loss_out;
+
+typedef struct cwb_loss cwb_loss;
+
+/* Allocates the workspace for batches up to max_batch rows of width dim, and
+ * the per-sample state (2 * n_total values) for stateful kinds.  `seed` seeds
+ * the loss's own stream (gamma E-step, negative-term noise). */
+cwb_loss *cwb_loss_new(const cwb_loss_cfg *cfg, int max_batch, int dim, uint64_t seed);
+void cwb_loss_free(cwb_loss *L);
+const cwb_loss_cfg *cwb_loss_config(const cwb_loss *L);
+/* Forget the running estimates (zhat) of stateful losses. */
+void cwb_loss_reset(cwb_loss *L);
+
+/*
+ * Evaluate on B rows.  idx[B]: dataset indices of the rows (required for
+ * SOGCLR/DECOMPOSABLE, ignored otherwise; NULL means 0..B-1).  col_w[B]:
+ * optional importance weights on each column's negative terms (NULL = 1).
+ * Errors (with message): B < 2, B > max_batch, k != dim, scale <= 0 or not
+ * finite, NaN/Inf in a or b, stateful loss without n_total >= B.
+ * Does not allocate.
+ */
+int cwb_loss_eval(cwb_loss *L, const float *a, const float *b, int B, int k,
+                  const int *idx, const float *col_w, float scale,
+                  cwb_loss_out *out, float *da, float *db);
+
+#endif

@@ -1,0 +1,42 @@
+/*
+ * optim.h - optimisers over one flat parameter block, and learning-rate
+ * schedules.  State is allocated at creation; a step never allocates.
+ */
+#ifndef CWB_OPTIM_H
+#define CWB_OPTIM_H
+
+#include <stddef.h>
+
+typedef enum { CWB_OPT_SGD = 0, CWB_OPT_ADAMW } cwb_opt_kind;
+
+typedef struct {
+    cwb_opt_kind kind;
+    float lr;            /* base learning rate */
+    float momentum;      /* SGD: heavy-ball momentum (PyTorch convention), 0 = none */
+    float weight_decay;  /* SGD: L2 added to the gradient; AdamW: decoupled */
+    float beta1, beta2, eps;   /* AdamW */
+} cwb_optim_cfg;
+
+/* Defaults: SGD lr 0.1 momentum 0.9 wd 0; AdamW lr 1e-3 betas (0.9, 0.999) eps 1e-8 wd 0.01. */
+cwb_optim_cfg cwb_optim_defaults(cwb_opt_kind kind);
+int cwb_opt_from_name(const char *name);   /* "sgd", "adamw"; -1 if unknown */
+
+typedef struct cwb_optim cwb_optim;
+cwb_optim *cwb_optim_new(const cwb_optim_cfg *cfg, size_t n_params);
+void cwb_optim_free(cwb_optim *o);
+/* One update of params[n] from grads[n] at learning rate lr (the schedule's
+ * lr, not cfg->lr).  CWB_ENAN if a gradient is not finite (params untouched). */
+int cwb_optim_step(cwb_optim *o, float *params, const float *grads, float lr);
+
+typedef enum { CWB_SCHED_CONSTANT = 0, CWB_SCHED_WARMUP, CWB_SCHED_COSINE } cwb_sched_kind;
+typedef struct {
+    cwb_sched_kind kind;
+    long warmup;         /* steps of linear warm-up from 0 (WARMUP, COSINE) */
+    long total;          /* COSINE: steps over which to decay */
+    float min_frac;      /* COSINE: final lr as a fraction of the base lr */
+} cwb_schedule;
+int cwb_sched_from_name(const char *name); /* "constant", "warmup", "cosine"; -1 if unknown */
+/* The lr multiplier at `step` (0-based): in [0, 1]. */
+float cwb_schedule_factor(const cwb_schedule *s, long step);
+
+#endif

@@ -1,0 +1,82 @@
+/* tensor.c - aligned float32 storage and the single sgemm entry point. */
+#include "tensor.h"
+#include "error.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CWB_ALIGN 64
+
+float *cwb_alloc(size_t n) {
+    /* aligned_alloc wants a size that is a multiple of the alignment. */
+    size_t bytes = n * sizeof(float);
+    bytes = (bytes + CWB_ALIGN - 1) / CWB_ALIGN * CWB_ALIGN;
+    if (bytes == 0) bytes = CWB_ALIGN;
+    if (n > (size_t)-1 / sizeof(float) / 2) {
+        cwb_fail(CWB_ENOMEM, "allocation of %zu floats is too large", n);
+        return NULL;
+    }
+    float *p = aligned_alloc(CWB_ALIGN, bytes);
+    if (!p) {
+        cwb_fail(CWB_ENOMEM, "out of memory allocating %zu floats", n);
+        return NULL;
+    }
+    memset(p, 0, bytes);
+    return p;
+}
+
+void cwb_free(void *p) { free(p); }
+
+cwb_tensor *cwb_tensor_new(int rows, int cols) {
+    if (rows <= 0 || cols <= 0) {
+        cwb_fail(CWB_EINVAL, "tensor shape %dx%d: both sizes must be positive", rows, cols);
+        return NULL;
+    }
+    cwb_tensor *t = malloc(sizeof *t);
+    if (!t) {
+        cwb_fail(CWB_ENOMEM, "out of memory allocating a tensor");
+        return NULL;
+    }
+    t->rows = rows;
+    t->cols = cols;
+    t->data = cwb_alloc((size_t)rows * (size_t)cols);
+    if (!t->data) {
+        free(t);
+        return NULL;
+    }
+    return t;
+}
+
+cwb_tensor *cwb_tensor_clone(const cwb_tensor *t) {
+    cwb_tensor *c = cwb_tensor_new(t->rows, t->cols);
+    if (c) memcpy(c->data, t->data, cwb_tensor_size(t) * sizeof(float));
+    return c;
+}
+
+void cwb_tensor_free(cwb_tensor *t) {
+    if (!t) return;
+    cwb_free(t->data);
+    free(t);
+}
+
+void cwb_gemm(int ta, int tb, int M, int N, int K, float alpha,
+              const float *A, int lda, const float *B, int ldb,
+              float beta, float *C, int ldc) {
+    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans,
+                tb ? CblasTrans : CblasNoTrans, M, N, K, alpha, A, lda, B,
+                ldb, beta, C, ldc);
+}
+
+int cwb_has_nonfinite(const float *x, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(x[i])) return 1;
+    return 0;
+}
+
+double cwb_sumsq(const float *x, size_t n) {
+    double s = 0;
+    for (size_t i = 0; i < n; i++) s += (double)x[i] * x[i];
+    return s;
+}
