@@ -63,7 +63,7 @@ double cwb_rng_normal(cwb_rng *r) {
     do u1 = cwb_rng_uniform(r); while (u1 <= 0.0);
     u2 = cwb_rng_uniform(r);
     double rad = sqrt(-2.0 * log(u1));
-    double th = 2.0 * M_PI * u2;
+    double th = 6.283185307179586 * u2; /* 2 pi */
     r->spare = rad * sin(th);
     r->has_spare = 1;
     return rad * cos(th);
