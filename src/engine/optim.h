@@ -31,8 +31,9 @@ int cwb_optim_step(cwb_optim *o, float *params, const float *grads, float lr);
 typedef enum { CWB_SCHED_CONSTANT = 0, CWB_SCHED_WARMUP, CWB_SCHED_COSINE } cwb_sched_kind;
 typedef struct {
     cwb_sched_kind kind;
-    long warmup;         /* steps of linear warm-up from 0 (WARMUP, COSINE) */
-    long total;          /* COSINE: steps over which to decay */
+    long warmup;         /* steps of linear warm-up from 0 (WARMUP, COSINE): step/warmup */
+    long total;          /* COSINE: the decay ends at step `total`, counted from 0
+                            with the warm-up included (pass the run's step count) */
     float min_frac;      /* COSINE: final lr as a fraction of the base lr */
 } cwb_schedule;
 int cwb_sched_from_name(const char *name); /* "constant", "warmup", "cosine"; -1 if unknown */
