@@ -1,0 +1,65 @@
+/*
+ * loss_decomposable.c - the decomposable loss by Bayesian augmentation [P1]
+ * ("Decomposable loss by Bayesian augmentation", steps 1-4 in methods.md).
+ *
+ * Per anchor row i (dataset index n):
+ *   1. log zhat_n <- log((1-gamma) zhat_n + gamma Zb_i), Zb_i the minibatch
+ *      estimate of the population denominator (first visit: zhat_n = Zb_i);
+ *   2. E-step: u_i ~ Gamma(alpha, rate alpha zhat_n), mean 1/zhat_n;
+ *      alpha <= 0 or infinite gives u_i = 1/zhat_n (SogCLR, loss_sogclr.c);
+ *   3. M-step surrogate -s_ii + u_i Zb_i(theta), u detached: linear in the
+ *      negatives' exp(s_ij), so its minibatch gradient is unbiased for fixed u;
+ *   4. reported value -s_ii + log zhat_n, not the surrogate.
+ * Rows are processed in order, so a dataset index repeated within one batch
+ * sees the update made by its earlier occurrence.
+ */
+#include "loss_internal.h"
+#include "error.h"
+
+#include <float.h>
+#include <math.h>
+
+void cwb_loss_update_zhat(double *logzhat, double logzb, double gamma) {
+    if (isnan(*logzhat) || gamma >= 1.0) {
+        *logzhat = logzb;
+        return;
+    }
+    /* log-add-exp of log(1-gamma) + log zhat and log gamma + log Zb: zhat
+     * itself can overflow a double when scale is large. */
+    double p = log1p(-gamma) + *logzhat, q = log(gamma) + logzb;
+    double m = p > q ? p : q;
+    *logzhat = m + log1p(exp(-fabs(p - q)));
+}
+
+int cwb_loss_row_augmented(cwb_loss *L, const cwb_loss_row *r, double logzb,
+                           double logu, float *g, cwb_loss_terms *t) {
+    const double *x = r->x;
+    double s_ii = x[r->i];
+    /* u_i Zb_i overflows where its logarithm does not: form every term of
+     * the gradient, u_i exp(x_ij), as one exponential. */
+    double uz = exp(logu + logzb);
+    if (!(uz * r->weight < FLT_MAX))
+        return cwb_fail(CWB_ENAN, "loss %s: u*Zbatch overflows at row %d (log u=%g, log Zbatch=%g)",
+                        cwb_loss_name(L->cfg.kind), r->i, logu, logzb);
+    for (int j = 0; j < r->B; j++)
+        if (j != r->i) g[j] = (float)(r->weight * exp(logu + x[j]));
+    g[r->i] = (float)(r->weight * (exp(logu + s_ii) - 1.0));
+    t->surrogate = -s_ii + uz;
+    t->value = -s_ii + *r->logzhat;
+    return CWB_OK;
+}
+
+int cwb_loss_row_decomposable(cwb_loss *L, const cwb_loss_row *r, float *g, cwb_loss_terms *t) {
+    double logzb = cwb_loss_logsumexp(r->x, r->B, -1);
+    cwb_loss_update_zhat(r->logzhat, logzb, L->cfg.gamma);
+    double logu = -*r->logzhat;
+    double alpha = L->cfg.alpha;
+    if (alpha > 0 && isfinite(alpha)) {
+        /* Gamma(alpha, rate alpha zhat) = Gamma(alpha, rate alpha) / zhat:
+         * the same draws, rescaled in log space so zhat never has to be
+         * formed (it can overflow).  A draw that underflows to 0 gives
+         * u = 0, a row that only pulls its positive. */
+        logu += log(cwb_rng_gamma(&L->rng_gamma, alpha, alpha));
+    }
+    return cwb_loss_row_augmented(L, r, logzb, logu, g, t);
+}
