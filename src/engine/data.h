@@ -43,7 +43,7 @@ void cwb_dataset_free(cwb_dataset *d);
 typedef struct {
     float jitter;        /* Gaussian jitter std (pixel noise) */
     float mask;          /* fraction of coordinates zeroed (random crop / word dropout) */
-    float flip;          /* probability of a sign flip per coordinate block (flip) */
+    float flip;          /* per-row probability of negating a cyclic block of d/2 coordinates (flip) */
     float scale;         /* multiply the row by 1 + scale * U(-1,1) (colour jitter) */
 } cwb_aug_cfg;
 /* Defaults: jitter 0.1, mask 0.1, flip 0, scale 0.2. */
@@ -59,7 +59,8 @@ int cwb_augment(const cwb_aug_cfg *cfg, const float *x, float *out, int B, int d
  * batches; noise = 1 fills batches from one cluster (negatives unlike the
  * population's).  pair_noise in [0,1]: probability that a row's positive is
  * replaced by a random other sample (a broken pair).  Importance weights
- * w_j = (1/N) / q_j undo the skew of the negatives when requested.
+ * w_j = (1/N) / q_j undo the skew of the negatives when requested (q_j taken
+ * per slot given the slots already filled, so E[w] = 1: docs/data.md).
  */
 typedef struct cwb_sampler cwb_sampler;
 cwb_sampler *cwb_sampler_new(const cwb_dataset *d, int batch, float noise,
