@@ -20,6 +20,9 @@ int cwb_scale_optimum(const float *a, const float *b, int n, int k, int chunk,
 
 typedef struct {
     cwb_loss_cfg loss;       /* kind, alpha, gamma, noise_sigma; n_total is set to n */
+    int unscaled;            /* INFONCE/DCL only: n_total = 0, the standard in-batch
+                              * loss (negatives not scaled by (n-1)/(B-1)) instead of
+                              * the minibatch estimate of the population loss */
     int batch;               /* B >= 2 */
     float batch_noise;       /* skew of the batches (sampler noise) */
     int importance;          /* importance-weight skewed negatives */

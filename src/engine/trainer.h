@@ -30,7 +30,8 @@ typedef struct {
     cwb_schedule sched;
     cwb_loss_cfg loss;       /* n_total is filled in with N by the trainer if 0 and stateful */
     float tau;               /* initial temperature */
-    int learn_tau;           /* learn log(1/tau), clamped to 1/tau <= 100 */
+    int learn_tau;           /* learn log(1/tau), clamped to 1/tau <= 100; updated by
+                              * an optimiser of kind cfg.opt without weight decay */
     int eval_chunk;          /* rows per block in evaluation (0 = 256) */
 } cwb_trainer_cfg;
 
@@ -50,8 +51,8 @@ typedef struct {
 
 typedef struct {
     double top1;             /* full-data-set top-1 retrieval of the positive view */
-    double pop_loss;         /* population InfoNCE with all N-1 negatives */
-    double alignment, uniformity, collapse_std;
+    double pop_loss;         /* population InfoNCE with all N-1 negatives, at 1/tau */
+    double alignment, uniformity, collapse_std;   /* uniformity, collapse_std: view a */
     double gap_centroid, gap_paired;
 } cwb_eval_info;
 
