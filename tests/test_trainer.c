@@ -244,7 +244,7 @@ static void test_bad_configs(void) {
     struct {
         const char *what, *needle;
         cwb_trainer_cfg c;
-    } cases[16];
+    } cases[20];
     int n = 0;
     cwb_trainer_cfg base = small_cfg(1);
 #define CASE(desc, word, stmt)                                                                     \
@@ -271,6 +271,7 @@ static void test_bad_configs(void) {
     CASE("mask 2", "mask", c->aug.mask = 2);
     CASE("eval_chunk -1", "eval_chunk", c->eval_chunk = -1);
     CASE("0 encoder layers", "layers", c->enc.n_layers = 0);
+    CASE("cosine without a length", "cosine", (c->sched.kind = CWB_SCHED_COSINE, c->sched.total = 0));
     CASE("stateful n_total < N", "n_total",
          (c->loss = cwb_loss_defaults(CWB_LOSS_SOGCLR), c->loss.n_total = 100));
 #undef CASE

@@ -128,6 +128,10 @@ static int check_cfg(const cwb_trainer_cfg *c) {
     if (c->sched.warmup < 0 || c->sched.total < 0)
         return cwb_fail(CWB_EINVAL, "trainer: schedule warmup %ld, total %ld must be >= 0",
                         c->sched.warmup, c->sched.total);
+    /* A cosine schedule with no length would sit at min_frac from step 0. */
+    if (c->sched.kind == CWB_SCHED_COSINE && c->sched.total <= c->sched.warmup)
+        return cwb_fail(CWB_EINVAL, "trainer: cosine schedule needs total (%ld) > warmup (%ld): set it to the run's steps",
+                        c->sched.total, c->sched.warmup);
     if (c->enc.n_layers < 1 || c->enc.n_layers > CWB_MLP_MAX_LAYERS)
         return cwb_fail(CWB_EINVAL, "trainer: encoder has %d layers, must be in [1, %d]",
                         c->enc.n_layers, CWB_MLP_MAX_LAYERS);
