@@ -24,7 +24,9 @@ void cwb_lua_newlib(lua_State *L, const luaL_Reg *fns, const cwb_lua_doc *docs);
 /* Record a doc string for the value at stack index idx (function or table). */
 void cwb_lua_setdoc(lua_State *L, int idx, const char *doc);
 
-/* Raise a Lua error from the engine's last message: "<where>: <cwb_errmsg()>". */
+/* Raise a Lua error from the engine's last message: "<where>: <cwb_errmsg()>"
+ * (just the message if where is NULL; a leading C function name such as
+ * "cwb_synth_new: " is dropped, as it means nothing in a recipe). */
 int cwb_lua_engine_error(lua_State *L, const char *where);
 
 /* Area openers: each pushes its table (called by luaopen_cwb). */
@@ -38,6 +40,7 @@ int cwb_lua_open_trainer(lua_State *L);  /* cwb.trainer */
 int cwb_lua_open_scalefit(lua_State *L); /* cwb.scalefit */
 int cwb_lua_open_runs(lua_State *L);     /* cwb.runs  (store work: src/lua/lruns.c) */
 int cwb_lua_open_plot(lua_State *L);     /* cwb.plot  (store work: src/lua/lplot.c) */
+int cwb_lua_open_mm(lua_State *L);       /* cwb.mm    (multimodal work: src/lua/lmm.c) */
 
 int luaopen_cwb(lua_State *L);
 
@@ -49,11 +52,28 @@ struct cwb_store;
 struct cwb_store *cwb_lua_store(lua_State *L);
 /* Set the store path before first use (main.c: --db). */
 void cwb_lua_set_store_path(const char *path);
+/* Why cwb_lua_store last returned NULL ("" if it did not), for that warning. */
+const char *cwb_lua_store_error(void);
 
 /* Set by main.c/REPL: the recipe name and --out directory, for run records and figures. */
 void cwb_lua_set_context(const char *recipe, const char *outdir, unsigned long long seed);
 const char *cwb_lua_recipe(void);
 const char *cwb_lua_outdir(void);      /* "." if none */
 unsigned long long cwb_lua_seed(void); /* --seed, default 1 */
+
+/* --quiet: no progress bars or periodic progress lines. */
+void cwb_lua_set_quiet(int quiet);
+int cwb_lua_quiet(void);
+
+/* Ctrl-C.  main.c's SIGINT handler calls cwb_lua_interrupt() (async-signal
+ * safe: it only sets a flag) and arms a Lua hook that raises "interrupted";
+ * loops that run in C (trainer:run, scalefit:run) poll
+ * cwb_lua_check_interrupt(L), which also disarms that hook, mark their run
+ * "interrupted" and raise the error themselves.  The flag stays set so that
+ * main.c can exit with 130; the REPL clears it. */
+void cwb_lua_interrupt(void);
+int cwb_lua_interrupted(void);
+int cwb_lua_check_interrupt(lua_State *L);
+void cwb_lua_clear_interrupt(void);
 
 #endif

@@ -9,6 +9,7 @@
 #ifndef CWB_STORE_H
 #define CWB_STORE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 typedef struct cwb_store cwb_store;
@@ -34,6 +35,67 @@ int cwb_store_run_end(cwb_store *s, int64_t run, const char *status);
 /* Mark every run of this handle that is still "running" as "interrupted"
  * (Ctrl-C).  Safe to call from the normal control flow after a signal. */
 int cwb_store_interrupt_all(cwb_store *s);
+
+/* ---- additions (store work) ------------------------------------------------ */
+
+/* Like cwb_store_open with a chosen wait for a locked database (open uses 2000 ms). */
+cwb_store *cwb_store_open_timeout(const char *path, int busy_ms, char *err, int errlen);
+/* Metrics buffered before a write (default 512, at least 1). */
+void cwb_store_set_batch(cwb_store *s, int batch);
+/* Metrics buffered and not yet written. */
+long cwb_store_pending(const cwb_store *s);
+
+/* Reading.  Each reader flushes this handle's pending metrics first.  The
+ * strings are valid during the callback only; a callback returning non-zero
+ * stops the iteration. */
+typedef struct {
+    int64_t id;
+    const char *recipe, *name, *params, *version, *status;
+    const char *started, *ended;   /* ISO-8601 UTC; ended NULL while running */
+    uint64_t seed;
+    double duration;               /* seconds to ended, or to now while running */
+} cwb_run_info;
+typedef int (*cwb_run_fn)(const cwb_run_info *run, void *ud);
+/* Every run by id.  0 or -1. */
+int cwb_store_runs(cwb_store *s, cwb_run_fn fn, void *ud);
+/* One run: 1 found (fn called), 0 no such run, -1 error. */
+int cwb_store_run_get(cwb_store *s, int64_t id, cwb_run_fn fn, void *ud);
+
+typedef struct {
+    const char *name;
+    long count;                    /* values logged (NaN counts; min/max skip it) */
+    long first_step, last_step;
+    double first, last, min, max;  /* NaN where undefined */
+} cwb_metric_summary;
+/* One summary per metric name of a run, by name.  0 or -1. */
+int cwb_store_metric_summaries(cwb_store *s, int64_t run,
+                               int (*fn)(const cwb_metric_summary *m, void *ud), void *ud);
+/* Steps and values of one metric in step order, malloc'd (caller frees both;
+ * NULL when empty).  Returns the count or -1. */
+long cwb_store_metric_series(cwb_store *s, int64_t run, const char *name,
+                             long **steps, double **values);
+/* Every metric row of a run ordered by step then name.  0 or -1. */
+int cwb_store_metric_rows(cwb_store *s, int64_t run,
+                          int (*fn)(long step, const char *name, double value, void *ud),
+                          void *ud);
+/* The run's "main" metric: `preferred` if it has it, else "loss", else the
+ * first name in alphabetical order; its name and value at the last step.
+ * 1 found, 0 the run has no metrics, -1 error. */
+int cwb_store_main_metric(cwb_store *s, int64_t run, const char *preferred,
+                          char *name, int namelen, double *value);
+
+/* What `cwb runs export` and `cwb runs plot` do, for the Lua binding too
+ * (runs_cli.c).  Both return 0, 1 when the run (or metric) does not exist,
+ * or -1 on failure, with a one-line message in err.
+ * Export: CSV to path (NULL or "-": stdout; a file is written atomically),
+ * long format "step,name,value" or, with wide, "step,<name>,...". */
+int cwb_runs_export_csv(cwb_store *s, int64_t run, const char *path, int wide,
+                        char *err, size_t errlen);
+/* Plot: METRIC against step through gnuplot, into file (PNG, or SVG when the
+ * name ends in ".svg") or, when file is NULL, as text (width x height
+ * characters, 0 for 79 x 24) returned in *text (malloc'd). */
+int cwb_runs_plot(cwb_store *s, int64_t run, const char *metric, const char *file,
+                  int width, int height, char **text, char *err, size_t errlen);
 
 /* `cwb runs ...` subcommands: list, show ID, export ID --csv, plot ID METRIC
  * [--png FILE].  argv[0] is "runs".  Returns the process exit status. */
