@@ -1,0 +1,488 @@
+/*
+ * lcwb.c - the `cwb` module: the doc registry behind help(), the session
+ * context (recipe, --out, --seed, --quiet, Ctrl-C), and luaopen_cwb, which
+ * assembles the areas opened by the other binding files.
+ *
+ * Docs live in a weak-keyed registry table mapping a function or table to
+ * its one-line doc string, so anything reachable from Lua can be asked
+ * about, whatever name it was stored under.  Classes' method tables are
+ * listed separately so that help() can show "tensor methods" too.
+ */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+#include "lbind.h"
+#include "error.h"
+
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#ifndef PACKAGE_VERSION
+#define PACKAGE_VERSION "0.0"
+#endif
+
+static const char DOCS_KEY[] = "cwb.docs";       /* weak keys: value -> doc */
+static const char CLASSES_KEY[] = "cwb.classes"; /* sequence of {label, methods} */
+
+/* ---- doc registry ------------------------------------------------------- */
+
+/* Push registry[key], creating it (with the given __mode, or none) if absent. */
+static void push_regtable(lua_State *L, const char *key, const char *mode) {
+    if (lua_getfield(L, LUA_REGISTRYINDEX, key) == LUA_TTABLE) return;
+    lua_pop(L, 1);
+    lua_newtable(L);
+    if (mode) {
+        lua_createtable(L, 0, 1);
+        lua_pushstring(L, mode);
+        lua_setfield(L, -2, "__mode");
+        lua_setmetatable(L, -2);
+    }
+    lua_pushvalue(L, -1);
+    lua_setfield(L, LUA_REGISTRYINDEX, key);
+}
+
+void cwb_lua_setdoc(lua_State *L, int idx, const char *doc) {
+    idx = lua_absindex(L, idx);
+    push_regtable(L, DOCS_KEY, "k");
+    lua_pushvalue(L, idx);
+    lua_pushstring(L, doc);
+    lua_rawset(L, -3);
+    lua_pop(L, 1);
+}
+
+/* Push the doc of the value at idx, or nil. */
+static int push_doc(lua_State *L, int idx) {
+    idx = lua_absindex(L, idx);
+    push_regtable(L, DOCS_KEY, "k");
+    lua_pushvalue(L, idx);
+    int t = lua_rawget(L, -2);
+    lua_remove(L, -2);
+    return t != LUA_TNIL;
+}
+
+void cwb_lua_newlib(lua_State *L, const luaL_Reg *fns, const cwb_lua_doc *docs) {
+    int n = 0;
+    for (const luaL_Reg *f = fns; f->name; f++) n++;
+    lua_createtable(L, 0, n);
+    luaL_setfuncs(L, fns, 0);
+    if (!docs) return;
+    for (const cwb_lua_doc *d = docs; d->name; d++) {
+        if (lua_getfield(L, -1, d->name) != LUA_TNIL) cwb_lua_setdoc(L, -1, d->doc);
+        lua_pop(L, 1);
+    }
+}
+
+void cwb_lua_newclass(lua_State *L, const char *tname, const char *label,
+                      const char *doc, const luaL_Reg *methods,
+                      const cwb_lua_doc *docs, const luaL_Reg *meta) {
+    if (!luaL_newmetatable(L, tname)) { /* already registered by an earlier open */
+        lua_pop(L, 1);
+        return;
+    }
+    if (meta) luaL_setfuncs(L, meta, 0);
+    cwb_lua_newlib(L, methods, docs);
+    if (doc) cwb_lua_setdoc(L, -1, doc);
+    push_regtable(L, CLASSES_KEY, NULL);
+    lua_createtable(L, 0, 2);
+    lua_pushstring(L, label);
+    lua_setfield(L, -2, "label");
+    lua_pushvalue(L, -3);
+    lua_setfield(L, -2, "methods");
+    lua_rawseti(L, -2, (lua_Integer)luaL_len(L, -2) + 1);
+    lua_pop(L, 1);
+    lua_setfield(L, -2, "__index");
+    lua_pop(L, 1);
+}
+
+int cwb_lua_engine_error(lua_State *L, const char *where) {
+    const char *m = cwb_errmsg();
+    if (!m || !*m) m = "engine error";
+    /* Engine messages often start with the C function's name
+     * ("cwb_synth_new: n = 0 ...") or the area's ("optim: lr=-1 ..."); the
+     * Lua-side name in `where` replaces it rather than stutter. */
+    const char *p = m;
+    while (*p == '_' || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9')) p++;
+    if (p > m && p[0] == ':' && p[1] == ' ') {
+        size_t w = (size_t)(p - m);
+        if (strncmp(m, "cwb_", 4) == 0 ||
+            (where && strncmp(where, m, w) == 0 && (where[w] == '\0' || where[w] == ':' || where[w] == '.')))
+            m = p + 2;
+    }
+    if (!where) return luaL_error(L, "%s", m);
+    return luaL_error(L, "%s: %s", where, m);
+}
+
+/* ---- session context ------------------------------------------------------ */
+
+static char ctx_recipe[1024] = "(none)";
+static char ctx_outdir[1024] = ".";
+static unsigned long long ctx_seed = 1;
+static int ctx_quiet;
+static volatile sig_atomic_t ctx_interrupted;
+
+static void copy_str(char *dst, size_t n, const char *src, const char *def) {
+    snprintf(dst, n, "%s", src && *src ? src : def);
+}
+
+void cwb_lua_set_context(const char *recipe, const char *outdir, unsigned long long seed) {
+    copy_str(ctx_recipe, sizeof ctx_recipe, recipe, "(none)");
+    copy_str(ctx_outdir, sizeof ctx_outdir, outdir, ".");
+    ctx_seed = seed;
+}
+const char *cwb_lua_recipe(void) { return ctx_recipe; }
+const char *cwb_lua_outdir(void) { return ctx_outdir; }
+unsigned long long cwb_lua_seed(void) { return ctx_seed; }
+void cwb_lua_set_quiet(int quiet) { ctx_quiet = quiet; }
+int cwb_lua_quiet(void) { return ctx_quiet; }
+void cwb_lua_interrupt(void) { ctx_interrupted = 1; }
+int cwb_lua_interrupted(void) { return ctx_interrupted != 0; }
+void cwb_lua_clear_interrupt(void) { ctx_interrupted = 0; }
+
+int cwb_lua_check_interrupt(lua_State *L) {
+    if (!ctx_interrupted) return 0;
+    /* main.c's handler also armed a hook to stop Lua code; C loops that
+     * notice the flag first raise the error themselves, so the hook must
+     * not fire again later (e.g. inside the message handler). */
+    lua_sethook(L, NULL, 0, 0);
+    return 1;
+}
+
+/* ---- help ------------------------------------------------------------------ */
+
+/* The help text is gathered as pieces in a Lua table (so that errors cannot
+ * leak memory and the stack stays simple) and concatenated at the end. */
+typedef struct {
+    lua_State *L;
+    int t;              /* absolute index of the pieces table */
+    lua_Integer n;      /* pieces so far */
+} sbuf;
+
+static void sb_init(sbuf *s, lua_State *L) {
+    s->L = L;
+    lua_newtable(L);
+    s->t = lua_gettop(L);
+    s->n = 0;
+}
+/* Append the string on top of the stack (popped). */
+static void sb_addtop(sbuf *s) { lua_rawseti(s->L, s->t, ++s->n); }
+static void sb_trunc(sbuf *s, lua_Integer n) {
+    while (s->n > n) {
+        lua_pushnil(s->L);
+        lua_rawseti(s->L, s->t, s->n--);
+    }
+}
+/* Replace the pieces table by their concatenation. */
+static void sb_result(sbuf *s) {
+    luaL_Buffer b;
+    luaL_buffinit(s->L, &b);
+    for (lua_Integer i = 1; i <= s->n; i++) {
+        lua_rawgeti(s->L, s->t, i);
+        luaL_addvalue(&b);
+    }
+    luaL_pushresult(&b);
+    lua_remove(s->L, s->t);
+}
+
+/* Case-insensitive substring test (strcasestr is a GNU extension). */
+static int contains(const char *hay, const char *needle) {
+    size_t n = strlen(needle);
+    for (; *hay; hay++)
+        if (strncasecmp(hay, needle, n) == 0) return 1;
+    return n == 0;
+}
+
+static int cmp_str(const void *a, const void *b) {
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* One line per documented member of the table at idx, sorted by name:
+ * "  <doc>".  Undocumented functions are listed by name so that a missing
+ * doc shows; with a filter, only lines containing it (any case). */
+static void add_members(sbuf *s, int idx, const char *filter) {
+    lua_State *L = s->L;
+    idx = lua_absindex(L, idx);
+    int n = 0;
+    lua_pushnil(L);
+    while (lua_next(L, idx)) {
+        if (lua_type(L, -2) == LUA_TSTRING) n++;
+        lua_pop(L, 1);
+    }
+    if (n == 0) return;
+    /* names as a Lua array userdata, so a later error cannot leak it */
+    const char **names = lua_newuserdatauv(L, (size_t)n * sizeof *names, 0);
+    int k = 0;
+    lua_pushnil(L);
+    while (lua_next(L, idx)) {
+        /* the keys stay alive: they are the table's own strings */
+        if (lua_type(L, -2) == LUA_TSTRING && k < n) names[k++] = lua_tostring(L, -2);
+        lua_pop(L, 1);
+    }
+    qsort(names, (size_t)k, sizeof *names, cmp_str);
+    for (int i = 0; i < k; i++) {
+        int t = lua_getfield(L, idx, names[i]);
+        if (t == LUA_TFUNCTION || t == LUA_TTABLE) {
+            int has = push_doc(L, -1);
+            const char *doc = has ? lua_tostring(L, -1) : NULL;
+            /* undocumented tables are data, not API */
+            if ((t == LUA_TFUNCTION || has) &&
+                (!filter || (doc && contains(doc, filter)) || contains(names[i], filter))) {
+                if (doc && t == LUA_TTABLE) lua_pushfstring(L, "  %s: %s\n", names[i], doc);
+                else if (doc) lua_pushfstring(L, "  %s\n", doc);
+                else lua_pushfstring(L, "  %s: (undocumented)\n", names[i]);
+                sb_addtop(s);
+            }
+            lua_pop(L, 1);
+        }
+        lua_pop(L, 1);
+    }
+    lua_pop(L, 1); /* names */
+}
+
+/* The cwb module table, or nil. */
+static int push_cwb(lua_State *L) {
+    lua_getfield(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+    int t = lua_getfield(L, -1, "cwb");
+    lua_remove(L, -2);
+    return t == LUA_TTABLE;
+}
+
+/* The areas of the module, in the order help() lists them (luaopen_cwb
+ * opens them from the same table). */
+typedef int (*opener)(lua_State *);
+static const struct {
+    const char *name;
+    opener open;
+} AREAS[] = {{"tensor", cwb_lua_open_tensor},   {"rng", cwb_lua_open_rng},
+             {"data", cwb_lua_open_data},       {"nn", cwb_lua_open_nn},
+             {"loss", cwb_lua_open_loss},       {"metrics", cwb_lua_open_metrics},
+             {"trainer", cwb_lua_open_trainer}, {"scalefit", cwb_lua_open_scalefit},
+             {"runs", cwb_lua_open_runs},       {"plot", cwb_lua_open_plot},
+             {"mm", cwb_lua_open_mm}};
+#define N_AREAS (sizeof AREAS / sizeof AREAS[0])
+
+/* Add a section: its heading (on top of the stack, popped) and the members
+ * of the table at idx; with a filter, a section without matches is dropped. */
+static void add_section(sbuf *s, int idx, const char *filter) {
+    idx = lua_absindex(s->L, idx);
+    lua_Integer before = s->n;
+    sb_addtop(s);
+    lua_Integer head = s->n;
+    add_members(s, idx, filter);
+    if (filter && s->n == head) sb_trunc(s, before);
+}
+
+/* The whole listing (filter NULL) or the entries matching filter. */
+static void add_listing(sbuf *s, const char *filter) {
+    lua_State *L = s->L;
+    if (!push_cwb(L)) {
+        lua_pop(L, 1);
+        return;
+    }
+    int cwb = lua_gettop(L);
+    lua_newtable(L); /* the top-level functions only */
+    lua_pushnil(L);
+    while (lua_next(L, cwb)) {
+        if (lua_type(L, -1) == LUA_TFUNCTION) {
+            lua_pushvalue(L, -2);
+            lua_insert(L, -2);
+            lua_rawset(L, -4);
+        } else
+            lua_pop(L, 1);
+    }
+    lua_pushliteral(L, "cwb\n");
+    add_section(s, -2, filter);
+    lua_pop(L, 1);
+    for (size_t i = 0; i < N_AREAS; i++) {
+        if (lua_getfield(L, cwb, AREAS[i].name) == LUA_TTABLE) {
+            int has = push_doc(L, -1);
+            lua_pushfstring(L, "\ncwb.%s%s%s\n", AREAS[i].name, has ? ": " : "",
+                            has ? lua_tostring(L, -1) : "");
+            lua_remove(L, -2);
+            add_section(s, -2, filter);
+        }
+        lua_pop(L, 1);
+    }
+    lua_pop(L, 1); /* cwb */
+    push_regtable(L, CLASSES_KEY, NULL);
+    lua_Integer nc = luaL_len(L, -1);
+    for (lua_Integer i = 1; i <= nc; i++) {
+        lua_geti(L, -1, i);
+        lua_getfield(L, -1, "label");
+        lua_getfield(L, -2, "methods");
+        int has = push_doc(L, -1);
+        lua_pushfstring(L, "\n%s%s%s\n", lua_tostring(L, -3), has ? ": " : "",
+                        has ? lua_tostring(L, -1) : "");
+        lua_remove(L, -2);
+        add_section(s, -2, filter);
+        lua_pop(L, 3);
+    }
+    lua_pop(L, 1);
+}
+
+/* The methods table of a userdata's class, pushed; 0 if none. */
+static int push_class_methods(lua_State *L, int idx) {
+    if (!lua_getmetatable(L, idx)) return 0;
+    if (lua_getfield(L, -1, "__index") != LUA_TTABLE) {
+        lua_pop(L, 2);
+        return 0;
+    }
+    lua_remove(L, -2);
+    return 1;
+}
+
+/* "cwb.rng" if the table at idx is one of the module's areas, else NULL. */
+static const char *area_name(lua_State *L, int idx) {
+    static char buf[64];
+    const char *found = NULL;
+    idx = lua_absindex(L, idx);
+    if (push_cwb(L)) {
+        for (size_t i = 0; i < N_AREAS && !found; i++) {
+            lua_getfield(L, -1, AREAS[i].name);
+            if (lua_rawequal(L, -1, idx)) {
+                snprintf(buf, sizeof buf, "cwb.%s", AREAS[i].name);
+                found = buf;
+            }
+            lua_pop(L, 1);
+        }
+    }
+    lua_pop(L, 1);
+    return found;
+}
+
+/* Push the help text for the value at arg (the whole API when absent). */
+static void help_text(lua_State *L, int arg) {
+    sbuf s;
+    int t = lua_type(L, arg);
+    sb_init(&s, L);
+    if (t == LUA_TNONE || t == LUA_TNIL) {
+        lua_pushfstring(L, "cwb %s: the Lua API. help(f) shows one entry, help(\"word\") "
+                           "searches. Indices count from 1.\n\n", PACKAGE_VERSION);
+        sb_addtop(&s);
+        add_listing(&s, NULL);
+    } else if (t == LUA_TSTRING) {
+        const char *w = lua_tostring(L, arg);
+        add_listing(&s, w);
+        if (s.n == 0) {
+            lua_pushfstring(L, "help: nothing matches '%s'\n", w);
+            sb_addtop(&s);
+        }
+    } else if (t == LUA_TUSERDATA && push_class_methods(L, arg)) {
+        int has = push_doc(L, -1);
+        lua_pushfstring(L, "%s%s%s\n", luaL_typename(L, arg), has ? ": " : "",
+                        has ? lua_tostring(L, -1) : "");
+        lua_remove(L, -2);
+        sb_addtop(&s);
+        add_members(&s, -1, NULL);
+        lua_pop(L, 1);
+    } else if (push_doc(L, arg)) {
+        const char *name = t == LUA_TTABLE ? area_name(L, arg) : NULL;
+        lua_pushfstring(L, "%s%s%s\n", name ? name : "", name ? ": " : "", lua_tostring(L, -1));
+        lua_remove(L, -2);
+        sb_addtop(&s);
+        if (t == LUA_TTABLE) add_members(&s, arg, NULL);
+    } else {
+        lua_pop(L, 1);
+        lua_pushfstring(L, "help: no documentation for this %s\n", luaL_typename(L, arg));
+        sb_addtop(&s);
+    }
+    sb_result(&s);
+}
+
+/* Printed through the global print, so that a front end which redirects
+ * print (the workbench's output pane) shows help too. */
+static int l_help(lua_State *L) {
+    lua_settop(L, 1);
+    help_text(L, 1);
+    size_t n;
+    const char *s = lua_tolstring(L, -1, &n);
+    if (n > 0 && s[n - 1] == '\n') n--; /* print adds its own */
+    lua_getglobal(L, "print");
+    lua_pushlstring(L, s, n);
+    lua_call(L, 1, 0);
+    return 0;
+}
+
+static int l_helptext(lua_State *L) {
+    lua_settop(L, 1);
+    help_text(L, 1);
+    return 1;
+}
+
+static int l_doc(lua_State *L) {
+    luaL_checkany(L, 1);
+    if (lua_type(L, 1) == LUA_TUSERDATA && push_class_methods(L, 1)) {
+        if (push_doc(L, -1)) return 1;
+        lua_pushnil(L);
+        return 1;
+    }
+    if (!push_doc(L, 1)) lua_pushnil(L);
+    return 1;
+}
+
+static int l_seed(lua_State *L) {
+    lua_pushinteger(L, (lua_Integer)cwb_lua_seed());
+    return 1;
+}
+
+static int l_outdir(lua_State *L) {
+    lua_pushstring(L, cwb_lua_outdir());
+    return 1;
+}
+
+static int l_outpath(lua_State *L) {
+    const char *name = luaL_checkstring(L, 1);
+    const char *dir = cwb_lua_outdir();
+    if (name[0] == '/' || strcmp(dir, ".") == 0) lua_pushstring(L, name);
+    else lua_pushfstring(L, "%s%s%s", dir, dir[strlen(dir) - 1] == '/' ? "" : "/", name);
+    return 1;
+}
+
+static int l_recipe(lua_State *L) {
+    lua_pushstring(L, cwb_lua_recipe());
+    return 1;
+}
+
+static int l_quiet(lua_State *L) {
+    lua_pushboolean(L, cwb_lua_quiet());
+    return 1;
+}
+
+static const luaL_Reg cwb_fns[] = {
+    {"help", l_help},   {"helptext", l_helptext}, {"doc", l_doc},       {"seed", l_seed},
+    {"outdir", l_outdir}, {"outpath", l_outpath}, {"recipe", l_recipe}, {"quiet", l_quiet},
+    {NULL, NULL}};
+
+static const cwb_lua_doc cwb_docs[] = {
+    {"help", "help([x]) -> nothing: print the API (no argument), the doc of a function, table "
+             "or object, or the entries matching a word"},
+    {"helptext", "cwb.helptext([x]) -> string: what help(x) would print"},
+    {"doc", "cwb.doc(x) -> string|nil: the one-line doc string of a function, table or object"},
+    {"seed", "cwb.seed() -> integer: the session seed (--seed N, default 1); the default of "
+             "every seed= option"},
+    {"outdir", "cwb.outdir() -> string: the output folder (--out DIR, default \".\")"},
+    {"outpath", "cwb.outpath(name) -> string: name inside the output folder"},
+    {"recipe", "cwb.recipe() -> string: the running recipe's path (recorded with each run)"},
+    {"quiet", "cwb.quiet() -> boolean: true under --quiet (no progress output)"},
+    {NULL, NULL}};
+
+int luaopen_cwb(lua_State *L) {
+    cwb_lua_newlib(L, cwb_fns, cwb_docs);
+    cwb_lua_setdoc(L, -1, "cwb: the contrastive-learning workbench (help() lists everything)");
+    for (size_t i = 0; i < N_AREAS; i++) {
+        AREAS[i].open(L);
+        lua_setfield(L, -2, AREAS[i].name);
+    }
+    /* cwb.pca lives with the metrics but reads better at the top level */
+    lua_getfield(L, -1, "metrics");
+    lua_getfield(L, -1, "pca");
+    lua_setfield(L, -3, "pca");
+    lua_pop(L, 1);
+    lua_pushstring(L, PACKAGE_VERSION);
+    lua_setfield(L, -2, "version");
+    /* help() is a global, as in an interactive shell */
+    lua_getfield(L, -1, "help");
+    lua_setglobal(L, "help");
+    return 1;
+}

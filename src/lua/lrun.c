@@ -1,0 +1,248 @@
+/*
+ * lrun.c - a recorded run as seen from a C loop in the binding
+ * (trainer:run, scalefit:run): the store record, metric buffering and the
+ * progress display, closed exactly once whatever happens.
+ *
+ * The guard is a to-be-closed stack slot (lua_toclose): if a Lua error
+ * leaves the loop (NaN, an error in on_step, Ctrl-C), Lua calls its __close
+ * while unwinding and the run is marked "failed" or "interrupted" -- after
+ * the message handler has already taken its traceback at the error point,
+ * so recipes see where the error really happened.
+ *
+ * While the interactive workbench is up it registers live-run hooks
+ * (ui/tui.h): each run's start, metrics, progress ticks and end are
+ * forwarded to it, a tick may ask the loop to stop, and nothing is printed
+ * on stderr (the workbench shows the progress itself).
+ */
+#include "lbind.h"
+#include "store/store.h"
+#include "ui/tui.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define GUARD_MT "cwb.runguard"
+
+struct cwb_runguard {
+    struct cwb_store *store;   /* NULL: not recorded */
+    int64_t run;
+    int done;
+    long step;                 /* last step seen, for the final progress line */
+    cwb_progress prog;
+    char label[96];
+    const cwb_ui_hooks *hooks; /* the workbench's, or NULL when headless */
+    void *ui;                  /* its handle for this run, or NULL */
+};
+
+/* status: "done", "failed", "interrupted" or "stopped" (stored as done). */
+static void end_run(cwb_runguard *g, const char *status) {
+    if (g->done) return;
+    g->done = 1;
+    if (g->ui && g->hooks->run_end) g->hooks->run_end(g->ui, status);
+    g->ui = NULL;
+    if (strcmp(status, "stopped") == 0) status = "done";
+    if (g->prog.active) { /* leave the bar's line before anything else prints */
+        fputc('\n', stderr);
+        fflush(stderr);
+        g->prog.active = 0;
+    }
+    if (g->store && g->run > 0) cwb_store_run_end(g->store, g->run, status);
+}
+
+static int guard_close(lua_State *L) {
+    cwb_runguard *g = luaL_checkudata(L, 1, GUARD_MT);
+    end_run(g, cwb_lua_interrupted() ? "interrupted" : "failed");
+    return 0;
+}
+
+static void warn_once(const char *what) {
+    static int warned;
+    if (warned) return;
+    warned = 1;
+    fprintf(stderr, "cwb: warning: %s; runs are not recorded\n", what);
+    fflush(stderr);
+}
+
+cwb_runguard *cwb_run_begin(lua_State *L, int record, const char *name, const char *params,
+                            uint64_t seed, long total, int progress) {
+    if (luaL_newmetatable(L, GUARD_MT)) {
+        lua_pushcfunction(L, guard_close);
+        lua_setfield(L, -2, "__close");
+        lua_pushcfunction(L, guard_close);
+        lua_setfield(L, -2, "__gc");
+    }
+    lua_pop(L, 1);
+    struct cwb_store *store = record ? cwb_lua_store(L) : NULL;
+    cwb_runguard *g = cwb_lua_newobject(L, sizeof *g, 0, GUARD_MT);
+    lua_toclose(L, -1);
+    snprintf(g->label, sizeof g->label, "%s", name && *name ? name : "run");
+    if (record && !store) {
+        char msg[700];
+        const char *why = cwb_lua_store_error();
+        snprintf(msg, sizeof msg, "the run store could not be opened%s%s%s", why && *why ? " (" : "",
+                 why && *why ? why : "", why && *why ? ")" : "");
+        warn_once(msg);
+    }
+    if (store) {
+        g->run = cwb_store_run_begin(store, cwb_lua_recipe(), g->label, params ? params : "{}",
+                                     seed);
+        if (g->run > 0) g->store = store;
+        else {
+            char msg[300];
+            snprintf(msg, sizeof msg, "the run store refused a new run (%s)",
+                     cwb_store_errmsg(store));
+            warn_once(msg);
+        }
+    }
+    g->hooks = cwb_ui_hooks_get(L);
+    if (g->hooks && g->hooks->run_begin)
+        g->ui = g->hooks->run_begin(g->hooks->ud, L, g->label, total, cwb_run_id(g));
+    cwb_progress_start(&g->prog, g->label, total, !progress || g->hooks);
+    return g;
+}
+
+void cwb_run_embed(cwb_runguard *g, cwb_run_embed_fn fn, void *src) {
+    if (g->ui && g->hooks->run_embed) g->hooks->run_embed(g->ui, fn, src);
+}
+
+int64_t cwb_run_id(const cwb_runguard *g) { return g->store ? g->run : -1; }
+
+void cwb_run_metric(cwb_runguard *g, long step, const char *name, double value) {
+    if (g->store) cwb_store_metric(g->store, g->run, step, name, value);
+    if (g->ui && g->hooks->run_metric) g->hooks->run_metric(g->ui, step, name, value);
+}
+
+int cwb_run_progress(lua_State *L, cwb_runguard *g, long done, const char *extra) {
+    g->step = done;
+    cwb_progress_update(&g->prog, done, extra);
+    if (g->ui && g->hooks->run_tick) return g->hooks->run_tick(g->ui, L, done);
+    return 0;
+}
+
+void cwb_run_finish(lua_State *L, cwb_runguard *g, int idx, long done, const char *extra,
+                    int stopped) {
+    if (!g->done) {
+        cwb_progress_end(&g->prog, done, extra);
+        g->prog.active = 0;
+        end_run(g, stopped ? "stopped" : "done");
+    }
+    lua_closeslot(L, idx);
+}
+
+/* ---- JSON ------------------------------------------------------------------------- */
+
+/* A tiny writer for the flat, known-shape parameter records: keys are
+ * identifiers and strings are names, but both are escaped anyway. */
+static void jput(cwb_json *j, const char *s, size_t n) {
+    if (!j->s) return; /* an earlier allocation failed */
+    if (j->n + n + 1 > j->cap) {
+        size_t cap = j->cap * 2 + n + 64;
+        char *p = realloc(j->s, cap);
+        if (!p) {
+            free(j->s);
+            j->s = NULL;
+            return;
+        }
+        j->s = p;
+        j->cap = cap;
+    }
+    memcpy(j->s + j->n, s, n);
+    j->n += n;
+    j->s[j->n] = '\0';
+}
+
+static void jputs(cwb_json *j, const char *s) { jput(j, s, strlen(s)); }
+
+static void jstring(cwb_json *j, const char *s) {
+    jputs(j, "\"");
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        char esc[8];
+        if (c == '"' || c == '\\') {
+            esc[0] = '\\';
+            esc[1] = (char)c;
+            jput(j, esc, 2);
+        } else if (c < 0x20) {
+            snprintf(esc, sizeof esc, "\\u%04x", c);
+            jputs(j, esc);
+        } else
+            jput(j, (const char *)&c, 1);
+    }
+    jputs(j, "\"");
+}
+
+static void jkey(cwb_json *j, const char *key) {
+    if (!j->first) jputs(j, ",");
+    j->first = 0;
+    if (key) {
+        jstring(j, key);
+        jputs(j, ":");
+    }
+}
+
+void cwb_json_init(cwb_json *j) {
+    j->cap = 256;
+    j->n = 0;
+    j->s = malloc(j->cap);
+    if (j->s) j->s[0] = '\0';
+    j->first = 1;
+}
+
+void cwb_json_free(cwb_json *j) {
+    free(j->s);
+    j->s = NULL;
+}
+
+void cwb_json_open(cwb_json *j, const char *key) {
+    if (key) jkey(j, key);
+    jputs(j, "{");
+    j->first = 1;
+}
+
+void cwb_json_close(cwb_json *j) {
+    jputs(j, "}");
+    j->first = 0;
+}
+
+void cwb_json_num(cwb_json *j, const char *key, double v) {
+    char b[40];
+    jkey(j, key);
+    if (isfinite(v)) snprintf(b, sizeof b, "%.9g", v);
+    else snprintf(b, sizeof b, "null");
+    jputs(j, b);
+}
+
+void cwb_json_int(cwb_json *j, const char *key, long long v) {
+    char b[32];
+    jkey(j, key);
+    snprintf(b, sizeof b, "%lld", v);
+    jputs(j, b);
+}
+
+void cwb_json_bool(cwb_json *j, const char *key, int v) {
+    jkey(j, key);
+    jputs(j, v ? "true" : "false");
+}
+
+void cwb_json_str(cwb_json *j, const char *key, const char *v) {
+    jkey(j, key);
+    jstring(j, v ? v : "");
+}
+
+void cwb_json_ints(cwb_json *j, const char *key, const int *v, int n) {
+    char b[24];
+    jkey(j, key);
+    jputs(j, "[");
+    for (int i = 0; i < n; i++) {
+        snprintf(b, sizeof b, i ? ",%d" : "%d", v[i]);
+        jputs(j, b);
+    }
+    jputs(j, "]");
+}
+
+void cwb_json_push(lua_State *L, cwb_json *j) {
+    if (!j->s) luaL_error(L, "out of memory building the run parameters");
+    lua_pushlstring(L, j->s, j->n);
+}

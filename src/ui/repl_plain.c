@@ -1,0 +1,172 @@
+/*
+ * repl_plain.c - the plain line REPL: `cwb --plain`, or `cwb` when stdin is
+ * not a terminal (a pipe, a here-document, a test).
+ *
+ * As lua.c does: a line is first tried as an expression ("return <line>")
+ * so that `1+1` prints 2; otherwise as a statement; a chunk whose syntax
+ * error is at "<eof>" is incomplete and the next line is appended.  Errors
+ * are reported on one line and the loop goes on; end of input exits 0.
+ * Prompts and history only when stdin is a terminal (GNU readline).
+ */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+#include "ui/ui.h"
+#include "ui/tui.h"
+#include "lua/lcwb.h"
+
+#include <lauxlib.h>
+#include <lualib.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <readline/history.h>
+#include <readline/readline.h>
+
+#ifndef PACKAGE_VERSION
+#define PACKAGE_VERSION "0.0"
+#endif
+
+#define EOF_MARK "<eof>"
+
+static int interactive;
+
+/* One line without its newline, malloc'ed; NULL at end of input. */
+static char *read_line(const char *prompt) {
+    if (interactive) {
+        char *l = readline(prompt);
+        if (l && *l) add_history(l);
+        return l;
+    }
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n = getline(&line, &cap, stdin);
+    if (n < 0) {
+        free(line);
+        return NULL;
+    }
+    if (n > 0 && line[n - 1] == '\n') line[--n] = '\0';
+    if (n > 0 && line[n - 1] == '\r') line[--n] = '\0';
+    return line;
+}
+
+/* Syntax error at the end of the text: the chunk may continue. */
+static int incomplete(lua_State *L, int status) {
+    if (status != LUA_ERRSYNTAX) return 0;
+    size_t n;
+    const char *msg = lua_tolstring(L, -1, &n);
+    size_t m = sizeof(EOF_MARK) - 1;
+    return msg && n >= m && strcmp(msg + n - m, EOF_MARK) == 0;
+}
+
+/* Compile the text as "return <text>"; leaves the function on success. */
+static int try_expression(lua_State *L, const char *text) {
+    const char *ret = lua_pushfstring(L, "return %s;", text);
+    int status = luaL_loadbuffer(L, ret, strlen(ret), "=stdin");
+    lua_remove(L, -2);
+    if (status != LUA_OK) lua_pop(L, 1);
+    return status;
+}
+
+/* Read and compile one chunk, asking for more lines while it is incomplete.
+ * Returns -1 at end of input, else the load status (function or message on
+ * top of the stack). */
+static int load_chunk(lua_State *L) {
+    char *line = read_line(interactive ? "> " : "");
+    if (!line) return -1;
+    if (try_expression(L, line) == LUA_OK) {
+        free(line);
+        return LUA_OK;
+    }
+    luaL_Buffer b;
+    lua_pushstring(L, line); /* the text so far, at a fixed slot */
+    free(line);
+    int text = lua_gettop(L);
+    for (;;) {
+        size_t n;
+        const char *s = lua_tolstring(L, text, &n);
+        int status = luaL_loadbuffer(L, s, n, "=stdin");
+        if (!incomplete(L, status)) {
+            lua_remove(L, text);
+            return status;
+        }
+        lua_pop(L, 1); /* the message */
+        char *more = read_line(interactive ? ">> " : "");
+        if (!more) { /* end of input inside a chunk: report what it lacks */
+            status = luaL_loadbuffer(L, s, n, "=stdin");
+            lua_remove(L, text);
+            return status;
+        }
+        luaL_buffinit(L, &b);
+        lua_pushvalue(L, text);
+        luaL_addvalue(&b);
+        luaL_addchar(&b, '\n');
+        luaL_addstring(&b, more);
+        free(more);
+        luaL_pushresult(&b);
+        lua_replace(L, text);
+    }
+}
+
+/* Print the values above `base` with the global print. */
+static void print_results(lua_State *L, int base) {
+    int n = lua_gettop(L) - base;
+    if (n <= 0) return;
+    luaL_checkstack(L, LUA_MINSTACK, "too many results to print");
+    lua_getglobal(L, "print");
+    lua_insert(L, base + 1);
+    if (lua_pcall(L, n, 0, 0) != LUA_OK) {
+        fprintf(stderr, "error calling 'print' (%s)\n", lua_tostring(L, -1));
+        lua_pop(L, 1);
+    }
+}
+
+static void report(lua_State *L) {
+    const char *msg = lua_tostring(L, -1);
+    if (!msg) {
+        if (luaL_callmeta(L, -1, "__tostring") && lua_type(L, -1) == LUA_TSTRING) {
+            lua_remove(L, -2);
+            msg = lua_tostring(L, -1);
+        } else
+            msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, -1));
+    }
+    fprintf(stderr, "%s\n", msg);
+    fflush(stderr);
+    lua_settop(L, 0);
+}
+
+int cwb_repl_plain(lua_State *L) {
+    interactive = isatty(STDIN_FILENO);
+    if (interactive) {
+        printf("cwb %s (%s). help() lists the API, Ctrl-D quits.\n", PACKAGE_VERSION,
+               LUA_RELEASE);
+        fflush(stdout);
+    }
+    lua_settop(L, 0);
+    for (;;) {
+        int status = load_chunk(L);
+        if (status == -1) break;
+        if (status == LUA_OK) status = cwb_docall(L, 0, LUA_MULTRET, 0);
+        if (status == LUA_OK) print_results(L, 0);
+        else report(L);
+        cwb_lua_clear_interrupt();
+        lua_settop(L, 0);
+        fflush(stdout);
+    }
+    if (interactive) putchar('\n');
+    fflush(stdout);
+    return 0;
+}
+
+/* The workbench (ui/tui.h) when stdin and stdout are terminals and --plain
+ * was not given; the plain REPL otherwise, or if the terminal cannot be
+ * used by curses. */
+int cwb_repl_main(lua_State *L, int plain) {
+    if (!plain && isatty(STDIN_FILENO) && isatty(STDOUT_FILENO)) {
+        int rc = cwb_tui_main(L);
+        if (rc >= 0) return rc;
+    }
+    return cwb_repl_plain(L);
+}
