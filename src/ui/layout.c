@@ -1,0 +1,65 @@
+/*
+ * layout.c - terminal size -> pane rectangles (see layout.h).
+ *
+ * The proportions favour the panes: the output area takes a quarter of the
+ * rows (3 to 12), the status and input lines one each, the panes the rest.
+ * The geometry pane wants to be about square on screen, and a terminal cell
+ * is about twice as tall as it is wide, so it is given twice as many columns
+ * as rows, within 45% of the width.
+ */
+#include "layout.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* Smallest useful pane: a border plus 5 x 20 cells of content. */
+#define PANE_MIN_H 7
+#define PANE_MIN_W 22
+/* Side by side from this width; stacked below it when tall enough. */
+#define SIDE_MIN_COLS 72
+#define STACK_MIN_TOP 18
+
+static int clamp(int v, int lo, int hi) { return v < lo ? lo : v > hi ? hi : v; }
+
+static cwb_rect rect(int y, int x, int h, int w) {
+    cwb_rect r = {y, x, h, w};
+    return r;
+}
+
+int cwb_layout_compute(int rows, int cols, cwb_layout *lo) {
+    memset(lo, 0, sizeof *lo);
+    lo->rows = rows;
+    lo->cols = cols;
+    if (rows < CWB_LAYOUT_MIN_ROWS || cols < CWB_LAYOUT_MIN_COLS) {
+        snprintf(lo->msg, sizeof lo->msg, "terminal too small (%dx%d): cwb needs at least %dx%d",
+                 cols < 0 ? 0 : cols, rows < 0 ? 0 : rows, CWB_LAYOUT_MIN_COLS,
+                 CWB_LAYOUT_MIN_ROWS);
+        return -1;
+    }
+    lo->ok = 1;
+    int out_h = clamp((rows - 2) / 4, 3, 12);
+    int top_h = rows - 2 - out_h; /* >= 7 since rows >= 12 */
+    lo->input = rect(rows - 1, 0, 1, cols);
+    lo->status = rect(rows - 2, 0, 1, cols);
+    lo->output = rect(top_h, 0, out_h, cols);
+
+    if (cols >= SIDE_MIN_COLS) {
+        int gw = 2 * (top_h - 2) + 2;
+        if (gw > cols * 45 / 100) gw = cols * 45 / 100;
+        gw = clamp(gw, PANE_MIN_W + 6, cols - PANE_MIN_W - 18);
+        lo->mode = CWB_LAYOUT_SIDE;
+        lo->plot = rect(0, 0, top_h, cols - gw);
+        lo->geom = rect(0, cols - gw, top_h, gw);
+    } else if (top_h >= STACK_MIN_TOP) {
+        int ph = (top_h + 1) / 2;
+        lo->mode = CWB_LAYOUT_STACKED;
+        lo->plot = rect(0, 0, ph, cols);
+        lo->geom = rect(ph, 0, top_h - ph, cols);
+    } else {
+        lo->mode = CWB_LAYOUT_PLOT_ONLY;
+        lo->plot = rect(0, 0, top_h, cols);
+        lo->geom = rect(0, 0, 0, 0);
+    }
+    (void)PANE_MIN_H;
+    return 0;
+}

@@ -1,0 +1,124 @@
+/*
+ * tui_hooks.c - the live-run hooks (tui.h) as the workbench implements
+ * them: a run's metrics feed the curve pane, its ticks keep the keyboard,
+ * the screen and the geometry pane alive, pause() holds the run inside its
+ * tick and stop() ends it through the tick's return value.
+ *
+ * A tick costs one clock read unless INPUT_PERIOD has passed since the last
+ * look at the keyboard, so a fast loop is not slowed down; what the panes
+ * cost is bounded by their own throttles (tui_plot.c, tui_geom.c).
+ */
+#include "tui_internal.h"
+#include "lua/lcwb.h"
+
+#include <math.h>
+#include <string.h>
+
+static void *h_begin(void *ud, lua_State *L, const char *name, long total, int64_t id) {
+    (void)ud;
+    (void)L;
+    tui_run *r = tui_run_new(name, total, id);
+    if (!r) return NULL;
+    r->outer = tui.cur;
+    r->ui0 = tui.t_ui;
+    tui.cur = r;
+    tui.plot_dirty = 1;
+    tui.need_draw = 1;
+    return r;
+}
+
+static void h_embed(void *run, cwb_ui_embed_fn fn, void *src) {
+    tui_run *r = run;
+    r->efn = fn;
+    r->esrc = src;
+    tui.geom_next = 0; /* show the starting geometry at the first tick */
+}
+
+static void h_metric(void *run, long step, const char *name, double value) {
+    tui_run_metric(run, step, name, value);
+}
+
+int tui_tick(lua_State *L) {
+    double t0 = tui_now();
+    lua_State *saved = tui.Lcur;
+    tui.Lcur = L; /* lines typed now run on the thread that runs the loop */
+    tui_pump(0, 1);
+    if (tui.cur) tui_geom_update(tui.cur, 0);
+    tui.Lcur = saved;
+    tui.t_ui += tui_now() - t0;
+    return 0;
+}
+
+static int h_tick(void *run, lua_State *L, long done) {
+    tui_run *r = run;
+    r->done = done;
+    double now = tui_now();
+    if (now - r->rate_t >= 0.5) {
+        double inst = (double)(done - r->rate_done) / (now - r->rate_t);
+        r->rate = r->rate > 0 ? 0.5 * r->rate + 0.5 * inst : inst;
+        r->rate_t = now;
+        r->rate_done = done;
+    }
+    if (now < tui.next_input && !tui.paused) return r->stop;
+    tui_tick(L);
+    if (tui.paused && r == tui.cur) {
+        double p0 = tui_now();
+        tui.need_draw = 1;
+        lua_State *saved = tui.Lcur;
+        tui.Lcur = L;
+        while (tui.paused && !r->stop && !tui.quit && !cwb_lua_interrupted() && tui.curses_on)
+            tui_pump(100, 1);
+        tui.Lcur = saved;
+        r->paused_s += tui_now() - p0;
+        r->rate_t = tui_now(); /* the pause is not slowness */
+        r->rate_done = r->done;
+    }
+    return r->stop;
+}
+
+static void h_end(void *run, const char *status) {
+    tui_run *r = run;
+    r->active = 0;
+    r->t1 = tui_now();
+    snprintf(r->status, sizeof r->status, "%s",
+             r->stop && strcmp(status, "done") == 0 ? "stopped" : status);
+    if (r->efn && (strcmp(status, "done") == 0 || strcmp(status, "stopped") == 0))
+        tui_geom_update(r, 1); /* the final picture */
+    r->efn = NULL;
+    r->esrc = NULL;
+    if (tui.cur == r) tui.cur = r->outer;
+    else /* ended out of order (an error unwound several): drop it from the chain */
+        for (tui_run *c = tui.cur; c; c = c->outer)
+            if (c->outer == r) c->outer = r->outer;
+    if (!tui.cur) tui.paused = 0;
+    double secs = r->t1 - r->t0, busy = secs - r->paused_s;
+    const tui_series *loss = tui_run_find(r, "loss");
+    char extra[96] = "";
+    size_t n = 0;
+    if (loss && isfinite(loss->y[loss->n - 1]))
+        n += (size_t)snprintf(extra, sizeof extra, ", loss %.4g", loss->y[loss->n - 1]);
+    char idtxt[32] = "";
+    if (r->id > 0) snprintf(idtxt, sizeof idtxt, " #%lld", (long long)r->id);
+    /* what following the run cost it: the panes, the keyboard, typed chunks */
+    if (busy > 0.5)
+        snprintf(extra + n, sizeof extra - n, " (display %.1f%% of the time)",
+                 100 * (tui.t_ui - r->ui0) / busy);
+    tui_msg(strcmp(r->status, "done") == 0 || strcmp(r->status, "stopped") == 0 ? TUI_ATTR_INFO
+                                                                                 : TUI_ATTR_ERROR,
+            "run %s%s %s: %ld steps in %.1f s%s", r->name, idtxt, r->status, r->done, secs,
+            extra);
+    tui.plot_dirty = 1;
+    tui.need_draw = 1;
+}
+
+static const cwb_ui_hooks hooks = {NULL, h_begin, h_embed, h_metric, h_tick, h_end};
+
+void tui_hooks_install(lua_State *L) {
+    lua_pushlightuserdata(L, (void *)&hooks);
+    lua_setfield(L, LUA_REGISTRYINDEX, CWB_UI_HOOKS_KEY);
+}
+
+void tui_hooks_remove(lua_State *L) {
+    lua_pushnil(L);
+    lua_setfield(L, LUA_REGISTRYINDEX, CWB_UI_HOOKS_KEY);
+}

@@ -1,0 +1,183 @@
+/*
+ * tui_internal.h - what the workbench's files share: one state record (there
+ * is one terminal), the runs it follows and the functions each file offers.
+ *
+ *   tui_main.c    start/stop, signals, the event pump, running chunks
+ *   tui_output.c  stdout/stderr captured through a pipe into the output area
+ *   tui_input.c   GNU readline through its callback interface, completion
+ *   tui_draw.c    painting the layout: frames, status, output, input
+ *   tui_plot.c    the runs' series, the curve pane (gnuplot dumb), PNG export
+ *   tui_geom.c    the geometry pane: PCA of both views, centroids, gap
+ *   tui_hooks.c   the live-run hooks the binding calls (tui.h)
+ *   tui_lua.c     run, pause, resume, stop, quit, png, show, window, clear
+ */
+#ifndef CWB_TUI_INTERNAL_H
+#define CWB_TUI_INTERNAL_H
+
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <lua.h>
+
+#include "layout.h"
+#include "tui.h"
+#include "tui_text.h"
+
+struct cwb_gnuplot;
+
+/* One metric of one run, thinned as it grows: at most TUI_SERIES_CAP points
+ * are kept, every `stride`-th value once the cap has been reached once. */
+#define TUI_SERIES_CAP 2048
+typedef struct {
+    char name[32];
+    double *x, *y;
+    int n, stride;
+    long seen;
+} tui_series;
+
+#define TUI_MAX_SERIES 16
+typedef struct tui_run {
+    int serial;                /* 1, 2, ... in this session */
+    char name[96];
+    int64_t id;                /* store id, -1 if not recorded */
+    long total, done, step;    /* planned, done, last step number */
+    double t0, t1;             /* start; end (0 while running) */
+    char status[16];           /* "running", "done", ... */
+    tui_series series[TUI_MAX_SERIES];
+    int nseries;
+    int color;                 /* 0..7 */
+    /* steps/s, smoothed */
+    double rate, rate_t;
+    long rate_done;
+    /* geometry source, NULL once the run is over */
+    cwb_ui_embed_fn efn;
+    void *esrc;
+    int stop;                  /* stop() asked for this run */
+    int active;
+    struct tui_run *outer;     /* the run this one was started inside, if any */
+    double ui0, paused_s;      /* tui.t_ui at the start; seconds spent paused */
+} tui_run;
+
+#define TUI_MAX_RUNS 48
+#define TUI_MAX_DEPTH 4
+
+typedef struct {
+    lua_State *L;
+    lua_State *Lcur;           /* the thread running now (a run may be in a coroutine) */
+    int depth;                 /* chunks running (nested while a run goes on) */
+    int quit;                  /* Ctrl-D or quit(): leave when back at the top */
+    int paused;
+    volatile sig_atomic_t sigint, sigwinch;
+
+    /* terminal */
+    FILE *ttyout;              /* curses writes here (a dup of the original stdout) */
+    int ttyfd;
+    int curses_on;
+    int colors;
+    cwb_layout lo;
+    int need_layout, need_draw;
+
+    /* output area */
+    tui_sb sb;
+    int scroll;                /* rows scrolled back from the newest */
+
+    /* input */
+    char *chunk;               /* lines of an incomplete chunk so far */
+    char **queue;              /* lines entered, not yet run */
+    int nq, capq;
+    int in_hook;               /* inside the Lua count hook: do not run chunks */
+
+    /* runs */
+    tui_run *runs[TUI_MAX_RUNS];
+    int nruns, serial;
+    tui_run *cur;              /* the innermost running run */
+    char metric[32];           /* the metric the curve pane shows */
+
+    /* curve pane */
+    struct cwb_gnuplot *gp;
+    int gp_failed;
+    char gp_msg[200];
+    tui_cell *plot_cells;
+    int plot_h, plot_w;
+    int plot_dirty;            /* data changed since the last render */
+    double plot_next, plot_cost;
+    struct cwb_gnuplot *gpwin; /* plot.window(true) */
+    double win_next;
+
+    /* geometry pane */
+    float *gpts;               /* 2-D points: gn of view a then gn of view b */
+    int gn;
+    float ca[2], cb[2];        /* centroids in the plane */
+    double g_align, g_unif, g_gap, g_expl[2];
+    int g_valid;
+    char g_title[96];
+    double geom_next, geom_cost;
+    float *gbuf;               /* pooled rows for PCA, then their projection */
+    int *gidx;                 /* sampled rows */
+    float *gprev;              /* previous points, to keep the axes' signs */
+
+    /* timing */
+    double next_draw, next_input;
+    double t_ui;               /* seconds spent in the UI during runs */
+} tui_state;
+
+extern tui_state tui;
+
+/* tui_main.c */
+double tui_now(void);
+lua_State *tui_lua(void);      /* the thread to use now: Lcur, else L */
+void tui_pump(int timeout_ms, int may_run);
+void tui_run_queue(void);
+void tui_request_quit(void);
+void tui_msg(int attr, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+/* tui_output.c */
+int tui_out_start(void);       /* 0 or -1 */
+void tui_out_stop(void);
+int tui_out_wakefd(void);      /* readable when captured text waits */
+void tui_out_sync(void);       /* flush stdio and move captured text to the output area */
+
+/* tui_input.c */
+void tui_input_start(void);
+void tui_input_stop(void);
+void tui_input_byte(int c);
+void tui_input_draw(void);     /* the input line; leaves the cursor there */
+void tui_input_reset(void);    /* Ctrl-C at the prompt: drop the line */
+void tui_input_prompt(void);   /* refresh the prompt (continuation or not) */
+
+/* tui_draw.c */
+void tui_draw_all(void);
+void tui_colors_init(void);
+int tui_color_attr(int fg, int bold);
+
+/* tui_plot.c */
+tui_run *tui_run_new(const char *name, long total, int64_t id);
+void tui_run_metric(tui_run *r, long step, const char *name, double value);
+const tui_series *tui_run_find(const tui_run *r, const char *name);
+void tui_runs_free(void);
+void tui_plot_update(int force);
+void tui_plot_draw(cwb_rect r);
+int tui_plot_png(const char *path, char *err, size_t errlen);
+int tui_plot_window(int on, char *err, size_t errlen);
+void tui_plot_warm(void);
+void tui_plot_close(void);
+
+/* tui_geom.c */
+void tui_geom_update(tui_run *r, int force);
+void tui_geom_draw(cwb_rect r);
+void tui_geom_free(void);
+
+/* tui_hooks.c */
+void tui_hooks_install(lua_State *L);
+void tui_hooks_remove(lua_State *L);
+int tui_tick(lua_State *L);    /* the pump as seen from a running chunk */
+
+/* tui_lua.c */
+void tui_lua_open(lua_State *L);
+
+#endif

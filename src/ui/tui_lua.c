@@ -1,0 +1,172 @@
+/*
+ * tui_lua.c - the workbench's own commands, as Lua globals with doc strings
+ * (help(run) ...): run a recipe with the panes live, pause/resume/stop the
+ * current run, quit, save the curves as PNG, pick the plotted metric, open a
+ * gnuplot window that follows the pane, clear the output area.
+ */
+#include "tui_internal.h"
+#include "lua/lcwb.h"
+
+#include <lauxlib.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* run("recipe.lua", ...): the recipe as a chunk, with arg = {[0] = path, ...}
+ * and the recipe recorded with its runs, as `cwb run` does. */
+static int l_run(lua_State *L) {
+    const char *path = luaL_checkstring(L, 1);
+    int nargs = lua_gettop(L) - 1;
+    char old_recipe[1024];
+    snprintf(old_recipe, sizeof old_recipe, "%s", cwb_lua_recipe());
+    if (luaL_loadfile(L, path) != LUA_OK) return lua_error(L);
+    lua_insert(L, 2); /* the chunk below its arguments */
+    lua_getglobal(L, "arg");
+    int old_arg = lua_gettop(L);
+    lua_createtable(L, nargs, 1);
+    lua_pushvalue(L, 1);
+    lua_rawseti(L, -2, 0);
+    for (int i = 1; i <= nargs; i++) {
+        lua_pushvalue(L, 2 + i);
+        lua_rawseti(L, -2, i);
+    }
+    lua_setglobal(L, "arg");
+    cwb_lua_set_context(path, cwb_lua_outdir(), cwb_lua_seed());
+    /* call chunk(...) keeping the stack below: copy the function and args up */
+    int top = lua_gettop(L);
+    for (int i = 2; i <= 2 + nargs; i++) lua_pushvalue(L, i);
+    int st = lua_pcall(L, nargs, LUA_MULTRET, 0);
+    cwb_lua_set_context(old_recipe, cwb_lua_outdir(), cwb_lua_seed());
+    lua_pushvalue(L, old_arg);
+    lua_setglobal(L, "arg");
+    if (st != LUA_OK) return lua_error(L);
+    return lua_gettop(L) - top;
+}
+
+static int l_pause(lua_State *L) {
+    if (!tui.cur) return luaL_error(L, "pause: nothing is running");
+    tui.paused = 1;
+    tui_msg(TUI_ATTR_INFO, "paused %s at step %ld: resume() goes on, stop() ends it",
+            tui.cur->name, tui.cur->done);
+    return 0;
+}
+
+static int l_resume(lua_State *L) {
+    if (!tui.paused) return luaL_error(L, "resume: nothing is paused");
+    tui.paused = 0;
+    tui.need_draw = 1;
+    return 0;
+}
+
+static int l_stop(lua_State *L) {
+    if (!tui.cur) return luaL_error(L, "stop: nothing is running");
+    tui.cur->stop = 1;
+    tui.paused = 0;
+    tui_msg(TUI_ATTR_INFO, "stopping %s at step %ld", tui.cur->name, tui.cur->done);
+    return 0;
+}
+
+static int l_quit(lua_State *L) {
+    (void)L;
+    tui_request_quit();
+    return 0;
+}
+
+static int l_png(lua_State *L) {
+    const char *path = luaL_optstring(L, 1, NULL);
+    char msg[1400];
+    if (tui_plot_png(path, msg, sizeof msg) != 0) return luaL_error(L, "%s", msg);
+    tui_msg(TUI_ATTR_INFO, "%s", msg);
+    return 0;
+}
+
+static int l_show(lua_State *L) {
+    if (lua_isnoneornil(L, 1)) { /* list what there is */
+        luaL_Buffer b;
+        luaL_buffinit(L, &b);
+        luaL_addstring(&b, "showing '");
+        luaL_addstring(&b, tui.metric);
+        luaL_addstring(&b, "'; the runs have:");
+        int any = 0;
+        char seen[TUI_MAX_SERIES * 4][32];
+        int nseen = 0;
+        for (int i = 0; i < tui.nruns; i++)
+            for (int j = 0; j < tui.runs[i]->nseries; j++) {
+                const char *nm = tui.runs[i]->series[j].name;
+                int dup = 0;
+                for (int k = 0; k < nseen && !dup; k++) dup = strcmp(seen[k], nm) == 0;
+                if (dup || nseen == (int)(sizeof seen / sizeof seen[0])) continue;
+                snprintf(seen[nseen++], 32, "%s", nm);
+                luaL_addchar(&b, ' ');
+                luaL_addstring(&b, nm);
+                any = 1;
+            }
+        if (!any) luaL_addstring(&b, " (no runs yet)");
+        luaL_pushresult(&b);
+        return 1;
+    }
+    const char *m = luaL_checkstring(L, 1);
+    luaL_argcheck(L, *m && strlen(m) < sizeof tui.metric, 1, "a metric name such as 'loss'");
+    snprintf(tui.metric, sizeof tui.metric, "%s", m);
+    tui.plot_dirty = 1;
+    tui_plot_update(1);
+    tui.need_draw = 1;
+    return 0;
+}
+
+static int l_window(lua_State *L) {
+    int on = lua_isnone(L, 1) ? 1 : lua_toboolean(L, 1);
+    char msg[300];
+    if (tui_plot_window(on, msg, sizeof msg) != 0) return luaL_error(L, "%s", msg);
+    tui_msg(TUI_ATTR_INFO, "%s", msg);
+    return 0;
+}
+
+static int l_clear(lua_State *L) {
+    (void)L;
+    tui_out_sync();
+    tui_sb_free(&tui.sb);
+    tui_sb_init(&tui.sb, 5000);
+    tui.scroll = 0;
+    tui.need_draw = 1;
+    return 0;
+}
+
+static const luaL_Reg fns[] = {{"run", l_run},   {"pause", l_pause}, {"resume", l_resume},
+                               {"stop", l_stop}, {"quit", l_quit},   {"png", l_png},
+                               {"show", l_show}, {"window", l_window}, {"clear", l_clear},
+                               {NULL, NULL}};
+
+static const cwb_lua_doc docs[] = {
+    {"run", "run(\"recipe.lua\", ...) -> results: run a recipe in the workbench with the panes "
+            "live (arg = {[0] = path, ...}); type while it runs"},
+    {"pause", "pause(): hold the current run between two steps (the prompt stays live)"},
+    {"resume", "resume(): go on with the paused run"},
+    {"stop", "stop(): end the current run early, as if its steps were done (Ctrl-C aborts the "
+             "whole chunk instead)"},
+    {"quit", "quit(): leave the workbench (as Ctrl-D on an empty line); exit status 0"},
+    {"png", "png([path]): save the curve pane's runs as a PNG figure (default "
+            "OUTDIR/cwb-METRIC.png); also the F2 key"},
+    {"show", "show([metric]): plot that metric of every run in the curve pane (\"loss\", "
+             "\"top1\", \"theta\", ...); without an argument, list the metrics there are"},
+    {"window", "window([on]): open (or with false close) a gnuplot window that follows the "
+               "curve pane; needs a display; also cwb.plot.window"},
+    {"clear", "clear(): empty the output area"},
+    {NULL, NULL}};
+
+void tui_lua_open(lua_State *L) {
+    int top = lua_gettop(L);
+    for (const luaL_Reg *f = fns; f->name; f++) {
+        lua_pushcfunction(L, f->func);
+        for (const cwb_lua_doc *d = docs; d->name; d++)
+            if (strcmp(d->name, f->name) == 0) cwb_lua_setdoc(L, -1, d->doc);
+        lua_setglobal(L, f->name);
+    }
+    /* plot.window(true), where the plotting module leaves the name free */
+    if (lua_getglobal(L, "cwb") == LUA_TTABLE && lua_getfield(L, -1, "plot") == LUA_TTABLE) {
+        if (lua_getfield(L, -1, "window") == LUA_TNIL) {
+            lua_getglobal(L, "window");
+            lua_setfield(L, -3, "window");
+        }
+    }
+    lua_settop(L, top);
+}
