@@ -626,11 +626,22 @@ int cwb_runs_main(int argc, char **argv, const char *db_path) {
     const char *cmd = argv[i];
     int sub_argc = argc - i;
     char **sub_argv = argv + i;
-    for (int k = 1; k < sub_argc; k++)
+    /* --db is also accepted after the command (`cwb runs list --db x.db`),
+     * where users type it; it is taken out before the command parses. */
+    int kept = 1;
+    for (int k = 1; k < sub_argc; k++) {
         if (strcmp(sub_argv[k], "--help") == 0 || strcmp(sub_argv[k], "-h") == 0) {
             fputs(usage_text, stdout);
             return 0;
         }
+        if (strcmp(sub_argv[k], "--db") == 0) {
+            if (k + 1 >= sub_argc) return usage_error("%s needs a PATH", sub_argv[k]);
+            db_path = sub_argv[++k];
+            continue;
+        }
+        sub_argv[kept++] = sub_argv[k];
+    }
+    sub_argc = kept;
     int (*fn)(cli *, int, char **) = NULL;
     if (strcmp(cmd, "list") == 0) fn = cmd_list;
     else if (strcmp(cmd, "show") == 0) fn = cmd_show;
