@@ -1,0 +1,842 @@
+/*
+ * lmm.c - cwb.mm: two-modality data with an information gap, two-tower
+ * training with the modality-structure regularisers, the unimodal baseline
+ * and the downstream evaluation (docs/multimodal.md; the engine's mmdata.h,
+ * mmtrain.h, probe.h).
+ *
+ * A trainer always works on a data object: given a data= table, the binding
+ * builds one (with the trainer's seed) and keeps it as the trainer's first
+ * user value, so tr:data() can hand it back and it outlives the trainer.
+ * Labels count from 1 in Lua.  NaN in an evaluation table means "does not
+ * apply" (zero-shot of a unimodal model, say).
+ */
+#include "lbind.h"
+#include "error.h"
+#include "mmdata.h"
+#include "mmtrain.h"
+#include "probe.h"
+
+#include <limits.h>
+#include <math.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define MMDATA_MT "cwb.mmdata"
+#define MMTRAINER_MT "cwb.mmtrainer"
+
+typedef struct {
+    cwb_mm_data *d;
+} lmmdata;
+
+typedef struct {
+    cwb_mm_trainer *t;
+    char name[96];
+} lmmtrainer;
+
+static const cwb_mm_data *check_data(lua_State *L, int arg) {
+    lmmdata *d = luaL_checkudata(L, arg, MMDATA_MT);
+    if (!d->d) luaL_argerror(L, arg, "data set was freed");
+    return d->d;
+}
+
+static lmmtrainer *check_trainer(lua_State *L, int arg) {
+    lmmtrainer *t = luaL_checkudata(L, arg, MMTRAINER_MT);
+    if (!t->t) luaL_argerror(L, arg, "trainer was freed");
+    return t;
+}
+
+static void set_num(lua_State *L, const char *k, double v) {
+    lua_pushnumber(L, v);
+    lua_setfield(L, -2, k);
+}
+
+/* ---- data -------------------------------------------------------------------- */
+
+static const char *const data_keys[] = {
+    "n_train", "n_test", "classes", "shared_dim", "v_private_dim", "t_private_dim", "v_dim",
+    "t_dim",   "hidden", "gap",     "signal",     "spread",        "v_noise",       "t_noise",
+    "knn_k",   "seed",   NULL};
+
+static void data_opts(cwb_opts *o, cwb_mm_cfg *c) {
+    c->n_train = (int)cwb_opts_range(o, "n_train", c->n_train, 1, INT_MAX);
+    c->n_test = (int)cwb_opts_range(o, "n_test", c->n_test, 1, INT_MAX);
+    c->classes = (int)cwb_opts_range(o, "classes", c->classes, 2, INT_MAX);
+    c->shared_dim = (int)cwb_opts_range(o, "shared_dim", c->shared_dim, 1, INT_MAX);
+    c->v_private_dim = (int)cwb_opts_range(o, "v_private_dim", c->v_private_dim, 1, INT_MAX);
+    c->t_private_dim = (int)cwb_opts_range(o, "t_private_dim", c->t_private_dim, 1, INT_MAX);
+    c->v_dim = (int)cwb_opts_range(o, "v_dim", c->v_dim, 1, INT_MAX);
+    c->t_dim = (int)cwb_opts_range(o, "t_dim", c->t_dim, 1, INT_MAX);
+    c->hidden = (int)cwb_opts_range(o, "hidden", c->hidden, 1, INT_MAX);
+    c->gap = (float)cwb_opts_num(o, "gap", c->gap);
+    c->signal = (float)cwb_opts_num(o, "signal", c->signal);
+    c->spread = (float)cwb_opts_num(o, "spread", c->spread);
+    c->v_noise = (float)cwb_opts_num(o, "v_noise", c->v_noise);
+    c->t_noise = (float)cwb_opts_num(o, "t_noise", c->t_noise);
+    c->knn_k = (int)cwb_opts_range(o, "knn_k", c->knn_k, 0, INT_MAX);
+}
+
+/* Push a new data object built from the options at o (seed: its "seed" key,
+ * else `seed`). */
+static void push_new_data(lua_State *L, cwb_opts *o, uint64_t seed) {
+    cwb_mm_cfg c = cwb_mm_defaults();
+    if (o) {
+        data_opts(o, &c);
+        seed = (uint64_t)cwb_opts_int(o, "seed", (lua_Integer)seed);
+    }
+    lmmdata *d = cwb_lua_newobject(L, sizeof *d, 0, MMDATA_MT);
+    d->d = cwb_mm_data_new(&c, seed);
+    if (!d->d) cwb_lua_engine_error(L, "mm.data");
+}
+
+static int f_data(lua_State *L) {
+    cwb_opts o;
+    cwb_opts_init(&o, L, 1, data_keys);
+    push_new_data(L, &o, cwb_lua_seed());
+    return 1;
+}
+
+static int d_xv(lua_State *L) {
+    const cwb_mm_data *d = check_data(L, 1);
+    cwb_lua_pushtensor(L, d->xv->data, d->xv->rows, d->xv->cols);
+    return 1;
+}
+
+static int d_xt(lua_State *L) {
+    const cwb_mm_data *d = check_data(L, 1);
+    cwb_lua_pushtensor(L, d->xt->data, d->xt->rows, d->xt->cols);
+    return 1;
+}
+
+static int d_latent(lua_State *L) {
+    const cwb_mm_data *d = check_data(L, 1);
+    cwb_lua_pushtensor(L, d->latent->data, d->latent->rows, d->latent->cols);
+    return 1;
+}
+
+static int d_captions(lua_State *L) {
+    const cwb_mm_data *d = check_data(L, 1);
+    cwb_lua_pushtensor(L, d->captions->data, d->captions->rows, d->captions->cols);
+    return 1;
+}
+
+static int d_labels(lua_State *L) {
+    const cwb_mm_data *d = check_data(L, 1);
+    cwb_lua_pushints(L, d->labels, d->n, 1);
+    return 1;
+}
+
+static int d_questions(lua_State *L) {
+    const cwb_mm_data *d = check_data(L, 1);
+    cwb_lua_pushints(L, d->question, d->n, 0);
+    return 1;
+}
+
+static int d_size(lua_State *L) {
+    lua_pushinteger(L, check_data(L, 1)->n);
+    return 1;
+}
+
+static int d_info(lua_State *L) {
+    const cwb_mm_data *d = check_data(L, 1);
+    lua_createtable(L, 0, 12);
+    set_num(L, "gap", d->cfg.gap);
+    set_num(L, "bayes_v", d->bayes_v);
+    set_num(L, "bayes_t", d->bayes_t);
+    set_num(L, "mi_v", d->mi_v);
+    set_num(L, "mi_t", d->mi_t);
+    set_num(L, "info_gap", d->info_gap);
+    set_num(L, "knn_v", d->knn_v);
+    set_num(L, "knn_t", d->knn_t);
+    lua_pushinteger(L, d->cfg.n_train);
+    lua_setfield(L, -2, "n_train");
+    lua_pushinteger(L, d->cfg.n_test);
+    lua_setfield(L, -2, "n_test");
+    lua_pushinteger(L, d->cfg.classes);
+    lua_setfield(L, -2, "classes");
+    return 1;
+}
+
+static int d_gc(lua_State *L) {
+    lmmdata *d = luaL_checkudata(L, 1, MMDATA_MT);
+    cwb_mm_data_free(d->d);
+    d->d = NULL;
+    return 0;
+}
+
+static int d_tostring(lua_State *L) {
+    lmmdata *d = luaL_checkudata(L, 1, MMDATA_MT);
+    if (!d->d) {
+        lua_pushliteral(L, "mmdata (freed)");
+        return 1;
+    }
+    const cwb_mm_data *x = d->d;
+    lua_pushfstring(L, "mmdata: %d + %d samples, %d classes, gap %f (Bayes V %f, T %f)",
+                    x->cfg.n_train, x->cfg.n_test, x->cfg.classes, (double)x->cfg.gap, x->bayes_v,
+                    x->bayes_t);
+    return 1;
+}
+
+/* ---- trainer ------------------------------------------------------------------- */
+
+static const char *const top_keys[] = {
+    "seed",     "data",   "modality",  "aug_v",     "aug_t",     "batch",
+    "hidden",   "body_layers", "dim",  "act",       "optim",     "schedule",
+    "loss",     "tau",    "learn_tau", "four_term", "w_sep",     "w_bridge",
+    "w_gc",     "w_itm",  "sep_tau",   "bridge_t",  "bridge_t_sampled",
+    "fusion_hidden",      "eval_fusion_steps",      "fewshot_episodes",
+    "probe_steps",        "eval_chunk",             "name",      NULL};
+static const char *const optim_keys[] = {"kind",  "lr",    "momentum", "weight_decay",
+                                         "beta1", "beta2", "eps",      NULL};
+static const char *const sched_keys[] = {"kind", "warmup", "total", "min_frac", NULL};
+static const char *const loss_keys[] = {"kind", "alpha", "gamma", "noise", "chunk", "n_total", NULL};
+
+static void push_params(lua_State *L, const cwb_mm_train_cfg *c, const cwb_mm_data *d) {
+    static const char *const sched_names[] = {"constant", "warmup", "cosine"};
+    cwb_json j;
+    cwb_json_init(&j);
+    cwb_json_open(&j, NULL);
+    cwb_json_int(&j, "seed", (long long)c->seed);
+    cwb_json_str(&j, "mode", c->mode == CWB_MM_TWO_TOWER ? "two_tower" : "unimodal");
+    if (c->mode == CWB_MM_UNIMODAL) cwb_json_str(&j, "modality", c->uni_modality == CWB_MOD_V ? "v" : "t");
+    cwb_json_open(&j, "data");
+    cwb_json_int(&j, "n_train", d->cfg.n_train);
+    cwb_json_int(&j, "n_test", d->cfg.n_test);
+    cwb_json_int(&j, "classes", d->cfg.classes);
+    cwb_json_int(&j, "shared_dim", d->cfg.shared_dim);
+    cwb_json_int(&j, "v_private_dim", d->cfg.v_private_dim);
+    cwb_json_int(&j, "t_private_dim", d->cfg.t_private_dim);
+    cwb_json_int(&j, "v_dim", d->cfg.v_dim);
+    cwb_json_int(&j, "t_dim", d->cfg.t_dim);
+    cwb_json_int(&j, "hidden", d->cfg.hidden);
+    cwb_json_num(&j, "gap", d->cfg.gap);
+    cwb_json_num(&j, "signal", d->cfg.signal);
+    cwb_json_num(&j, "spread", d->cfg.spread);
+    cwb_json_num(&j, "v_noise", d->cfg.v_noise);
+    cwb_json_num(&j, "t_noise", d->cfg.t_noise);
+    cwb_json_num(&j, "info_gap_nats", d->info_gap);
+    cwb_json_close(&j);
+    const cwb_aug_cfg *aug[2] = {&c->aug_v, &c->aug_t};
+    for (int m = 0; m < 2; m++) {
+        cwb_json_open(&j, m ? "aug_t" : "aug_v");
+        cwb_json_num(&j, "jitter", aug[m]->jitter);
+        cwb_json_num(&j, "mask", aug[m]->mask);
+        cwb_json_num(&j, "flip", aug[m]->flip);
+        cwb_json_num(&j, "scale", aug[m]->scale);
+        cwb_json_close(&j);
+    }
+    cwb_json_int(&j, "batch", c->batch);
+    cwb_json_int(&j, "hidden", c->hidden);
+    cwb_json_int(&j, "body_layers", c->body_layers);
+    cwb_json_int(&j, "dim", c->dim);
+    cwb_json_str(&j, "act", cwb_act_name(c->act));
+    cwb_json_open(&j, "optim");
+    cwb_json_str(&j, "kind", c->opt.kind == CWB_OPT_SGD ? "sgd" : "adamw");
+    cwb_json_num(&j, "lr", c->opt.lr);
+    cwb_json_num(&j, "momentum", c->opt.momentum);
+    cwb_json_num(&j, "weight_decay", c->opt.weight_decay);
+    cwb_json_close(&j);
+    cwb_json_open(&j, "schedule");
+    cwb_json_str(&j, "kind", sched_names[c->sched.kind]);
+    cwb_json_int(&j, "warmup", c->sched.warmup);
+    cwb_json_int(&j, "total", c->sched.total);
+    cwb_json_num(&j, "min_frac", c->sched.min_frac);
+    cwb_json_close(&j);
+    cwb_json_open(&j, "loss");
+    cwb_json_str(&j, "kind", cwb_loss_name(c->loss.kind));
+    cwb_json_num(&j, "alpha", c->loss.alpha);
+    cwb_json_num(&j, "gamma", c->loss.gamma);
+    cwb_json_num(&j, "noise", c->loss.noise_sigma);
+    cwb_json_close(&j);
+    cwb_json_num(&j, "tau", c->tau);
+    cwb_json_bool(&j, "learn_tau", c->learn_tau);
+    cwb_json_bool(&j, "four_term", c->four_term);
+    cwb_json_num(&j, "w_sep", c->w_sep);
+    cwb_json_num(&j, "w_bridge", c->w_bridge);
+    cwb_json_num(&j, "w_gc", c->w_gc);
+    cwb_json_num(&j, "w_itm", c->w_itm);
+    cwb_json_num(&j, "sep_tau", c->sep_tau);
+    cwb_json_num(&j, "bridge_t", c->bridge_t);
+    cwb_json_bool(&j, "bridge_t_sampled", c->bridge_sample_t);
+    cwb_json_close(&j);
+    cwb_json_push(L, &j);
+    cwb_json_free(&j);
+}
+
+/* user values: 1 = the data object, 2 = params JSON */
+static int new_trainer(lua_State *L, int unimodal) {
+    const char *fname = unimodal ? "mm.unimodal" : "mm.trainer";
+    cwb_opts o, sub;
+    cwb_opts_init(&o, L, 1, top_keys);
+    cwb_mm_train_cfg c = cwb_mm_train_defaults();
+    c.mode = unimodal ? CWB_MM_UNIMODAL : CWB_MM_TWO_TOWER;
+    c.seed = (uint64_t)cwb_opts_int(&o, "seed", (lua_Integer)cwb_lua_seed());
+
+    /* The data object, given or built, sits at data_idx. */
+    int data_idx;
+    if (cwb_opts_get(&o, "data") == LUA_TUSERDATA) {
+        if (!luaL_testudata(L, -1, MMDATA_MT))
+            cwb_opts_error(&o, "data", "table or mmdata expected, got %s", luaL_typename(L, -1));
+        check_data(L, lua_gettop(L));
+        data_idx = lua_gettop(L);
+    } else {
+        lua_pop(L, 1);
+        int has = cwb_opts_sub(&o, "data", data_keys, &sub);
+        push_new_data(L, has ? &sub : NULL, c.seed);
+        data_idx = lua_gettop(L);
+    }
+    const cwb_mm_data *data = check_data(L, data_idx);
+
+    const char *mod = cwb_opts_str(&o, "modality", NULL);
+    if (mod) {
+        if (!unimodal) cwb_opts_error(&o, "modality", "only for cwb.mm.unimodal");
+        if (strcasecmp(mod, "v") == 0 || strcasecmp(mod, "image") == 0) c.uni_modality = CWB_MOD_V;
+        else if (strcasecmp(mod, "t") == 0 || strcasecmp(mod, "text") == 0) c.uni_modality = CWB_MOD_T;
+        else cwb_opts_error(&o, "modality", "'%s' is not \"v\" (image) or \"t\" (text)", mod);
+    }
+    if (cwb_opts_sub(&o, "aug_v", cwb_lua_aug_keys, &sub)) cwb_lua_aug_opts(&sub, &c.aug_v);
+    if (cwb_opts_sub(&o, "aug_t", cwb_lua_aug_keys, &sub)) cwb_lua_aug_opts(&sub, &c.aug_t);
+    c.batch = (int)cwb_opts_range(&o, "batch", c.batch, 2, INT_MAX);
+    c.hidden = (int)cwb_opts_range(&o, "hidden", c.hidden, 1, INT_MAX);
+    c.body_layers = (int)cwb_opts_range(&o, "body_layers", c.body_layers, 1, CWB_MLP_MAX_LAYERS);
+    c.dim = (int)cwb_opts_range(&o, "dim", c.dim, 1, INT_MAX);
+    const char *act = cwb_opts_str(&o, "act", NULL);
+    if (act) {
+        int a = cwb_act_from_name(act);
+        if (a < 0) cwb_opts_error(&o, "act", "unknown activation '%s' (identity, relu, gelu, tanh)", act);
+        c.act = (cwb_act)a;
+    }
+    if (cwb_opts_sub(&o, "optim", optim_keys, &sub)) {
+        cwb_lua_optim_opts(&sub, &c.opt);
+        cwb_lua_check_optim(L, &c.opt, "mm trainer: optim");
+    }
+    if (cwb_opts_sub(&o, "schedule", sched_keys, &sub)) cwb_lua_sched_opts(&sub, &c.sched);
+    if (cwb_opts_sub(&o, "loss", loss_keys, &sub)) {
+        const char *kind = cwb_opts_str(&sub, "kind", NULL);
+        if (kind) {
+            int k = cwb_loss_from_name(kind);
+            if (k < 0)
+                cwb_opts_error(&sub, "kind", "unknown loss '%s' (infonce, dcl, sogclr, decomposable)", kind);
+            c.loss = cwb_loss_defaults((cwb_loss_kind)k);
+        }
+        c.loss.alpha = cwb_opts_num(&sub, "alpha", c.loss.alpha);
+        c.loss.gamma = cwb_opts_num(&sub, "gamma", c.loss.gamma);
+        c.loss.noise_sigma = cwb_opts_num(&sub, "noise", c.loss.noise_sigma);
+        c.loss.chunk = (int)cwb_opts_range(&sub, "chunk", c.loss.chunk, 0, INT_MAX);
+        c.loss.n_total = (long)cwb_opts_range(&sub, "n_total", c.loss.n_total, 0, INT_MAX);
+    }
+    c.tau = (float)cwb_opts_num(&o, "tau", c.tau);
+    c.learn_tau = cwb_opts_bool(&o, "learn_tau", c.learn_tau);
+    c.four_term = cwb_opts_bool(&o, "four_term", c.four_term);
+    c.w_sep = (float)cwb_opts_num(&o, "w_sep", c.w_sep);
+    c.w_bridge = (float)cwb_opts_num(&o, "w_bridge", c.w_bridge);
+    c.w_gc = (float)cwb_opts_num(&o, "w_gc", c.w_gc);
+    c.w_itm = (float)cwb_opts_num(&o, "w_itm", c.w_itm);
+    if (unimodal) {
+        static const char *const two_only[] = {"four_term", "w_sep", "w_bridge", "w_gc", "w_itm", NULL};
+        for (int i = 0; two_only[i]; i++)
+            if (cwb_opts_has(&o, two_only[i]))
+                cwb_opts_error(&o, two_only[i], "only for the two-tower cwb.mm.trainer");
+    }
+    c.sep_tau = (float)cwb_opts_num(&o, "sep_tau", c.sep_tau);
+    c.bridge_t = (float)cwb_opts_num(&o, "bridge_t", c.bridge_t);
+    c.bridge_sample_t = cwb_opts_bool(&o, "bridge_t_sampled", c.bridge_sample_t);
+    c.fusion_hidden = (int)cwb_opts_range(&o, "fusion_hidden", c.fusion_hidden, 1, INT_MAX);
+    c.eval_fusion_steps = (int)cwb_opts_range(&o, "eval_fusion_steps", c.eval_fusion_steps, 0, INT_MAX);
+    c.fewshot_episodes = (int)cwb_opts_range(&o, "fewshot_episodes", c.fewshot_episodes, 1, INT_MAX);
+    c.probe_steps = (int)cwb_opts_range(&o, "probe_steps", c.probe_steps, 0, INT_MAX);
+    c.eval_chunk = (int)cwb_opts_range(&o, "eval_chunk", c.eval_chunk, 0, INT_MAX);
+    const char *name = cwb_opts_str(&o, "name", NULL);
+
+    lmmtrainer *tr = cwb_lua_newobject(L, sizeof *tr, 2, MMTRAINER_MT);
+    int self = lua_gettop(L);
+    lua_pushvalue(L, data_idx);
+    lua_setiuservalue(L, self, 1);
+    if (name) snprintf(tr->name, sizeof tr->name, "%s", name);
+    else if (unimodal)
+        snprintf(tr->name, sizeof tr->name, "unimodal-%s-gap%.2f-seed%llu",
+                 c.uni_modality == CWB_MOD_V ? "v" : "t", (double)data->cfg.gap, (unsigned long long)c.seed);
+    else
+        snprintf(tr->name, sizeof tr->name, "two-tower-%s-gap%.2f-seed%llu", cwb_loss_name(c.loss.kind),
+                 (double)data->cfg.gap, (unsigned long long)c.seed);
+    tr->t = cwb_mm_trainer_new(&c, data);
+    if (!tr->t) return cwb_lua_engine_error(L, fname);
+    push_params(L, cwb_mm_trainer_config(tr->t), data);
+    lua_setiuservalue(L, self, 2);
+    lua_settop(L, self);
+    return 1;
+}
+
+static int f_trainer(lua_State *L) { return new_trainer(L, 0); }
+static int f_unimodal(lua_State *L) { return new_trainer(L, 1); }
+
+/* ---- results as tables ------------------------------------------------------------- */
+
+static void push_step(lua_State *L, const cwb_mm_step_info *s) {
+    lua_createtable(L, 0, 12);
+    lua_pushinteger(L, s->step);
+    lua_setfield(L, -2, "step");
+    set_num(L, "loss", s->loss);
+    set_num(L, "con", s->con);
+    set_num(L, "sep", s->sep);
+    set_num(L, "bridge", s->bridge);
+    set_num(L, "gc", s->gc);
+    set_num(L, "itm", s->itm);
+    set_num(L, "ce", s->ce);
+    set_num(L, "train_acc", s->train_acc);
+    set_num(L, "lr", s->lr);
+    set_num(L, "tau", s->tau);
+    set_num(L, "grad_norm", s->grad_norm);
+}
+
+/* The evaluation as flat name/value pairs (also the metric names recorded). */
+typedef struct {
+    const char *name;
+    double v;
+} field;
+
+static int eval_fields(const cwb_mm_eval_info *e, field *f) {
+    static const char *const few[3] = {"fewshot1", "fewshot5", "fewshot10"};
+    static const char *const few_sd[3] = {"fewshot1_std", "fewshot5_std", "fewshot10_std"};
+    static const char *const few_lr[3] = {"fewshot_lr1", "fewshot_lr5", "fewshot_lr10"};
+    static const char *const v2t[3] = {"r1_v2t", "r5_v2t", "r10_v2t"};
+    static const char *const t2v[3] = {"r1_t2v", "r5_t2v", "r10_t2v"};
+    int n = 0;
+    f[n++] = (field){"zero_shot", e->zero_shot};
+    for (int q = 0; q < 3; q++) {
+        f[n++] = (field){few[q], e->fewshot[q]};
+        f[n++] = (field){few_sd[q], e->fewshot_std[q]};
+        f[n++] = (field){few_lr[q], e->fewshot_lr[q]};
+        f[n++] = (field){v2t[q], e->r_v2t[q]};
+        f[n++] = (field){t2v[q], e->r_t2v[q]};
+    }
+    f[n++] = (field){"linear_probe", e->linear_probe};
+    f[n++] = (field){"head_acc", e->head_acc};
+    f[n++] = (field){"gap_centroid", e->gap_centroid};
+    f[n++] = (field){"gap_paired", e->gap_paired};
+    f[n++] = (field){"alignment", e->alignment};
+    f[n++] = (field){"uniformity_v", e->uniformity_v};
+    f[n++] = (field){"uniformity_t", e->uniformity_t};
+    f[n++] = (field){"collapse_std", e->collapse_std};
+    f[n++] = (field){"fusion_acc", e->fusion_acc};
+    return n;
+}
+
+#define MAX_FIELDS 32
+
+static void push_eval(lua_State *L, const cwb_mm_eval_info *e) {
+    field f[MAX_FIELDS];
+    int n = eval_fields(e, f);
+    lua_createtable(L, 0, n);
+    for (int i = 0; i < n; i++) set_num(L, f[i].name, f[i].v);
+    lua_pushinteger(L, e->feat_dim);
+    lua_setfield(L, -2, "feat_dim");
+}
+
+/* ---- trainer methods ---------------------------------------------------------------- */
+
+static int t_step(lua_State *L) {
+    lmmtrainer *tr = check_trainer(L, 1);
+    cwb_mm_step_info s;
+    if (cwb_mm_trainer_step(tr->t, &s) != CWB_OK) return cwb_lua_engine_error(L, NULL);
+    push_step(L, &s);
+    return 1;
+}
+
+static int t_eval(lua_State *L) {
+    lmmtrainer *tr = check_trainer(L, 1);
+    int lr = lua_toboolean(L, 2);
+    cwb_mm_eval_info e;
+    if (cwb_mm_trainer_eval(tr->t, lr, &e) != CWB_OK) return cwb_lua_engine_error(L, "mm:eval");
+    push_eval(L, &e);
+    return 1;
+}
+
+static int t_embed(lua_State *L) {
+    lmmtrainer *tr = check_trainer(L, 1);
+    const float *zv, *zt, *ziv, *zit, *caps;
+    if (cwb_mm_trainer_embed(tr->t, &zv, &zt, &ziv, &zit, &caps) != CWB_OK)
+        return cwb_lua_engine_error(L, "mm:embed");
+    const cwb_mm_data *d = cwb_mm_trainer_data(tr->t);
+    const int n = d->n, k = cwb_mm_trainer_dim(tr->t);
+    const float *z[4] = {zv, zt, ziv, zit};
+    lua_createtable(L, 0, 5);
+    static const char *const names[4] = {"v", "t", "iv", "it"};
+    for (int i = 0; i < 4; i++)
+        if (z[i]) {
+            cwb_lua_pushtensor(L, z[i], n, k);
+            lua_setfield(L, -2, names[i]);
+        }
+    if (caps) {
+        cwb_lua_pushtensor(L, caps, d->cfg.classes, k);
+        lua_setfield(L, -2, "captions");
+    }
+    return 1;
+}
+
+static int t_data(lua_State *L) {
+    check_trainer(L, 1);
+    lua_getiuservalue(L, 1, 1);
+    return 1;
+}
+
+static int t_params(lua_State *L) {
+    check_trainer(L, 1);
+    lua_getiuservalue(L, 1, 2);
+    return 1;
+}
+
+static int t_name(lua_State *L) {
+    lua_pushstring(L, check_trainer(L, 1)->name);
+    return 1;
+}
+
+/* The workbench's geometry pane reads the image and text embeddings of
+ * every sample through this (two-tower models only). */
+static int embed_fn(void *src, const float **a, const float **b, int *n, int *k) {
+    cwb_mm_trainer *t = src;
+    if (cwb_mm_trainer_embed(t, a, b, NULL, NULL, NULL) != CWB_OK || !*a || !*b) return -1;
+    *n = cwb_mm_trainer_data(t)->n;
+    *k = cwb_mm_trainer_dim(t);
+    return 0;
+}
+
+static const char *const run_keys[] = {"steps",    "eval", "lr_fewshot", "record", "log_every",
+                                       "progress", "name", "on_step",    NULL};
+
+/* run{steps=, eval=true, lr_fewshot=false, record=true, log_every=10,
+ * progress=true, name=, on_step=} -> summary */
+static int t_run(lua_State *L) {
+    lmmtrainer *tr = check_trainer(L, 1);
+    cwb_opts o;
+    cwb_opts_init(&o, L, 2, run_keys);
+    if (!o.idx) return luaL_typeerror(L, 2, "table");
+    if (!cwb_opts_has(&o, "steps")) cwb_opts_error(&o, "steps", "required");
+    long steps = (long)cwb_opts_range(&o, "steps", 0, 0, LONG_MAX);
+    int final_eval = cwb_opts_bool(&o, "eval", 1);
+    int lr_fewshot = cwb_opts_bool(&o, "lr_fewshot", 0);
+    int record = cwb_opts_bool(&o, "record", 1);
+    long log_every = (long)cwb_opts_range(&o, "log_every", 10, 1, LONG_MAX);
+    int progress = cwb_opts_bool(&o, "progress", 1);
+    const char *name = cwb_opts_str(&o, "name", tr->name);
+    int t = cwb_opts_get(&o, "on_step");
+    if (t != LUA_TNIL && t != LUA_TFUNCTION)
+        cwb_opts_error(&o, "on_step", "function expected, got %s", luaL_typename(L, -1));
+    int fn = t == LUA_TFUNCTION ? lua_gettop(L) : 0;
+    if (!fn) lua_pop(L, 1);
+
+    const cwb_mm_train_cfg *c = cwb_mm_trainer_config(tr->t);
+    lua_getiuservalue(L, 1, 2);
+    const char *params = lua_tostring(L, -1);
+    cwb_runguard *g = cwb_run_begin(L, record, name, params, c->seed, steps, progress);
+    int gidx = lua_gettop(L);
+    if (c->mode == CWB_MM_TWO_TOWER) cwb_run_embed(g, embed_fn, tr->t);
+
+    cwb_mm_step_info s;
+    memset(&s, 0, sizeof s);
+    long done = 0;
+    int stopped = 0;
+    char extra[64] = "";
+    const int two = c->mode == CWB_MM_TWO_TOWER;
+    while (done < steps && !stopped) {
+        if (cwb_lua_check_interrupt(L)) return luaL_error(L, "interrupted");
+        if (cwb_mm_trainer_step(tr->t, &s) != CWB_OK) return cwb_lua_engine_error(L, NULL);
+        done++;
+        if (s.step % log_every == 0 || done == steps) {
+            cwb_run_metric(g, s.step, "loss", s.loss);
+            if (two) {
+                cwb_run_metric(g, s.step, "con", s.con);
+                if (c->w_sep > 0) cwb_run_metric(g, s.step, "sep", s.sep);
+                if (c->w_bridge > 0) cwb_run_metric(g, s.step, "bridge", s.bridge);
+                if (c->w_gc > 0) cwb_run_metric(g, s.step, "gc", s.gc);
+                if (c->w_itm > 0) cwb_run_metric(g, s.step, "itm", s.itm);
+            } else {
+                cwb_run_metric(g, s.step, "train_acc", s.train_acc);
+            }
+            cwb_run_metric(g, s.step, "tau", s.tau);
+            cwb_run_metric(g, s.step, "grad_norm", s.grad_norm);
+        }
+        snprintf(extra, sizeof extra, "loss %.4f", s.loss);
+        if (cwb_run_progress(L, g, done, extra)) stopped = 1;
+        if (fn) {
+            lua_pushvalue(L, fn);
+            push_step(L, &s);
+            lua_call(L, 1, 1);
+            if (lua_type(L, -1) == LUA_TBOOLEAN && !lua_toboolean(L, -1)) stopped = 1;
+            lua_pop(L, 1);
+        }
+    }
+    cwb_mm_eval_info e;
+    int have_eval = 0;
+    if (final_eval) {
+        if (cwb_mm_trainer_eval(tr->t, lr_fewshot, &e) != CWB_OK) return cwb_lua_engine_error(L, "mm:eval");
+        field f[MAX_FIELDS];
+        int n = eval_fields(&e, f);
+        for (int i = 0; i < n; i++)
+            if (isfinite(f[i].v)) cwb_run_metric(g, s.step, f[i].name, f[i].v);
+        have_eval = 1;
+    }
+    int64_t id = cwb_run_id(g);
+    cwb_run_finish(L, g, gidx, done, extra[0] ? extra : NULL, stopped);
+
+    lua_createtable(L, 0, 6);
+    if (id > 0) {
+        lua_pushinteger(L, (lua_Integer)id);
+        lua_setfield(L, -2, "run");
+    }
+    lua_pushinteger(L, done);
+    lua_setfield(L, -2, "steps");
+    lua_pushinteger(L, s.step);
+    lua_setfield(L, -2, "step");
+    lua_pushstring(L, stopped ? "stopped" : "done");
+    lua_setfield(L, -2, "status");
+    if (done > 0) {
+        push_step(L, &s);
+        lua_setfield(L, -2, "last");
+        set_num(L, "loss", s.loss);
+    }
+    if (have_eval) {
+        push_eval(L, &e);
+        lua_setfield(L, -2, "eval");
+    }
+    return 1;
+}
+
+static int t_gc(lua_State *L) {
+    lmmtrainer *tr = luaL_checkudata(L, 1, MMTRAINER_MT);
+    cwb_mm_trainer_free(tr->t);
+    tr->t = NULL;
+    return 0;
+}
+
+static int t_tostring(lua_State *L) {
+    lmmtrainer *tr = luaL_checkudata(L, 1, MMTRAINER_MT);
+    if (!tr->t) {
+        lua_pushliteral(L, "mm trainer (freed)");
+        return 1;
+    }
+    const cwb_mm_train_cfg *c = cwb_mm_trainer_config(tr->t);
+    lua_pushfstring(L, "mm trainer '%s': %s, batch %d, dim %d", tr->name,
+                    c->mode == CWB_MM_TWO_TOWER ? "two towers" : "unimodal", c->batch, c->dim);
+    return 1;
+}
+
+/* ---- probes on any embeddings ------------------------------------------------------- */
+
+/* Labels at idx (a table of n integers >= 1) into out (0-based); returns
+ * the number of classes, the largest label. */
+static int check_labels(lua_State *L, int idx, int arg, int n, int *out, const char *what) {
+    cwb_lua_checkindices(L, idx, arg, n, INT_MAX, out, what);
+    int K = 0;
+    for (int i = 0; i < n; i++)
+        if (out[i] + 1 > K) K = out[i] + 1;
+    return K;
+}
+
+static int *alloc_ints(lua_State *L, int n) {
+    int *p = lua_newuserdatauv(L, (size_t)(n > 0 ? n : 1) * sizeof(int), 0);
+    return p;   /* owned by the stack: freed with it */
+}
+
+/* zero_shot(x, labels, prototypes) -> accuracy, predictions */
+static int f_zero_shot(lua_State *L) {
+    cwb_tensor *x = cwb_lua_checktensor(L, 1);
+    cwb_tensor *p = cwb_lua_checktensor(L, 3);
+    if (p->cols != x->cols)
+        return luaL_argerror(L, 3, lua_pushfstring(L, "prototypes have %d columns, x has %d", p->cols, x->cols));
+    int *y = alloc_ints(L, x->rows), *pred = alloc_ints(L, x->rows);
+    check_labels(L, 2, 2, x->rows, y, "labels");
+    double acc;
+    if (cwb_zero_shot(x->data, y, x->rows, x->cols, p->data, p->rows, &acc, pred) != CWB_OK)
+        return cwb_lua_engine_error(L, "zero_shot");
+    lua_pushnumber(L, acc);
+    cwb_lua_pushints(L, pred, x->rows, 1);
+    return 2;
+}
+
+/* The (train, ytrain, test, ytest) quadruple at args 1..4. */
+typedef struct {
+    cwb_tensor *tr, *te;
+    int *ytr, *yte, K;
+} split;
+
+static void check_split(lua_State *L, split *s) {
+    s->tr = cwb_lua_checktensor(L, 1);
+    s->te = cwb_lua_checktensor(L, 3);
+    if (s->te->cols != s->tr->cols)
+        luaL_argerror(L, 3, lua_pushfstring(L, "test rows have %d columns, training rows %d", s->te->cols,
+                                            s->tr->cols));
+    s->ytr = alloc_ints(L, s->tr->rows);
+    s->yte = alloc_ints(L, s->te->rows);
+    int k1 = check_labels(L, 2, 2, s->tr->rows, s->ytr, "labels");
+    int k2 = check_labels(L, 4, 4, s->te->rows, s->yte, "labels");
+    s->K = k1 > k2 ? k1 : k2;
+    if (s->K < 2) s->K = 2;
+}
+
+static const char *const fewshot_keys[] = {"shots", "episodes", "probe", "seed", NULL};
+
+/* fewshot(train, ytrain, test, ytest [, {shots=5, episodes=20, probe="centroid", seed=}]) -> mean, sd */
+static int f_fewshot(lua_State *L) {
+    split s;
+    check_split(L, &s);
+    cwb_opts o;
+    cwb_opts_init(&o, L, 5, fewshot_keys);
+    int shots = (int)cwb_opts_range(&o, "shots", 5, 1, INT_MAX);
+    int episodes = (int)cwb_opts_range(&o, "episodes", 20, 1, INT_MAX);
+    const char *probe = cwb_opts_str(&o, "probe", "centroid");
+    cwb_probe_kind kind;
+    if (strcasecmp(probe, "centroid") == 0) kind = CWB_PROBE_CENTROID;
+    else if (strcasecmp(probe, "logreg") == 0) kind = CWB_PROBE_LOGREG;
+    else return cwb_opts_error(&o, "probe", "'%s' is not \"centroid\" or \"logreg\"", probe);
+    uint64_t seed = (uint64_t)cwb_opts_int(&o, "seed", (lua_Integer)cwb_lua_seed());
+    double mean, sd;
+    if (cwb_fewshot(kind, s.tr->data, s.ytr, s.tr->rows, s.te->data, s.yte, s.te->rows, s.tr->cols, s.K,
+                    shots, episodes, seed, &mean, &sd) != CWB_OK)
+        return cwb_lua_engine_error(L, "fewshot");
+    lua_pushnumber(L, mean);
+    lua_pushnumber(L, sd);
+    return 2;
+}
+
+static const char *const probe_keys[] = {"steps", "l2", NULL};
+
+/* linear_probe(train, ytrain, test, ytest [, {steps=300, l2=1e-4}]) -> accuracy */
+static int f_linear_probe(lua_State *L) {
+    split s;
+    check_split(L, &s);
+    cwb_opts o;
+    cwb_opts_init(&o, L, 5, probe_keys);
+    int steps = (int)cwb_opts_range(&o, "steps", 0, 0, INT_MAX);
+    float l2 = (float)cwb_opts_num(&o, "l2", -1);
+    double acc;
+    if (cwb_logreg_probe(s.tr->data, s.ytr, s.tr->rows, s.te->data, s.yte, s.te->rows, s.tr->cols, s.K,
+                         steps, l2, &acc) != CWB_OK)
+        return cwb_lua_engine_error(L, "linear_probe");
+    lua_pushnumber(L, acc);
+    return 1;
+}
+
+/* knn(train, ytrain, test, ytest [, k=10]) -> accuracy */
+static int f_knn(lua_State *L) {
+    split s;
+    check_split(L, &s);
+    lua_Integer k = luaL_optinteger(L, 5, 10);
+    if (k < 1 || k > s.tr->rows) return luaL_argerror(L, 5, "k must be in 1..#train");
+    double acc;
+    if (cwb_knn_accuracy(s.tr->data, s.ytr, s.tr->rows, s.te->data, s.yte, s.te->rows, s.tr->cols, s.K,
+                         (int)k, &acc) != CWB_OK)
+        return cwb_lua_engine_error(L, "knn");
+    lua_pushnumber(L, acc);
+    return 1;
+}
+
+/* retrieval(a, b [, chunk]) -> {r1, r5, r10} a->b, {r1, r5, r10} b->a */
+static int f_retrieval(lua_State *L) {
+    cwb_tensor *a = cwb_lua_checktensor(L, 1), *b = cwb_lua_checktensor(L, 2);
+    if (a->rows != b->rows || a->cols != b->cols)
+        return luaL_argerror(L, 2, lua_pushfstring(L, "b is %dx%d, a is %dx%d", b->rows, b->cols, a->rows, a->cols));
+    lua_Integer chunk = luaL_optinteger(L, 3, 0);
+    if (chunk < 0 || chunk > INT_MAX) return luaL_argerror(L, 3, "chunk must be >= 0");
+    double ab[3], ba[3];
+    if (cwb_retrieval(a->data, b->data, a->rows, a->cols, (int)chunk, ab, ba) != CWB_OK)
+        return cwb_lua_engine_error(L, "retrieval");
+    for (int d = 0; d < 2; d++) {
+        const double *r = d ? ba : ab;
+        lua_createtable(L, 0, 3);
+        set_num(L, "r1", r[0]);
+        set_num(L, "r5", r[1]);
+        set_num(L, "r10", r[2]);
+    }
+    return 2;
+}
+
+/* ---- registration ------------------------------------------------------------------- */
+
+static const luaL_Reg fns[] = {{"data", f_data},
+                               {"trainer", f_trainer},
+                               {"unimodal", f_unimodal},
+                               {"zero_shot", f_zero_shot},
+                               {"fewshot", f_fewshot},
+                               {"linear_probe", f_linear_probe},
+                               {"knn", f_knn},
+                               {"retrieval", f_retrieval},
+                               {NULL, NULL}};
+static const cwb_lua_doc docs[] = {
+    {"data", "cwb.mm.data{n_train=2000, n_test=1000, classes=10, shared_dim=8, v_private_dim=8, "
+             "t_private_dim=4, v_dim=48, t_dim=32, hidden=64, gap=0, signal=1.6, spread=0.5, "
+             "v_noise=0.05, t_noise=0.05, knn_k=10, seed=} -> mmdata: image (V) and text (T) "
+             "with an information gap in [0,1] (docs/multimodal.md)"},
+    {"trainer", "cwb.mm.trainer{seed=, data={...}|mmdata, aug_v={...}, aug_t={...}, batch=128, "
+                "hidden=128, body_layers=1, dim=32, act=\"relu\", optim={kind=\"adamw\", lr=2e-3, "
+                "weight_decay=1e-4}, schedule={...}, loss={kind=\"infonce\", alpha=, gamma=, noise=}, "
+                "tau=0.1, learn_tau=false, four_term=false, w_sep=0, w_bridge=0, w_gc=0, w_itm=0, "
+                "sep_tau=, bridge_t=0.25, bridge_t_sampled=false, fusion_hidden=64, "
+                "eval_fusion_steps=300, fewshot_episodes=20, probe_steps=, eval_chunk=, name=} -> "
+                "two-tower trainer with the modality-structure regularisers"},
+    {"unimodal", "cwb.mm.unimodal{modality=\"v\"|\"t\", seed=, data=, aug_v=, aug_t=, batch=, "
+                 "hidden=, body_layers=, dim=, act=, optim=, schedule=, tau=, ...} -> trainer: the "
+                 "same tower plus a linear classifier, cross-entropy on one modality's labels"},
+    {"zero_shot", "cwb.mm.zero_shot(x, labels, prototypes) -> accuracy, predictions: nearest "
+                  "prototype by dot product (labels 1-based)"},
+    {"fewshot", "cwb.mm.fewshot(train, ytrain, test, ytest [, {shots=5, episodes=20, "
+                "probe=\"centroid\"|\"logreg\", seed=}]) -> mean, sd: few-shot accuracy over episodes"},
+    {"linear_probe", "cwb.mm.linear_probe(train, ytrain, test, ytest [, {steps=300, l2=1e-4}]) -> "
+                     "accuracy: multinomial logistic regression (standardised, full-batch Adam)"},
+    {"knn", "cwb.mm.knn(train, ytrain, test, ytest [, k=10]) -> accuracy: majority of the k "
+            "nearest training rows (Euclidean)"},
+    {"retrieval", "cwb.mm.retrieval(a, b [, chunk]) -> {r1, r5, r10}, {r1, r5, r10}: recall a->b "
+                  "and b->a, a_i's positive is b_i"},
+    {NULL, NULL}};
+
+static const luaL_Reg d_methods[] = {{"xv", d_xv},         {"xt", d_xt},
+                                     {"latent", d_latent}, {"captions", d_captions},
+                                     {"labels", d_labels}, {"questions", d_questions},
+                                     {"info", d_info},     {"size", d_size},
+                                     {NULL, NULL}};
+static const cwb_lua_doc d_docs[] = {
+    {"xv", "d:xv() -> tensor: image observations, n x v_dim (train rows first, then test)"},
+    {"xt", "d:xt() -> tensor: text observations, n x t_dim"},
+    {"latent", "d:latent() -> tensor: latent factors [s, u_V, u_T], n x (shared + v_private + t_private)"},
+    {"captions", "d:captions() -> tensor: one text caption per class (zero-shot prototypes), K x t_dim"},
+    {"labels", "d:labels() -> table: class of each sample, 1-based"},
+    {"questions", "d:questions() -> table: the fusion task's answer (0 or 1) for each sample"},
+    {"info", "d:info() -> {gap, bayes_v, bayes_t, mi_v, mi_t, info_gap, knn_v, knn_t, n_train, "
+             "n_test, classes}: the gap it was built with and its estimates"},
+    {"size", "d:size() -> integer: n_train + n_test"},
+    {NULL, NULL}};
+static const luaL_Reg d_meta[] = {{"__gc", d_gc}, {"__tostring", d_tostring}, {NULL, NULL}};
+
+static const luaL_Reg t_methods[] = {{"step", t_step},     {"run", t_run},       {"eval", t_eval},
+                                     {"embed", t_embed},   {"data", t_data},     {"params", t_params},
+                                     {"name", t_name},     {NULL, NULL}};
+static const cwb_lua_doc t_docs[] = {
+    {"step", "tr:step() -> info: one step; {step, loss, con, sep, bridge, gc, itm, ce, train_acc, "
+             "lr, tau, grad_norm}"},
+    {"run", "tr:run{steps=, eval=true, lr_fewshot=false, record=true, log_every=10, progress=true, "
+            "name=, on_step=} -> {steps, step, loss, last, eval, run}: steps in C, recorded in the store"},
+    {"eval", "tr:eval([lr_fewshot]) -> {zero_shot, fewshot1/5/10 (nearest centroid), fewshot*_std, "
+             "fewshot_lr*, linear_probe, head_acc, r1/r5/r10_v2t, r*_t2v, gap_centroid, gap_paired, "
+             "alignment, uniformity_v, uniformity_t, collapse_std, fusion_acc, feat_dim} (NaN = n/a)"},
+    {"embed", "tr:embed() -> {v, t, iv, it, captions}: clean embeddings of all samples (tensors; "
+              "iv/it with separation heads, absent modalities missing)"},
+    {"data", "tr:data() -> mmdata: the data set the trainer uses"},
+    {"params", "tr:params() -> string: the effective configuration as JSON"},
+    {"name", "tr:name() -> string: the run name used in the store"},
+    {NULL, NULL}};
+static const luaL_Reg t_meta[] = {{"__gc", t_gc}, {"__tostring", t_tostring}, {NULL, NULL}};
+
+int cwb_lua_open_mm(lua_State *L) {
+    cwb_lua_newclass(L, MMDATA_MT, "mmdata methods",
+                     "mmdata: two modalities with an information gap, captions, questions", d_methods,
+                     d_docs, d_meta);
+    cwb_lua_newclass(L, MMTRAINER_MT, "mm trainer methods",
+                     "mm trainer: two towers (or one, unimodal), regularisers, evaluation", t_methods,
+                     t_docs, t_meta);
+    cwb_lua_newlib(L, fns, docs);
+    cwb_lua_setdoc(L, -1, "two modalities: data with an information gap, CLIP-like training with "
+                          "modality-structure regularisers, zero-/few-shot and retrieval probes");
+    return 1;
+}
