@@ -66,10 +66,22 @@ int cwb_augment(const cwb_aug_cfg *cfg, const float *x, float *out, int B, int d
             }
         }
         if (cfg->jitter > 0)
-            for (int j = 0; j < d; j++) oi[j] += cfg->jitter * (float)cwb_rng_normal(r);
-        if (cfg->mask > 0)
-            for (int j = 0; j < d; j++)
-                if (cwb_rng_uniform(r) < cfg->mask) oi[j] = 0.0f;
+            for (int j0 = 0; j0 < d; j0 += 256) {
+                float z[256];
+                int nj = d - j0 < 256 ? d - j0 : 256;
+                cwb_rng_fill_normal(r, z, nj, 0.0f, cfg->jitter);
+                for (int j = 0; j < nj; j++) oi[j0 + j] += z[j];
+            }
+        if (cfg->mask > 0) {
+            /* Two 32-bit uniforms per draw: coordinate j is masked when its
+             * uniform is below mask (P = mask up to 2^-32). */
+            const uint64_t thr = (uint64_t)((double)cfg->mask * 4294967296.0);
+            for (int j = 0; j < d; j += 2) {
+                uint64_t w = cwb_rng_u64(r);
+                if ((w & 0xffffffffu) < thr) oi[j] = 0.0f;
+                if (j + 1 < d && (w >> 32) < thr) oi[j + 1] = 0.0f;
+            }
+        }
     }
     return CWB_OK;
 }

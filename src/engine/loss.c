@@ -29,6 +29,7 @@
 #include "loss_internal.h"
 #include "error.h"
 #include "tensor.h"
+#include "vexp.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -116,9 +117,8 @@ cwb_loss *cwb_loss_new(const cwb_loss_cfg *cfg, int max_batch, int dim, uint64_t
     size_t blk = (size_t)L->chunk * (size_t)max_batch;
     L->dots = cwb_alloc(blk);
     L->grad = cwb_alloc(blk);
-    L->x = malloc((size_t)max_batch * sizeof(double));
-    L->logw = malloc((size_t)max_batch * sizeof(double));
-    int ok = L->dots && L->grad && L->x && L->logw;
+    L->bias = cwb_alloc((size_t)max_batch);
+    int ok = L->dots && L->grad && L->bias;
     if (ok && is_stateful(cfg->kind)) {
         L->logzhat = malloc(2 * (size_t)cfg->n_total * sizeof(double));
         ok = L->logzhat != NULL;
@@ -139,8 +139,7 @@ void cwb_loss_free(cwb_loss *L) {
     if (!L) return;
     cwb_free(L->dots);
     cwb_free(L->grad);
-    free(L->x);
-    free(L->logw);
+    cwb_free(L->bias);
     free(L->logzhat);
     free(L);
 }
@@ -153,30 +152,77 @@ void cwb_loss_reset(cwb_loss *L) {
     for (long n = 0; n < 2 * L->cfg.n_total; n++) L->logzhat[n] = NAN;
 }
 
-double cwb_loss_logsumexp(const double *x, int n, int skip) {
-    double m = -INFINITY;
-    for (int j = 0; j < n; j++)
-        if (j != skip && x[j] > m) m = x[j];
-    if (m == -INFINITY) return -INFINITY;
-    double s = 0;
-    for (int j = 0; j < n; j++)
-        if (j != skip) s += exp(x[j] - m);
-    return m + log(s);
-}
-
 typedef struct {
     double value, surrogate, dscale;
 } loss_sums;
 
+/* Row kernels over n floats, 8 lanes at a time plus a scalar tail. */
+
+/* x_j = scale * d_j + bias_j; returns max_j x_j (NaN-free inputs). */
+static float row_logits(float *x, const float *d, const float *bias, float scale, int n) {
+    cwb_v4f vmax = cwb_v4f_set1(-INFINITY), vs = cwb_v4f_set1(scale);
+    int j = 0;
+    for (; j + 4 <= n; j += 4) {
+        cwb_v4f v = vs * cwb_v4f_load(d + j) + cwb_v4f_load(bias + j);
+        cwb_v4f_store(x + j, v);
+        vmax = cwb_v4f_max(v, vmax);
+    }
+    float m = -INFINITY;
+    for (int l = 0; l < 4; l++) m = vmax[l] > m ? vmax[l] : m;
+    for (; j < n; j++) {
+        x[j] = scale * d[j] + bias[j];
+        m = x[j] > m ? x[j] : m;
+    }
+    return m;
+}
+
+/* e_j = exp(x_j - m) in place; returns sum_j e_j. */
+static double row_exp(float *x, float m, int n) {
+    cwb_v4f vm = cwb_v4f_set1(m), acc = cwb_v4f_set1(0.0f);
+    int j = 0;
+    for (; j + 4 <= n; j += 4) {
+        cwb_v4f e = cwb_v4f_exp(cwb_v4f_load(x + j) - vm);
+        cwb_v4f_store(x + j, e);
+        acc += e;
+    }
+    double s = 0;
+    for (int l = 0; l < 4; l++) s += acc[l];
+    for (; j < n; j++) {
+        x[j] = expf(x[j] - m);
+        s += x[j];
+    }
+    return s;
+}
+
+/* g_j = coef * e_j in place; returns sum_j g_j d_j (for dL/dscale). */
+static double row_scale(float *g, const float *d, float coef, int n) {
+    cwb_v4f vc = cwb_v4f_set1(coef), acc = cwb_v4f_set1(0.0f);
+    int j = 0;
+    for (; j + 4 <= n; j += 4) {
+        cwb_v4f v = vc * cwb_v4f_load(g + j);
+        cwb_v4f_store(g + j, v);
+        acc += v * cwb_v4f_load(d + j);
+    }
+    double s = 0;
+    for (int l = 0; l < 4; l++) s += acc[l];
+    for (; j < n; j++) {
+        g[j] *= coef;
+        s += (double)g[j] * d[j];
+    }
+    return s;
+}
+
 /* One direction: anchors p (their gradient into dp), candidates q (into dq);
- * `dir` selects the state slots and `weight` is 1/B or 1/(2B). */
+ * `dir` selects the state slots and `weight` is 1/B or 1/(2B).
+ * Per anchor row, three vector passes over the B columns: logits and their
+ * max over the negatives, exp once (e_j = exp(x_j - m)) and its sum, then
+ * the gradient as one scaling of e chosen by the kind. */
 static int loss_direction(cwb_loss *L, int dir, const float *p, const float *q, int B,
-                          int k, const int *idx, double logc, float scale, float *dp,
+                          int k, const int *idx, float scale, float *dp,
                           float *dq, double weight, loss_sums *acc) {
     const char *nm = loss_names[L->cfg.kind];
     const cwb_loss_row_fn row_fn = loss_rows[L->cfg.kind];
     const double sigma = L->cfg.noise_sigma, half_var = 0.5 * sigma * sigma;
-    double *x = L->x;
 
     for (int r0 = 0; r0 < B; r0 += L->chunk) {
         int nb = B - r0 < L->chunk ? B - r0 : L->chunk;
@@ -186,36 +232,65 @@ static int loss_direction(cwb_loss *L, int dir, const float *p, const float *q, 
         for (int rr = 0; rr < nb; rr++) {
             int i = r0 + rr;
             const float *drow = L->dots + (size_t)rr * B;
-            float *grow = L->grad + (size_t)rr * B;
-            for (int j = 0; j < B; j++) {
-                double s = (double)scale * drow[j];
-                if (!isfinite(s))
-                    return cwb_fail(CWB_ENAN, "loss %s: similarity s[%d][%d] overflows (scale=%g)",
-                                    nm, i, j, (double)scale);
-                if (j == i) {
-                    x[j] = s;
-                    continue;
+            float *g = L->grad + (size_t)rr * B;
+            double s_ii = (double)scale * drow[i];
+            if (!isfinite(s_ii))
+                return cwb_fail(CWB_ENAN, "loss %s: similarity s[%d][%d] overflows (scale=%g)",
+                                nm, i, i, (double)scale);
+            float m;
+            if (sigma > 0) {
+                /* Noise order: direction, row, column (j != i). */
+                row_logits(g, drow, L->bias, scale, B);
+                m = -INFINITY;
+                for (int j = 0; j < B; j++) {
+                    if (j == i) continue;
+                    g[j] += (float)(sigma * cwb_rng_normal(&L->rng_noise) - half_var);
+                    m = g[j] > m ? g[j] : m;
                 }
-                x[j] = s + logc + L->logw[j];
-                if (sigma > 0) x[j] += sigma * cwb_rng_normal(&L->rng_noise) - half_var;
+                g[i] = -INFINITY;
+            } else {
+                /* The positive is left out of the max and the sum. */
+                float keep = L->bias[i];
+                L->bias[i] = -INFINITY;
+                m = row_logits(g, drow, L->bias, scale, B);
+                L->bias[i] = keep;
             }
-            cwb_loss_row row = { .B = B, .i = i, .x = x, .weight = weight, .logzhat = NULL };
+            if (!(m < INFINITY))
+                return cwb_fail(CWB_ENAN, "loss %s: a similarity in row %d overflows (scale=%g)",
+                                nm, i, (double)scale);
+            double sneg = 0;
+            if (m > -INFINITY) {
+                sneg = row_exp(g, m, B);
+                if (!isfinite(sneg))
+                    return cwb_fail(CWB_ENAN, "loss %s: row %d has a non-finite similarity (scale=%g)",
+                                    nm, i, (double)scale);
+            } else {
+                for (int j = 0; j < B; j++) g[j] = 0.0f;
+            }
+            cwb_loss_row row = { .B = B, .i = i, .s_ii = s_ii, .m = m, .sneg = sneg,
+                                 .weight = weight, .logzhat = NULL };
             if (L->logzhat) {
                 long n = idx ? idx[i] : i;
                 row.logzhat = L->logzhat + (long)dir * L->cfg.n_total + n;
             }
             cwb_loss_terms t;
-            int st = row_fn(L, &row, grow, &t);
+            int st = row_fn(L, &row, &t);
             if (st != CWB_OK) return st;
             acc->value += weight * t.value;
             acc->surrogate += weight * t.surrogate;
-            double ds = 0;
-            for (int j = 0; j < B; j++) ds += (double)grow[j] * drow[j];
-            acc->dscale += ds;
+            g[i] = 0.0f;
+            double ds = row_scale(g, drow, (float)t.coef, B);
+            g[i] = (float)t.g_ii;
+            acc->dscale += ds + t.g_ii * drow[i];
         }
 
-        if (dp) cwb_gemm(0, 0, nb, k, B, scale, L->grad, B, q, k, 1.0f, dp + (size_t)r0 * k, k);
-        if (dq) cwb_gemm(1, 0, B, k, nb, scale, L->grad, B, pb, k, 1.0f, dq, k);
+        /* The first write of each output overwrites it (beta 0): no memset. */
+        if (dp)
+            cwb_gemm(0, 0, nb, k, B, scale, L->grad, B, q, k, dir == 0 ? 0.0f : 1.0f,
+                     dp + (size_t)r0 * k, k);
+        if (dq)
+            cwb_gemm(1, 0, B, k, nb, scale, L->grad, B, pb, k,
+                     dir == 0 && r0 == 0 ? 0.0f : 1.0f, dq, k);
     }
     return CWB_OK;
 }
@@ -255,15 +330,13 @@ int cwb_loss_eval(cwb_loss *L, const float *a, const float *b, int B, int k,
     }
 
     double logc = N > 0 ? log((double)(N - 1) / (double)(B - 1)) : 0.0;
-    for (int j = 0; j < B; j++) L->logw[j] = col_w ? log((double)col_w[j]) : 0.0;
-    if (da) memset(da, 0, n * sizeof *da);
-    if (db) memset(db, 0, n * sizeof *db);
+    for (int j = 0; j < B; j++) L->bias[j] = (float)(logc + (col_w ? log((double)col_w[j]) : 0.0));
 
     loss_sums acc = { 0, 0, 0 };
     double weight = L->cfg.symmetric ? 0.5 / B : 1.0 / B;
-    int st = loss_direction(L, 0, a, b, B, k, idx, logc, scale, da, db, weight, &acc);
+    int st = loss_direction(L, 0, a, b, B, k, idx, scale, da, db, weight, &acc);
     if (st == CWB_OK && L->cfg.symmetric)
-        st = loss_direction(L, 1, b, a, B, k, idx, logc, scale, db, da, weight, &acc);
+        st = loss_direction(L, 1, b, a, B, k, idx, scale, db, da, weight, &acc);
     if (st != CWB_OK) return st;
     if (!isfinite(acc.value) || !isfinite(acc.surrogate) || !isfinite(acc.dscale))
         return cwb_fail(CWB_ENAN, "loss %s: result is not finite (value=%g, surrogate=%g)", nm,

@@ -32,34 +32,27 @@ void cwb_loss_update_zhat(double *logzhat, double logzb, double gamma) {
 }
 
 int cwb_loss_row_augmented(cwb_loss *L, const cwb_loss_row *r, double logzb,
-                           double logu, float *g, cwb_loss_terms *t) {
-    const double *x = r->x;
-    double s_ii = x[r->i];
-    /* u_i Zb_i overflows where its logarithm does not: form every term of
-     * the gradient, u_i exp(x_ij), as one exponential. */
+                           double logu, cwb_loss_terms *t) {
+    double s_ii = r->s_ii;
+    /* u_i Zb_i overflows where its logarithm does not: every gradient term
+     * u_i exp(x_j) = exp(logu + m) e_j is formed from logarithms. */
     double uz = exp(logu + logzb);
     if (!(uz * r->weight < FLT_MAX))
         return cwb_fail(CWB_ENAN, "loss %s: u*Zbatch overflows at row %d (log u=%g, log Zbatch=%g)",
                         cwb_loss_name(L->cfg.kind), r->i, logu, logzb);
-    for (int j = 0; j < r->B; j++)
-        if (j != r->i) g[j] = (float)(r->weight * exp(logu + x[j]));
-    g[r->i] = (float)(r->weight * (exp(logu + s_ii) - 1.0));
+    t->coef = r->sneg == 0 ? 0.0 : r->weight * exp(logu + r->m);
+    t->g_ii = r->weight * (exp(logu + s_ii) - 1.0);
     t->surrogate = -s_ii + uz;
     t->value = -s_ii + *r->logzhat;
     return CWB_OK;
 }
 
-int cwb_loss_row_decomposable(cwb_loss *L, const cwb_loss_row *r, float *g, cwb_loss_terms *t) {
-    double logzb = cwb_loss_logsumexp(r->x, r->B, -1);
+int cwb_loss_row_decomposable(cwb_loss *L, const cwb_loss_row *r, cwb_loss_terms *t) {
+    double logzb = cwb_loss_row_logz(r);
     cwb_loss_update_zhat(r->logzhat, logzb, L->cfg.gamma);
     double logu = -*r->logzhat;
     double alpha = L->cfg.alpha;
-    if (alpha > 0 && isfinite(alpha)) {
-        /* Gamma(alpha, rate alpha zhat) = Gamma(alpha, rate alpha) / zhat:
-         * the same draws, rescaled in log space so zhat never has to be
-         * formed (it can overflow).  A draw that underflows to 0 gives
-         * u = 0, a row that only pulls its positive. */
+    if (alpha > 0 && isfinite(alpha))
         logu += log(cwb_rng_gamma(&L->rng_gamma, alpha, alpha));
-    }
-    return cwb_loss_row_augmented(L, r, logzb, logu, g, t);
+    return cwb_loss_row_augmented(L, r, logzb, logu, t);
 }

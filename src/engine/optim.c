@@ -5,6 +5,7 @@
 #include "optim.h"
 #include "error.h"
 #include "tensor.h"
+#include "vexp.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -105,7 +106,18 @@ void cwb_optim_free(cwb_optim *o) {
 static void sgd_step(cwb_optim *o, float *p, const float *grad, float lr) {
     const float wd = o->cfg.weight_decay, mu = o->cfg.momentum;
     float *buf = o->m;
-    for (size_t i = 0; i < o->n; i++) {
+    size_t i = 0;
+    if (buf) {
+        /* The common case, four at a time with no per-element branch. */
+        const cwb_v4f vwd = cwb_v4f_set1(wd), vmu = cwb_v4f_set1(mu), vlr = cwb_v4f_set1(lr);
+        for (; i + 4 <= o->n; i += 4) {
+            cwb_v4f g = cwb_v4f_load(grad + i), w = cwb_v4f_load(p + i);
+            cwb_v4f m = vmu * cwb_v4f_load(buf + i) + (g + vwd * w);
+            cwb_v4f_store(buf + i, m);
+            cwb_v4f_store(p + i, w - vlr * m);
+        }
+    }
+    for (; i < o->n; i++) {
         float g = grad[i];
         if (wd != 0.0f) g += wd * p[i];
         if (buf) {
@@ -148,10 +160,11 @@ int cwb_optim_step(cwb_optim *o, float *params, const float *grads, float lr) {
         return cwb_fail(CWB_EINVAL, "optim_step: lr=%g must be finite and >= 0", (double)lr);
     /* Check everything before touching anything: one bad gradient must leave
      * the parameters and the optimiser state exactly as they were. */
-    for (size_t i = 0; i < o->n; i++)
-        if (!isfinite(grads[i]))
-            return cwb_fail(CWB_ENAN, "optim_step: gradient %zu of %zu is %g", i, o->n,
-                            (double)grads[i]);
+    if (cwb_has_nonfinite(grads, o->n))
+        for (size_t i = 0; i < o->n; i++)
+            if (!isfinite(grads[i]))
+                return cwb_fail(CWB_ENAN, "optim_step: gradient %zu of %zu is %g", i, o->n,
+                                (double)grads[i]);
     if (o->cfg.kind == CWB_OPT_ADAMW) adamw_step(o, params, grads, lr);
     else sgd_step(o, params, grads, lr);
     return CWB_OK;

@@ -2,6 +2,8 @@
 #include "tensor.h"
 #include "error.h"
 
+#include "vexp.h"
+
 #include <cblas.h>
 #include <math.h>
 #include <stdlib.h>
@@ -70,13 +72,28 @@ void cwb_gemm(int ta, int tb, int M, int N, int K, float alpha,
 }
 
 int cwb_has_nonfinite(const float *x, size_t n) {
-    for (size_t i = 0; i < n; i++)
-        if (!isfinite(x[i])) return 1;
-    return 0;
+    /* x * 0 is 0 for a finite x and NaN for NaN or +-Inf: one multiply-add
+     * per value and a single test at the end, no branch per element. */
+    const cwb_v4f zero = cwb_v4f_set1(0.0f);
+    cwb_v4f acc = zero;
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4) acc += cwb_v4f_load(x + i) * zero;
+    float s = acc[0] + acc[1] + acc[2] + acc[3];
+    for (; i < n; i++) s += x[i] * 0.0f;
+    return s != s;
 }
 
 double cwb_sumsq(const float *x, size_t n) {
-    double s = 0;
-    for (size_t i = 0; i < n; i++) s += (double)x[i] * x[i];
-    return s;
+    /* Four independent double accumulators so the adds do not wait on
+     * each other. */
+    double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        s0 += (double)x[i] * x[i];
+        s1 += (double)x[i + 1] * x[i + 1];
+        s2 += (double)x[i + 2] * x[i + 2];
+        s3 += (double)x[i + 3] * x[i + 3];
+    }
+    for (; i < n; i++) s0 += (double)x[i] * x[i];
+    return (s0 + s1) + (s2 + s3);
 }
