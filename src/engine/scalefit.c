@@ -105,11 +105,13 @@ int cwb_scale_optimum(const float *a, const float *b, int n, int k, int chunk,
     for (int it = 0; it < NEWTON_MAX_IT; it++) {
         if (fabs(g) < NEWTON_TOL) {
             /* |L'| also vanishes as theta -> inf when every positive is its
-             * anchor's strict nearest neighbour (L -> 0 from above): a real
-             * minimiser has L' > 0 beyond it, so look at 2 theta. */
-            double g2;
-            if ((rc = cwb_population_loss(a, b, n, k, 2 * th, chunk, NULL, &g2, NULL))) return rc;
-            if (!(g2 > 0))
+             * anchor's strict nearest neighbour (L -> 0 from above).  L is
+             * convex in theta, so a real minimiser has L(2 theta) > L(theta);
+             * compare losses, not L'(2 theta), whose sign is rounding noise
+             * once the loss has underflowed to ~1e-13. */
+            double L2;
+            if ((rc = cwb_population_loss(a, b, n, k, 2 * th, chunk, &L2, NULL, NULL))) return rc;
+            if (!(L2 > L))
                 return cwb_fail(CWB_EINVAL,
                                 "cwb_scale_optimum: no finite optimum, the loss only flattens out (L = %.3g, "
                                 "L' = %.3g at theta = %g): every positive is its anchor's nearest neighbour?",
