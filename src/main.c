@@ -15,6 +15,7 @@
 #include "config.h"
 #endif
 #include "lua/lcwb.h"
+#include "tensor.h"
 #include "store/store.h"
 #include "ui/ui.h"
 
@@ -58,11 +59,14 @@ static const char usage_text[] =
     "  --seed N            session seed, the default of every seed= option; default 1\n"
     "  --db PATH           run store (default $CWB_DB, else ./cwb-runs.db)\n"
     "  --quiet, -q         no progress bars or progress lines\n"
+    "  --threads N         OpenBLAS threads (default $CWB_THREADS, else\n"
+    "                      $OPENBLAS_NUM_THREADS, else 1: fastest for cwb's small\n"
+    "                      matrices on a busy machine)\n"
     "  --plain             the plain line REPL even on a terminal\n"
     "  --help, -h          this text\n"
     "  --version           the version\n"
     "\n"
-    "environment: CWB_DB (run store), CWB_LUA_PATH (extra folders for require,\n"
+    "environment: CWB_DB (run store), CWB_THREADS, CWB_LUA_PATH (extra folders for require,\n"
     "separated by ':', or Lua path templates with '?').\n"
     "exit status: 0 success, 1 recipe error, 2 bad usage, 130 interrupted (Ctrl-C).\n";
 
@@ -76,6 +80,7 @@ typedef struct {
     const char *outdir, *db;
     unsigned long long seed;
     int quiet, plain;
+    int threads;             /* --threads, 0 = from the environment or 1 */
     int status;              /* exit status, set by pmain */
 } options;
 
@@ -317,6 +322,22 @@ static int is_opt(const char *a, const char *name) {
     return strncmp(a, name, n) == 0 && (a[n] == '\0' || a[n] == '=');
 }
 
+/* OpenBLAS starts as many threads as cores; on cwb's small matrices they
+ * spin more than they help (a B=32 recipe ran 8x slower in wall time with 2
+ * threads on a loaded 2-core machine), so one thread unless asked. */
+static void set_threads(const options *o) {
+    int n = o->threads;
+    const char *env = getenv("CWB_THREADS");
+    if (!n && env && *env) {
+        char *end;
+        long t = strtol(env, &end, 10);
+        if (end != env && !*end && t >= 1 && t <= 256) n = (int)t;
+        else fprintf(stderr, "cwb: ignoring CWB_THREADS='%s' (expects 1 to 256)\n", env);
+    }
+    if (!n && getenv("OPENBLAS_NUM_THREADS")) return; /* the user chose */
+    cwb_blas_set_threads(n ? n : 1);
+}
+
 static int quit(options *o, int status) {
     free(o->chunks);
     free(o->script_args);
@@ -368,6 +389,13 @@ int main(int argc, char **argv) {
             if (errno || end == v || *end || v[0] == '-')
                 return quit(&o, usage_error("--seed expects a non-negative integer, got '%s'", v));
             o.seed = s;
+        } else if (is_opt(a, "--threads")) {
+            const char *v = opt_value(argc, argv, &i, "--threads");
+            char *end;
+            long t = v ? strtol(v, &end, 10) : 0;
+            if (!v || end == v || *end || t < 1 || t > 256)
+                return quit(&o, usage_error("--threads expects a number from 1 to 256, got '%s'", v ? v : ""));
+            o.threads = (int)t;
         } else if (strcmp(a, "-e") == 0) {
             if (i + 1 >= argc) return quit(&o, usage_error("%s needs a chunk of Lua", "-e"));
             o.chunks[o.n_chunks++] = argv[++i];
@@ -408,6 +436,7 @@ int main(int argc, char **argv) {
     }
     if (o.db) cwb_lua_set_store_path(o.db);
     cwb_lua_set_quiet(o.quiet);
+    set_threads(&o);
     cwb_lua_set_context(o.recipe ? o.recipe : o.n_chunks ? "(command line)" : "(repl)",
                         o.outdir ? o.outdir : ".", o.seed);
 

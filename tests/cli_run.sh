@@ -46,6 +46,10 @@ run run missing.lua
 ok $? "a missing recipe exits 2 with the file and the reason"
 run --seed abc -e 'print(1)'
 [ $st -eq 2 ] && has "--seed expects a non-negative integer, got 'abc'" err; ok $? "a bad --seed exits 2"
+run --threads 0 -e 'print(1)'
+[ $st -eq 2 ] && has "--threads expects a number from 1 to 256, got '0'" err; ok $? "a bad --threads exits 2"
+run --threads 2 -e 'print(1)'
+[ $st -eq 0 ] && [ "$(cat out)" = 1 ]; ok $? "--threads 2 runs"
 echo 'print("hi")' > hi.lua
 run run hi.lua --frob
 [ $st -eq 2 ] && has "unknown option '--frob'" err; ok $? "options after the recipe are checked too"

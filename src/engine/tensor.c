@@ -71,6 +71,13 @@ void cwb_gemm(int ta, int tb, int M, int N, int K, float alpha,
                 ldb, beta, C, ldc);
 }
 
+int cwb_blas_set_threads(int n) {
+    if (n >= 1) openblas_set_num_threads(n);
+    return openblas_get_num_threads();
+}
+
+int cwb_blas_threads(void) { return openblas_get_num_threads(); }
+
 int cwb_has_nonfinite(const float *x, size_t n) {
     /* x * 0 is 0 for a finite x and NaN for NaN or +-Inf: one multiply-add
      * per value and a single test at the end, no branch per element. */

@@ -37,6 +37,12 @@ void cwb_gemm(int ta, int tb, int M, int N, int K, float alpha,
               const float *A, int lda, const float *B, int ldb,
               float beta, float *C, int ldc);
 
+/* Set the number of OpenBLAS threads (n >= 1); returns the number in use.
+ * cwb's matrices are small (B x 256 at most in a step), where one thread is
+ * fastest on a loaded machine: spinning threads cost more than they add. */
+int cwb_blas_set_threads(int n);
+int cwb_blas_threads(void);
+
 /* Returns non-zero if any of the n values is NaN or infinite. */
 int cwb_has_nonfinite(const float *x, size_t n);
 
