@@ -298,8 +298,10 @@ static int embed_fn(void *src, const float **a, const float **b, int *n, int *k)
 static const char *const run_keys[] = {"steps", "eval_every", "on_step", "record",
                                        "log_every", "progress", "name", "eval", NULL};
 
-/* run{steps=, eval_every=0, on_step=, record=true, log_every=1, progress=true,
- * name=, eval=true} -> summary table */
+/* run{steps=, eval_every=0, on_step=, record=true, log_every=, progress=true,
+ * name=, eval=true} -> summary table.  log_every defaults to steps/1000
+ * (at least 1): about a thousand points per curve is what a figure needs,
+ * and logging every step made the main recipe's store 86 MB. */
 static int tr_run(lua_State *L) {
     ltrainer *tr = check_trainer(L, 1);
     cwb_opts o;
@@ -308,7 +310,7 @@ static int tr_run(lua_State *L) {
     if (!cwb_opts_has(&o, "steps")) cwb_opts_error(&o, "steps", "required");
     long steps = (long)cwb_opts_range(&o, "steps", 0, 0, LONG_MAX);
     long eval_every = (long)cwb_opts_range(&o, "eval_every", 0, 0, LONG_MAX);
-    long log_every = (long)cwb_opts_range(&o, "log_every", 1, 1, LONG_MAX);
+    long log_every = (long)cwb_opts_range(&o, "log_every", steps > 1000 ? steps / 1000 : 1, 1, LONG_MAX);
     int record = cwb_opts_bool(&o, "record", 1);
     int progress = cwb_opts_bool(&o, "progress", 1);
     int final_eval = cwb_opts_bool(&o, "eval", 1);
@@ -437,7 +439,7 @@ static const cwb_lua_doc method_docs[] = {
              "gap_centroid, gap_paired} on two fixed augmented views of the whole data set"},
     {"embed", "tr:embed() -> a, b: the embeddings (N x k tensors) of the two evaluation views"},
     {"run", "tr:run{steps=, eval_every=0, on_step=function(info) end, record=true, "
-            "log_every=1, progress=true, name=, eval=true} -> summary: steps in C, records "
+            "log_every=steps/1000, progress=true, name=, eval=true} -> summary: steps in C, records "
             "the run in the store; on_step returning false stops early"},
     {"labels", "tr:labels() -> table: cluster labels of the training data (1-based)"},
     {"x", "tr:x() -> tensor: the training data (a copy)"},

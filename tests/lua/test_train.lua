@@ -69,8 +69,12 @@ if cwb.runs and cwb.runs.show then
   is(r and r.metrics.loss and r.metrics.loss.count, 60, "one loss value per step")
   is(r and r.metrics.top1 and r.metrics.top1.count, 3, "eval metrics at steps 30, 60 and the final 62")
   is(r and r.metrics.tau and r.metrics.tau.last_step, 62, "metrics are stored by trainer step")
+  -- long runs log about a thousand points per metric by default
+  local long = cwb.trainer.new(cfg{name = "test-long"}):run{steps = 2500, progress = false}
+  local n = cwb.runs.show(long.run).metrics.loss.count
+  ok(n >= 1000 and n <= 1300, "a 2500-step run logs every 2nd step by default (" .. n .. " loss values)")
 else
-  T.skip("cwb.runs not available", 6)
+  T.skip("cwb.runs not available", 7)
 end
 
 local stop = tr:run{steps = 100, progress = false, record = false, on_step = function(i) return i.step < 65 end}
