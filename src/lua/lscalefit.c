@@ -194,7 +194,8 @@ static void push_params(lua_State *L, const lscalefit *sf) {
 static const char *const run_keys[] = {"steps", "every", "record", "progress", "name", NULL};
 
 /* run(steps [, every]) or run{steps=, every=1, record=true, progress=true, name=}
- * -> steps, thetas, losses (tables, one entry every `every` steps and at the end) */
+ * -> steps, thetas, losses (tables, one entry every `every` steps and at the end),
+ *    run id (nil when not recorded) */
 static int sf_run(lua_State *L) {
     lscalefit *sf = check_sf(L, 1);
     long steps, every = 1;
@@ -255,9 +256,13 @@ static int sf_run(lua_State *L) {
         }
     }
     snprintf(extra, sizeof extra, "theta %.4g", theta);
+    int64_t id = cwb_run_id(g);
     cwb_run_finish(L, g, gidx, i - 1, extra, stopped);
     lua_settop(L, 5);
-    return 3;
+    /* the run's id in the store, so a recipe can log more metrics to it */
+    if (id > 0) lua_pushinteger(L, (lua_Integer)id);
+    else lua_pushnil(L);
+    return 4;
 }
 
 static int sf_gc(lua_State *L) {
@@ -292,8 +297,8 @@ static const luaL_Reg methods[] = {{"step", sf_step},   {"run", sf_run},
 static const cwb_lua_doc method_docs[] = {
     {"step", "s:step() -> theta, loss: one SGD step on the logit scale"},
     {"run", "s:run(steps [, every]) or s:run{steps=, every=1, record=true, progress=true, name=} "
-            "-> steps, thetas, losses: tables sampled every `every` steps (and the last); "
-            "runs in C, recorded in the store"},
+            "-> steps, thetas, losses, run: tables sampled every `every` steps (and the last) "
+            "and the store's run id (nil if not recorded); runs in C, recorded in the store"},
     {"theta", "s:theta() -> number: the current logit scale"},
     {"steps", "s:steps() -> integer: steps taken so far"},
     {NULL, NULL}};

@@ -580,8 +580,12 @@ do
   ok(th > 0 and l > 0 and s:steps() == 1 and s:theta() == th, "step returns theta and loss")
   local steps, thetas, losses = s:run{steps = 50, every = 10, record = false}
   ok(#steps == 5 and steps[5] == 51 and #thetas == 5 and #losses == 5, "run samples every `every` steps")
-  local st2 = s:run(7, 3)
+  local st2, _, _, run = s:run(7, 3)
   ok(#st2 == 3 and st2[3] == 58, "run(steps, every) keeps the last step")
+  local rec = math.type(run) == "integer" and cwb.runs.show(run)
+  ok(rec and rec.name == "api-scalefit" and rec.metrics.theta.count == 3,
+     "run returns its store id (the recorded run, 3 theta values)")
+  ok(select(4, s:run{steps = 2, record = false}) == nil, "no id when not recorded")
   local s2 = cwb.scalefit.new{a = a, b = b, loss = "decomposable", batch = 8, lr = 0.5, theta0 = ts}
   ok(s2:step() > 0, "the table form new{a=, b=, ...}")
   throws(function() cwb.scalefit.new(a, b, {loss = "hinge"}) end, "unknown loss 'hinge'", "scalefit loss name")

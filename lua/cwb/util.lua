@@ -1,0 +1,224 @@
+-- cwb.util: small helpers that recipes share.
+--
+--   local U = require "cwb.util"
+--   local P = U.args(arg, {                 -- recipe arguments (after `--`)
+--     {"steps", "int", 200000, "SGD steps per run"},
+--     {"noise", "number", 0, "sigma of the lognormal noise"},
+--     {"quick", "flag", false, "tiny budget, for tests"},
+--   }, "gradient_bias.lua: the article's figure")
+--   if not P then return end                -- --help was given: usage printed
+--   U.loguniform(0.25, 4, 10)               -- 0.25 ... 4, equal ratios
+--   U.stats{3, 1, 2}                        -- {n, mean, sd, median, min, max}
+--   U.tail_mean(values, 0.05)               -- mean of the last 5%
+--   U.write_csv(cwb.outpath("x.csv"), {"a", "b"}, {{1, "x"}, {2, "y"}})
+--
+-- Nothing here touches the engine: plain Lua 5.4, usable from any chunk.
+local U = {}
+
+-- ---- recipe arguments ------------------------------------------------------------
+
+local CONVERT = {
+  int = function(s)
+    local v = math.tointeger(tonumber(s))
+    return v, "an integer"
+  end,
+  number = function(s)
+    local inf = {inf = math.huge, infinity = math.huge, ["+inf"] = math.huge,
+                 ["-inf"] = -math.huge, ["-infinity"] = -math.huge}
+    local v = inf[s:lower()] or tonumber(s)
+    if v and v ~= v then v = nil end      -- "nan" is not a usable setting
+    return v, "a number"
+  end,
+  string = function(s) return s, "a string" end,
+}
+
+-- The usage text for a spec (see U.args).
+function U.usage(spec, title)
+  local lines = {}
+  if title then lines[1] = title end
+  lines[#lines + 1] = "recipe arguments (after --):"
+  for _, o in ipairs(spec) do
+    local name, kind, default, help = o[1], o[2], o[3], o[4]
+    local flag = "--" .. name:gsub("_", "-") .. (kind == "flag" and "" or " " .. kind:upper())
+    local dflt = kind == "flag" and "" or " (default " .. tostring(default) .. ")"
+    lines[#lines + 1] = string.format("  %-22s %s%s", flag, help or "", dflt)
+  end
+  return table.concat(lines, "\n")
+end
+
+-- Parse recipe arguments: `argv` is the recipe's `arg` table, `spec` a list of
+-- {name, kind, default, help} with kind "int", "number", "string" or "flag".
+-- Accepts `--name value`, `--name=value` and, for flags, `--name`; an
+-- underscore in a name may be written as a dash (--batch-noise).  Returns a
+-- table name -> value (defaults filled in).  An unknown argument, a missing
+-- or malformed value is an error that names it; `--help` prints the usage
+-- and returns nil.
+function U.args(argv, spec, title)
+  local by_name, out = {}, {}
+  for _, o in ipairs(spec) do
+    by_name[o[1]] = o
+    out[o[1]] = o[3]
+  end
+  local i, n = 1, #(argv or {})
+  while i <= n do
+    local a = argv[i]
+    if a == "--help" or a == "-h" then
+      print(U.usage(spec, title))
+      return nil
+    end
+    local name, value = tostring(a):match("^%-%-([%w_%-]+)=(.*)$")
+    if not name then name = tostring(a):match("^%-%-([%w_%-]+)$") end
+    local o = name and by_name[(name:gsub("%-", "_"))]
+    if not o then
+      local known = {}
+      for _, s in ipairs(spec) do known[#known + 1] = "--" .. s[1]:gsub("_", "-") end
+      error(string.format("unknown argument '%s' (known: %s, --help)", tostring(a),
+                          table.concat(known, " ")), 2)
+    end
+    if o[2] == "flag" then
+      if value ~= nil then
+        error(string.format("argument '--%s' is a flag and takes no value", name), 2)
+      end
+      out[o[1]] = true
+    else
+      if value == nil then
+        i = i + 1
+        value = argv[i]
+        if value == nil then error(string.format("argument '--%s' needs a value", name), 2) end
+      end
+      local v, what = CONVERT[o[2]](value)
+      if v == nil then
+        error(string.format("argument '--%s': '%s' is not %s", name, value, what), 2)
+      end
+      out[o[1]] = v
+    end
+    i = i + 1
+  end
+  return out
+end
+
+-- ---- grids and statistics ------------------------------------------------------
+
+-- n values from lo to hi (both included) with equal ratios: a deterministic
+-- log-uniform spread.  n = 1 gives the geometric mean.
+function U.loguniform(lo, hi, n)
+  assert(lo > 0 and hi > 0, "loguniform: bounds must be positive")
+  assert(math.type(n) == "integer" and n >= 1, "loguniform: n must be a positive integer")
+  if n == 1 then return {math.sqrt(lo * hi)} end
+  local out, r = {}, hi / lo
+  for k = 0, n - 1 do out[k + 1] = lo * r ^ (k / (n - 1)) end
+  out[n] = hi
+  return out
+end
+
+local function finite(v) return type(v) == "number" and v == v and v > -math.huge and v < math.huge end
+U.finite = finite
+
+-- q-quantile (0 <= q <= 1) of a list, linear between order statistics;
+-- non-finite values are ignored; nil for an empty list.
+function U.quantile(xs, q)
+  local s = {}
+  for _, v in ipairs(xs) do if finite(v) then s[#s + 1] = v end end
+  if #s == 0 then return nil end
+  table.sort(s)
+  local h = (#s - 1) * q + 1
+  local lo = math.floor(h)
+  local hi = math.min(lo + 1, #s)
+  return s[lo] + (h - lo) * (s[hi] - s[lo])
+end
+
+function U.median(xs) return U.quantile(xs, 0.5) end
+
+-- {n, mean, sd, median, min, max} of the finite values of a list (sd with
+-- n - 1; nil fields when there are too few values); `bad` counts the
+-- non-finite ones left out.
+function U.stats(xs)
+  local n, s, bad, lo, hi = 0, 0, 0, math.huge, -math.huge
+  for _, v in ipairs(xs) do
+    if finite(v) then
+      n, s = n + 1, s + v
+      lo, hi = math.min(lo, v), math.max(hi, v)
+    else
+      bad = bad + 1
+    end
+  end
+  local r = {n = n, bad = bad}
+  if n == 0 then return r end
+  r.mean, r.min, r.max, r.median = s / n, lo, hi, U.median(xs)
+  if n > 1 then
+    local ss = 0
+    for _, v in ipairs(xs) do if finite(v) then ss = ss + (v - r.mean) ^ 2 end end
+    r.sd = math.sqrt(ss / (n - 1))
+  end
+  return r
+end
+
+-- Mean of the last `frac` of a list (at least one value).
+function U.tail_mean(xs, frac)
+  local n = #xs
+  assert(n > 0, "tail_mean: empty list")
+  local k = math.max(1, math.ceil(n * frac))
+  local s = 0
+  for i = n - k + 1, n do s = s + xs[i] end
+  return s / k
+end
+
+-- Elementwise mean of equal-length lists (curves over seeds).
+function U.mean_curve(curves)
+  local out = {}
+  for i = 1, #curves[1] do
+    local s = 0
+    for _, c in ipairs(curves) do s = s + c[i] end
+    out[i] = s / #curves
+  end
+  return out
+end
+
+-- ---- output ------------------------------------------------------------------------
+
+-- A number as CSV/summary text: %.6g by default, "nan"/"inf"/"-inf" spelled
+-- out; strings and integers pass through.
+function U.fmt(v, spec)
+  if type(v) ~= "number" then return tostring(v) end
+  if v ~= v then return "nan" end
+  if v == math.huge then return "inf" end
+  if v == -math.huge then return "-inf" end
+  if math.type(v) == "integer" then return tostring(v) end
+  return string.format(spec or "%.6g", v)
+end
+
+local function csv_field(v)
+  local s = U.fmt(v)
+  if s:find('[,"\n]') then s = '"' .. s:gsub('"', '""') .. '"' end
+  return s
+end
+
+-- Write a CSV file atomically (a temporary file in the same folder, renamed
+-- over the target when complete): `header` a list of column names, `rows` a
+-- list of lists (numbers through U.fmt, text quoted where needed).  Returns
+-- the path.
+function U.write_csv(path, header, rows)
+  local tmp = path .. ".tmp"
+  local f = assert(io.open(tmp, "w"))
+  local function line(r)
+    local t = {}
+    for i = 1, #header do t[i] = csv_field(r[i] == nil and "" or r[i]) end
+    f:write(table.concat(t, ","), "\n")
+  end
+  line(header)
+  for _, r in ipairs(rows) do line(r) end
+  assert(f:close())
+  local ok, err = os.rename(tmp, path)
+  if not ok then
+    os.remove(tmp)
+    error("write_csv: " .. tostring(err), 2)
+  end
+  return path
+end
+
+-- print() unless cwb runs with --quiet.
+function U.say(...)
+  if not (cwb and cwb.quiet and cwb.quiet()) then print(...) end
+end
+
+return U
