@@ -2,14 +2,11 @@
 # cli_docs.sh - every ```lua block of docs/lua-api.md is a complete recipe:
 # run each with `cwb run` (its own --out folder, a scratch run store) and
 # expect exit 0.  Prints TAP, one test per block, named by its line.
-: "${top_srcdir:=.}" "${top_builddir:=.}"
-CWB=${CWB:-$top_builddir/src/cwb}
-case $CWB in /*) ;; *) CWB=$(pwd)/$CWB ;; esac
+. "${top_srcdir:-$(dirname "$0")/..}/tests/tap.sh"
 DOC=${DOC:-$top_srcdir/docs/lua-api.md}
 case $DOC in /*) ;; *) DOC=$(pwd)/$DOC ;; esac
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/cwb-docs.XXXXXX") || exit 1
-trap 'rm -rf "$tmp"' EXIT
+tap_tmpdir docs
 
 if [ ! -r "$DOC" ]; then
     echo "1..0 # SKIP $DOC not found"

@@ -4,33 +4,13 @@
 # required header and one row per method and gap, the runs in the store,
 # the figures (when gnuplot is there), the theorem's direction at gap 1;
 # and cwb.mm's errors as a recipe sees them.  Prints TAP.
-: "${top_srcdir:=.}" "${top_builddir:=.}"
-CWB=${CWB:-$top_builddir/src/cwb}
-case $CWB in /*) ;; *) CWB=$(pwd)/$CWB ;; esac
+. "${top_srcdir:-$(dirname "$0")/..}/tests/tap.sh"
 RECIPE=$top_srcdir/examples/modality_structures.lua
 case $RECIPE in /*) ;; *) RECIPE=$(pwd)/$RECIPE ;; esac
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/cwb-mm.XXXXXX") || exit 1
-trap 'rm -rf "$tmp"' EXIT
+tap_tmpdir mm
 cd "$tmp" || exit 1
 
-n=0
-failed=0
-ok() { # ok STATUS DESCRIPTION
-    n=$((n + 1))
-    if [ "$1" -eq 0 ]; then
-        echo "ok $n - $2"
-    else
-        echo "not ok $n - $2"
-        failed=$((failed + 1))
-        echo "#   status: $st"
-        sed 's/^/#   out: /' out 2>/dev/null | head -5
-        sed 's/^/#   err: /' err 2>/dev/null | head -8
-    fi
-}
-skip() { n=$((n + 1)); echo "ok $n # SKIP $1"; }
-run() { "$CWB" "$@" >out 2>err; st=$?; }
-has() { grep -F -q -e "$1" "$2"; }
 # field FILE METHOD GAP COLUMN: one value of summary.csv
 field() {
     awk -F, -v m="$2" -v g="$3" -v c="$4" '

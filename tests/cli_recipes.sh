@@ -5,35 +5,16 @@
 # numbers, representation.csv, the PNG figures (when gnuplot is there), the
 # runs in the store; the claim's direction at the quick budget; recipe
 # arguments checked.  Prints TAP.
-: "${top_srcdir:=.}" "${top_builddir:=.}"
-CWB=${CWB:-$top_builddir/src/cwb}
-case $CWB in /*) ;; *) CWB=$(pwd)/$CWB ;; esac
+tap_out_lines="tail -8" tap_err_lines="tail -8"
+. "${top_srcdir:-$(dirname "$0")/..}/tests/tap.sh"
 EX=$top_srcdir/examples
 case $EX in /*) ;; *) EX=$(pwd)/$EX ;; esac
 MAIN=$EX/gradient_bias.lua
 SWEEP=$EX/gradient_bias_sweep.lua
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/cwb-recipes.XXXXXX") || exit 1
-trap 'rm -rf "$tmp"' EXIT
+tap_tmpdir recipes
 cd "$tmp" || exit 1
 
-n=0
-failed=0
-ok() { # ok STATUS DESCRIPTION
-    n=$((n + 1))
-    if [ "$1" -eq 0 ]; then
-        echo "ok $n - $2"
-    else
-        echo "not ok $n - $2"
-        failed=$((failed + 1))
-        echo "#   status: $st"
-        sed 's/^/#   out: /' out 2>/dev/null | tail -8
-        sed 's/^/#   err: /' err 2>/dev/null | tail -8
-    fi
-}
-skip() { n=$((n + 1)); echo "ok $n # SKIP $1"; }
-run() { "$CWB" "$@" >out 2>err; st=$?; }
-has() { grep -F -q -e "$1" "$2"; }
 # png FILE: exists and starts with the PNG signature \211 P N G \r \n \032 \n
 png() { [ -s "$1" ] && [ "$(od -An -tx1 -N8 "$1" | tr -d ' \n')" = 89504e470d0a1a0a ]; }
 # median FILE LOSS: median final_score of one loss in summary.csv

@@ -3,30 +3,11 @@
 # statuses, recipe errors with file:line and a traceback, -e, recipe
 # arguments, --out/--seed/--db/--quiet, the plain REPL through a pipe,
 # package.path, and Ctrl-C marking a run interrupted.  Prints TAP.
-: "${top_builddir:=.}"
-CWB=${CWB:-$top_builddir/src/cwb}
-case $CWB in /*) ;; *) CWB=$(pwd)/$CWB ;; esac
+. "${top_srcdir:-$(dirname "$0")/..}/tests/tap.sh"
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/cwb-cli.XXXXXX") || exit 1
-trap 'rm -rf "$tmp"' EXIT
+tap_tmpdir cli
 cd "$tmp" || exit 1
 
-n=0
-failed=0
-ok() { # ok STATUS DESCRIPTION
-    n=$((n + 1))
-    if [ "$1" -eq 0 ]; then
-        echo "ok $n - $2"
-    else
-        echo "not ok $n - $2"
-        failed=$((failed + 1))
-        echo "#   status: $st"
-        sed 's/^/#   out: /' out 2>/dev/null | head -5
-        sed 's/^/#   err: /' err 2>/dev/null | head -8
-    fi
-}
-run() { "$CWB" "$@" >out 2>err; st=$?; }
-has() { grep -F -q -e "$1" "$2"; }
 
 # ---- usage -------------------------------------------------------------------
 run --help

@@ -7,20 +7,12 @@
 # "interrupted" and keeps its metrics; kill -9 leaves a file that passes
 # PRAGMA integrity_check.
 
-top_builddir=${top_builddir:-.}
-top_srcdir=${top_srcdir:-.}
-CWB="$top_builddir/src/cwb"
+. "${top_srcdir:-$(dirname "$0")/..}/tests/tap.sh"
 if [ ! -x "$CWB" ]; then
     echo "1..0 # SKIP $CWB is not built"
     exit 0
 fi
 
-n=0
-failed=0
-ok() {    # ok STATUS DESCRIPTION
-    n=$((n + 1))
-    if [ "$1" -eq 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; failed=1; fi
-}
 # Wait (up to 20 s) until the store $1 holds metrics of run 1.
 wait_metrics() {
     i=0
@@ -30,10 +22,6 @@ wait_metrics() {
         i=$((i + 1))
     done
     return 1
-}
-skip() {
-    n=$((n + 1))
-    echo "ok $n - # SKIP $1"
 }
 
 tmp=$(mktemp -d /tmp/cwb-runs-cli.XXXXXX)
@@ -212,4 +200,4 @@ grep -q "running" "$tmp/out"
 ok $? "where the killed run still says running"
 
 echo "1..$n"
-exit $failed
+[ $failed -eq 0 ]

@@ -5,8 +5,7 @@
 # run store in a temporary folder; keys go in with send-keys and the screen
 # comes back with capture-pane.  Every wait polls with a timeout, so the test
 # is quick when cwb is and fails (rather than hangs) when it is not.
-top_srcdir=${top_srcdir:-.}
-top_builddir=${top_builddir:-.}
+. "${top_srcdir:-$(dirname "$0")/..}/tests/tap.sh"
 if ! command -v tmux >/dev/null 2>&1; then
     echo "1..0 # SKIP tmux not installed"
     exit 0
@@ -28,12 +27,6 @@ T() { tmux -u -S "$SOCK" -f /dev/null "$@"; }
 cleanup() { T kill-server >/dev/null 2>&1; rm -rf "$TMP"; }
 trap cleanup EXIT INT TERM
 
-n=0
-fails=0
-ok() { # ok STATUS DESCRIPTION
-    n=$((n + 1))
-    if [ "$1" -eq 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fails=$((fails + 1)); fi
-}
 cap() { T capture-pane -p -t cwb 2>/dev/null; }
 # wait_for REGEX [SECONDS]: poll the screen until a line matches
 wait_for() {
@@ -202,4 +195,4 @@ done
 grep -q '^54$' "$TMP/plain" && ! grep -q 'geometry' "$TMP/plain"
 ok $? "cwb --plain on a terminal is the plain line REPL, without panes"
 
-[ $fails -eq 0 ]
+[ $failed -eq 0 ]
