@@ -186,6 +186,14 @@ void cwb_run_metric(cwb_runguard *g, long step, const char *name, double value);
 int cwb_run_progress(lua_State *L, cwb_runguard *g, long done, const char *extra);
 void cwb_run_finish(lua_State *L, cwb_runguard *g, int idx, long done, const char *extra,
                     int stopped);
+/* The on_step hook of a run loop: calls the function at stack index fn with
+ * the value on top of the stack (popped); non-zero when it returned false,
+ * which asks the loop to stop. */
+int cwb_run_hook(lua_State *L, int fn);
+/* Pushes the summary table a run method returns, with the fields every
+ * loop has: run (the store id, when recorded), steps done, step (the
+ * trainer's count), status ("stopped" or "done").  nrec sizes the table. */
+void cwb_run_push_summary(lua_State *L, int64_t id, long done, long step, int stopped, int nrec);
 
 /* ---- JSON text for run parameters (lrun.c) --------------------------------- */
 

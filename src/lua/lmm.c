@@ -561,11 +561,8 @@ static int t_run(lua_State *L) {
         snprintf(extra, sizeof extra, "loss %.4f", s.loss);
         if (cwb_run_progress(L, g, done, extra)) stopped = 1;
         if (fn) {
-            lua_pushvalue(L, fn);
             push_step(L, &s);
-            lua_call(L, 1, 1);
-            if (lua_type(L, -1) == LUA_TBOOLEAN && !lua_toboolean(L, -1)) stopped = 1;
-            lua_pop(L, 1);
+            if (cwb_run_hook(L, fn)) stopped = 1;
         }
     }
     cwb_mm_eval_info e;
@@ -581,17 +578,7 @@ static int t_run(lua_State *L) {
     int64_t id = cwb_run_id(g);
     cwb_run_finish(L, g, gidx, done, extra[0] ? extra : NULL, stopped);
 
-    lua_createtable(L, 0, 6);
-    if (id > 0) {
-        lua_pushinteger(L, (lua_Integer)id);
-        lua_setfield(L, -2, "run");
-    }
-    lua_pushinteger(L, done);
-    lua_setfield(L, -2, "steps");
-    lua_pushinteger(L, s.step);
-    lua_setfield(L, -2, "step");
-    lua_pushstring(L, stopped ? "stopped" : "done");
-    lua_setfield(L, -2, "status");
+    cwb_run_push_summary(L, id, done, s.step, stopped, 6);
     if (done > 0) {
         push_step(L, &s);
         lua_setfield(L, -2, "last");

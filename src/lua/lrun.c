@@ -131,6 +131,29 @@ void cwb_run_finish(lua_State *L, cwb_runguard *g, int idx, long done, const cha
     lua_closeslot(L, idx);
 }
 
+int cwb_run_hook(lua_State *L, int fn) {
+    lua_pushvalue(L, fn);
+    lua_insert(L, -2);
+    lua_call(L, 1, 1);
+    int stop = lua_type(L, -1) == LUA_TBOOLEAN && !lua_toboolean(L, -1);
+    lua_pop(L, 1);
+    return stop;
+}
+
+void cwb_run_push_summary(lua_State *L, int64_t id, long done, long step, int stopped, int nrec) {
+    lua_createtable(L, 0, nrec);
+    if (id > 0) {
+        lua_pushinteger(L, (lua_Integer)id);
+        lua_setfield(L, -2, "run");
+    }
+    lua_pushinteger(L, done);
+    lua_setfield(L, -2, "steps");
+    lua_pushinteger(L, step);
+    lua_setfield(L, -2, "step");
+    lua_pushstring(L, stopped ? "stopped" : "done");
+    lua_setfield(L, -2, "status");
+}
+
 /* ---- JSON ------------------------------------------------------------------------- */
 
 /* A tiny writer for the flat, known-shape parameter records: keys are
