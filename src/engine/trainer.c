@@ -322,9 +322,13 @@ int cwb_trainer_step(cwb_trainer *t, cwb_step_info *info) {
         cwb_mlp *m = t->tower[i];
         cwb_mlp_zero_grad(m);
         if ((rc = cwb_mlp_backward(m, i == 0 ? t->dout : db, NULL))) return step_fail(t, rc, "backward");
-        if (cwb_has_nonfinite(m->grads, m->n_params))
+        /* One pass serves both the gradient norm and the finiteness check:
+         * squares of finite floats summed in double cannot overflow, so the
+         * block's sum is finite exactly when all its gradients are. */
+        const double bsq = cwb_sumsq(m->grads, m->n_params);
+        if (!isfinite(bsq))
             return cwb_fail(CWB_ENAN, "step %ld: gradient of %s is not finite", stepno, block_name(t, i));
-        gsq += cwb_sumsq(m->grads, m->n_params);
+        gsq += bsq;
     }
     if (c->learn_tau) {
         /* d/dlog_scale = d/dscale * dscale/dlog_scale = dscale * scale */
