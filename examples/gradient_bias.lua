@@ -35,7 +35,7 @@
 -- Usage: cwb run examples/gradient_bias.lua --out DIR [--seed N] [-- ARGS]
 -- ARGS (-- --help lists them): --steps N --noise S --batch B --runs R
 -- --alpha A --gamma G --batch-noise X --importance --rep-steps N
--- --rep-seeds K --rep-gamma G --lr-scale C --quick.  About 30 s on 2 cores.
+-- --rep-seeds K --rep-gamma G --lr-scale C --estep-first --quick.  About 30 s on 2 cores.
 
 local U = require "cwb.util"
 
@@ -52,6 +52,8 @@ local P = U.args(arg, {
   {"rep_steps", "int", 20000, "panel-2 training steps per run"},
   {"rep_seeds", "int", 5, "panel-2 seeds per loss"},
   {"rep_gamma", "number", 0.1, "decomposable loss: running-estimate rate, panel 2"},
+  {"estep_first", "flag", false, "decomposable and SogCLR: draw u from zhat before the batch " ..
+                                 "updates it (independent of the Zbatch it multiplies)"},
   {"quick", "flag", false, "a tiny budget (seconds), for the test-suite"},
 }, "gradient_bias.lua: the article's gradient-bias figure (docs/gradient-bias.md)")
 if not P then return end
@@ -102,7 +104,7 @@ local LOSSES = {   -- drawn in this order: the reference first, red on top
   {key = "infonce", label = "conventional (minibatch estimate)", color = "blue",
    opts = {loss = "infonce"}},
   {key = "decomposable", label = "decomposable", color = "red",
-   opts = {loss = "decomposable", alpha = P.alpha, gamma = P.gamma}},
+   opts = {loss = "decomposable", alpha = P.alpha, gamma = P.gamma, estep_first = P.estep_first}},
 }
 
 -- One run: SGD on theta alone from opts.theta0.  Returns the curve (steps and
@@ -177,9 +179,10 @@ local REP_LOSSES = {
   {key = "infonce", label = "conventional", color = "blue",
    loss = {kind = "infonce", n_total = N, noise = P.noise}},
   {key = "decomposable", label = "decomposable", color = "red",
-   loss = {kind = "decomposable", alpha = P.alpha, gamma = P.rep_gamma, noise = P.noise}},
+   loss = {kind = "decomposable", alpha = P.alpha, gamma = P.rep_gamma, noise = P.noise,
+           estep_first = P.estep_first}},
   {key = "sogclr", label = "SogCLR", color = "dark-green",
-   loss = {kind = "sogclr", noise = P.noise}},
+   loss = {kind = "sogclr", noise = P.noise, estep_first = P.estep_first}},
   {key = "dcl", label = "DCL", color = "orange",
    loss = {kind = "dcl", n_total = N, noise = P.noise}},
 }

@@ -15,6 +15,8 @@
 --                       decomposable (alpha 10, gamma 0.02), standard}
 --   part "alpha_gamma"  the decomposable loss at B = 8, sigma = 0:
 --                       gamma in {0.005 ... 0.5} x alpha in {1, 3, 10, 100, inf}
+--   part "estep_first"  the same at alpha 10 with estep_first = true (u drawn
+--                       from zhat before the batch updates it: loss.h)
 --
 -- Writes into --out: sweep.csv (one row per run:
 -- part,loss,batch,noise,alpha,gamma,seed,steps,final_score; final_score is
@@ -142,6 +144,20 @@ for _, alpha in ipairs(GRID.alphas) do
                     table.concat(line, ", "), os.clock() - t0))
 end
 
+-- ---- part 3: the E-step first (u independent of the Zbatch it multiplies) -------------
+do
+  local t0 = os.clock()
+  local line = {}
+  for _, gamma in ipairs(GRID.gammas) do
+    local m = record("estep_first", table.concat({"es", ALPHA, gamma}, ":"), "decomposable", B0, 0,
+                     ALPHA, gamma, {loss_key = "decomposable-estep", loss = "decomposable",
+                                    alpha = ALPHA, gamma = gamma, noise = 0, estep_first = true})
+    line[#line + 1] = string.format("gamma %g: %.3f", gamma, m)
+  end
+  say(string.format("  decomposable estep_first, B = %d, alpha = %-4s %s  (%.1f s)", B0,
+                    tostring(ALPHA), table.concat(line, ", "), os.clock() - t0))
+end
+
 U.write_csv(cwb.outpath("sweep.csv"), {"part", "loss", "batch", "noise", "alpha", "gamma", "seed",
                                        "steps", "final_score"}, rows)
 
@@ -200,14 +216,20 @@ else
     return alpha == math.huge and "alpha = inf (SogCLR limit)" or string.format("alpha = %g", alpha)
   end
   fig:panel{title = string.format("Decomposable loss against gamma (B = %d, sigma 0; " ..
-                                  "theta runs away at large gamma)", B0),
+                                  "runs away at large gamma unless the E-step is first)", B0),
             xlabel = "gamma, the running-estimate rate (log scale)",
             ylabel = "final theta / theta* (log scale)", logx = true, logy = true,
-            yrange = {0.8, 1000}, key = "top left"}
+            yrange = {0.5, 1000}, key = "top left"}
   for j, alpha in ipairs(GRID.alphas) do
     local xs, ys = curve(GRID.gammas, function(gamma)
       return table.concat({"ag", alpha, gamma}, ":") end)
     line(xs, ys, {color = ACOL[j] or "red", width = 2, title = alpha_name(alpha)})
+  end
+  do
+    local xs, ys = curve(GRID.gammas, function(gamma)
+      return table.concat({"es", ALPHA, gamma}, ":") end)
+    line(xs, ys, {color = "#31a354", width = 2, dash = 2,
+                  title = string.format("alpha = %g, E-step first (estep_first)", ALPHA)})
   end
   fig:hline(1.0, {label = "optimum", color = "black", dash = true})
   -- (d) the decomposable loss against alpha, one line per gamma (the

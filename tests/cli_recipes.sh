@@ -90,9 +90,9 @@ run run --quiet --db runs.db --out sweep "$SWEEP" -- --quick
 [ $st -eq 0 ]; ok $? "gradient_bias_sweep.lua --quick exits 0"
 [ "$(head -1 sweep/sweep.csv)" = "part,loss,batch,noise,alpha,gamma,seed,steps,final_score" ]
 ok $? "sweep.csv has its header"
-# quick grid: 2 batches x 2 noises x 3 losses + 2 alphas x 2 gammas
-rows=$(awk -F, 'NR > 1 { c[$1]++ } END { printf "%d %d", c["batch_noise"], c["alpha_gamma"] }' sweep/sweep.csv)
-[ "$rows" = "12 4" ]; ok $? "sweep.csv: 12 batch/noise rows and 4 alpha/gamma rows ($rows)"
+# quick grid: 2 batches x 2 noises x 3 losses + 2 alphas x 2 gammas + 2 estep_first gammas
+rows=$(awk -F, 'NR > 1 { c[$1]++ } END { printf "%d %d %d", c["batch_noise"], c["alpha_gamma"], c["estep_first"] }' sweep/sweep.csv)
+[ "$rows" = "12 4 2" ]; ok $? "sweep.csv: 12 batch/noise, 4 alpha/gamma and 2 estep_first rows ($rows)"
 bad=$(awk -F, 'NR > 1 && !($9 ~ /^[0-9.eE+-]+$/ && $9 + 0 > 0) { n++ } END { print n + 0 }' sweep/sweep.csv)
 [ "$bad" -eq 0 ]; ok $? "sweep.csv: every final score is a finite positive number"
 # the batch-size effect on the conventional loss, even at the quick budget
@@ -106,7 +106,7 @@ else
 fi
 nsw=$(sqlite3 runs.db "SELECT count(*) FROM runs WHERE name LIKE 'sweep %' AND status = 'done'" 2>/dev/null)
 if [ -n "$nsw" ]; then
-    [ "$nsw" -eq 16 ]; ok $? "the 16 sweep runs are in the store ($nsw)"
+    [ "$nsw" -eq 18 ]; ok $? "the 18 sweep runs are in the store ($nsw)"
 else
     skip "sqlite3 not available"
 fi

@@ -65,6 +65,7 @@ typedef struct {
     double alpha, gamma, sigma;
     int use_w;
     uint64_t seed;
+    int estep;   /* cfg.estep_first */
 } tcase;
 
 /* What the reference needs to mirror one cwb_loss object. */
@@ -163,10 +164,11 @@ static void ref_call(refmodel *M, const double *A, const double *Bm, const int *
             ref_row(M, d, P, Q, scale, i, x);
             if (!stateful(M->c.kind)) continue;
             double logzb = lse(x, B, -1);
-            double *z = &M->logzhat[d * N + idx[i]];
+            double *z = &M->logzhat[d * N + idx[i]], prev = *z;
             if (isnan(*z)) *z = logzb;
             else *z = log((1 - M->c.gamma) * exp(*z) + M->c.gamma * exp(logzb));
-            M->logu[d][i] = -*z;
+            /* estep_first: u from the estimate before this batch (first visit: Zbatch). */
+            M->logu[d][i] = (M->c.estep && !isnan(prev)) ? -prev : -*z;
             if (M->c.kind == CWB_LOSS_DECOMPOSABLE && M->c.alpha > 0 && isfinite(M->c.alpha))
                 M->logu[d][i] += log(cwb_rng_gamma(&M->rg, M->c.alpha, M->c.alpha));
             val += -x[i] + *z;
@@ -217,6 +219,7 @@ static cwb_loss_cfg cfg_of(const tcase *c) {
     g.alpha = c->alpha;
     g.gamma = c->gamma;
     g.noise_sigma = c->sigma;
+    g.estep_first = c->estep;
     return g;
 }
 
@@ -280,16 +283,80 @@ static void test_gradients(void) {
         for (int sym = 0; sym < 2; sym++) {
             char label[96];
             /* Plain: in-batch (stateful kinds need N), deterministic u. */
-            tcase c1 = { kind, sym, 0, stateful(kind) ? 20 : 0, inf, 0.5, 0, 0, 7 };
+            tcase c1 = { kind, sym, 0, stateful(kind) ? 20 : 0, inf, 0.5, 0, 0, 7, 0 };
             snprintf(label, sizeof label, "%s%s plain", kname(kind), sym ? " sym" : "");
             check_case(&c1, label);
             /* Everything on: chunk 3 < B, population scaling c = 19/6,
              * column weights, noise, and for DECOMPOSABLE the gamma E-step
              * (alpha = 3) reproduced from the documented stream. */
-            tcase c2 = { kind, sym, 3, 20, 3.0, 0.3, 0.7, 1, 99 };
+            tcase c2 = { kind, sym, 3, 20, 3.0, 0.3, 0.7, 1, 99, 0 };
             snprintf(label, sizeof label, "%s%s chunk3 N=20 col_w noise", kname(kind),
                      sym ? " sym" : "");
             check_case(&c2, label);
+            if (!stateful(kind)) continue;
+            /* The E-step-first order, with and without the gamma draw. */
+            tcase c3 = { kind, sym, 0, 20, inf, 0.5, 0, 0, 7, 1 };
+            snprintf(label, sizeof label, "%s%s estep_first", kname(kind), sym ? " sym" : "");
+            check_case(&c3, label);
+            tcase c4 = { kind, sym, 3, 20, 3.0, 0.3, 0.7, 1, 99, 1 };
+            snprintf(label, sizeof label, "%s%s estep_first chunk3 N=20 col_w noise",
+                     kname(kind), sym ? " sym" : "");
+            check_case(&c4, label);
+        }
+}
+
+/* With gamma = 1 and alpha = inf, u_i is exactly 1/Zbatch_i of this batch in
+ * methods.md's order and 1/Zbatch_i of the previous visit with estep_first:
+ * evaluate the same embeddings at scale 2 then 6 and compare the second
+ * surrogate with the hand-computed mean_i(-s_ii + u_i Zb_i). */
+static double hand_logzb(const float *a, const float *b, int B, int k, int i, double scale,
+                         double *sii) {
+    double z = 0;
+    for (int j = 0; j < B; j++) {
+        double s = 0;
+        for (int e = 0; e < k; e++) s += (double)a[i * k + e] * b[j * k + e];
+        s *= scale;
+        if (j == i) *sii = s;
+        z += exp(s);
+    }
+    return log(z);
+}
+
+static void test_estep_order(void) {
+    enum { B = 5, K = 3 };
+    cwb_rng r;
+    cwb_rng_seed(&r, 77, CWB_STREAM_USER);
+    float a[B * K], b[B * K];
+    make_emb(&r, a, B, K);
+    make_emb(&r, b, B, K);
+    const int idx[B] = { 0, 1, 2, 3, 4 };
+    for (int kind = CWB_LOSS_SOGCLR; kind <= CWB_LOSS_DECOMPOSABLE; kind++)
+        for (int es = 0; es < 2; es++) {
+            cwb_loss_cfg c = cwb_loss_defaults((cwb_loss_kind)kind);
+            c.n_total = B; /* c = (N-1)/(B-1) = 1 */
+            c.gamma = 1.0;
+            c.alpha = INFINITY;
+            c.estep_first = es;
+            cwb_loss *L = cwb_loss_new(&c, B, K, 5);
+            cwb_loss_out o1, o2;
+            int st = L ? cwb_loss_eval(L, a, b, B, K, idx, NULL, 2.0f, &o1, NULL, NULL) : -1;
+            if (st == CWB_OK) st = cwb_loss_eval(L, a, b, B, K, idx, NULL, 6.0f, &o2, NULL, NULL);
+            double want1 = 0, want2 = 0;
+            for (int i = 0; i < B; i++) {
+                double s1, s2;
+                double l1 = hand_logzb(a, b, B, K, i, 2.0, &s1);
+                double l2 = hand_logzb(a, b, B, K, i, 6.0, &s2);
+                want1 += -s1 + 1.0; /* first visit: u = 1/Zb in both orders */
+                want2 += -s2 + (es ? exp(l2 - l1) : 1.0);
+            }
+            want1 /= B;
+            want2 /= B;
+            ok(st == CWB_OK && tap_close(o1.surrogate, want1, 1e-6, 1e-9) &&
+                   tap_close(o2.surrogate, want2, 1e-6, 1e-9),
+               "%s estep_first=%d gamma=1: surrogates %.8f %.8f = hand %.8f %.8f",
+               cwb_loss_name((cwb_loss_kind)kind), es, st == CWB_OK ? o1.surrogate : NAN,
+               st == CWB_OK ? o2.surrogate : NAN, want1, want2);
+            cwb_loss_free(L);
         }
 }
 
@@ -395,6 +462,7 @@ static void test_sogclr_limit(void) {
     make_emb(&r, b, B, K);
     const int idx1[B] = { 0, 1, 2, 3, 4, 5 }, idx2[B] = { 6, 2, 7, 0, 8, 4 };
     const double alphas[4] = { 1e9, 0.0, -1.0, INFINITY };
+    for (int es = 0; es < 2; es++)
     for (int sym = 0; sym < 2; sym++)
         for (int t = 0; t < 4; t++) {
             cwb_loss_cfg cs = cwb_loss_defaults(CWB_LOSS_SOGCLR);
@@ -402,6 +470,7 @@ static void test_sogclr_limit(void) {
             cs.n_total = cd.n_total = 12;
             cs.gamma = cd.gamma = 0.25;
             cs.symmetric = cd.symmetric = sym;
+            cs.estep_first = cd.estep_first = es;
             cd.alpha = alphas[t];
             cwb_loss *S = cwb_loss_new(&cs, B, K, 3), *D = cwb_loss_new(&cd, B, K, 3);
             float a2[B * K], b2[B * K];
@@ -433,11 +502,11 @@ static void test_sogclr_limit(void) {
             }
             if (isfinite(alphas[t]) && alphas[t] > 0)
                 ok(allok && err < 1e-3 && !exact,
-                   "%s: SOGCLR gradient = DECOMPOSABLE alpha=1e9 within draw noise (%.2g)",
-                   sym ? "sym" : "one-way", err);
+                   "%s%s: SOGCLR gradient = DECOMPOSABLE alpha=1e9 within draw noise (%.2g)",
+                   sym ? "sym" : "one-way", es ? " estep_first" : "", err);
             else
-                ok(allok && exact, "%s: SOGCLR = DECOMPOSABLE alpha=%g bit for bit",
-                   sym ? "sym" : "one-way", alphas[t]);
+                ok(allok && exact, "%s%s: SOGCLR = DECOMPOSABLE alpha=%g bit for bit",
+                   sym ? "sym" : "one-way", es ? " estep_first" : "", alphas[t]);
             cwb_loss_free(S);
             cwb_loss_free(D);
         }
@@ -823,6 +892,7 @@ int main(void) {
     test_gradients();
     test_chunk_equivalence();
     test_sogclr_limit();
+    test_estep_order();
     test_dcl_vs_infonce();
     test_decomposable_state();
     test_noise_moments();

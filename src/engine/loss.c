@@ -61,6 +61,7 @@ cwb_loss_cfg cwb_loss_defaults(cwb_loss_kind kind) {
      * estimate (methods.md, the prototype study: 0.01-0.02). */
     c.gamma = kind == CWB_LOSS_SOGCLR ? 0.9 : 0.02;
     c.noise_sigma = 0.0;
+    c.estep_first = 0;
     return c;
 }
 

@@ -43,10 +43,16 @@ typedef struct {
     double alpha;        /* DECOMPOSABLE gamma shape; <= 0 or inf: u = 1/zhat */
     double gamma;        /* zhat running-estimate rate in (0, 1] (SOGCLR, DECOMPOSABLE) */
     double noise_sigma;  /* mean-one lognormal noise on each negative term, 0 = none */
+    int estep_first;     /* SOGCLR, DECOMPOSABLE: draw u_i from the running estimate
+                          * zhat_i *before* this batch's Zb_i is folded in, so u is
+                          * independent of the Zb it multiplies.  0 (default) =
+                          * methods.md's order (fold, then draw).  First visit (no
+                          * previous zhat): u is drawn from zhat_i = Zb_i, as in
+                          * the default order. */
 } cwb_loss_cfg;
 
 /* Documented defaults: symmetric 0, chunk 0, n_total 0, alpha 10, gamma 0.9
- * for SOGCLR and 0.02 for DECOMPOSABLE, noise 0. */
+ * for SOGCLR and 0.02 for DECOMPOSABLE, noise 0, estep_first 0. */
 cwb_loss_cfg cwb_loss_defaults(cwb_loss_kind kind);
 const char *cwb_loss_name(cwb_loss_kind kind);   /* "infonce", "dcl", "sogclr", "decomposable" */
 int cwb_loss_from_name(const char *name);        /* -1 if unknown */

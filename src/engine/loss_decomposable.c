@@ -10,6 +10,11 @@
  *   3. M-step surrogate -s_ii + u_i Zb_i(theta), u detached: linear in the
  *      negatives' exp(s_ij), so its minibatch gradient is unbiased for fixed u;
  *   4. reported value -s_ii + log zhat_n, not the surrogate.
+ * With cfg.estep_first the E-step (2) uses zhat_n as it was before step 1,
+ * so u_i is independent of the Zb_i it multiplies (methods.md's order makes
+ * them correlated: a large Zb_i raises zhat_n and lowers u_i, which biases
+ * the surrogate's gradient upward; see docs/gradient-bias.md).  First visit:
+ * no earlier estimate exists, so u_i is drawn from zhat_n = Zb_i as usual.
  * Rows are processed in order, so a dataset index repeated within one batch
  * sees the update made by its earlier occurrence.
  */
@@ -31,6 +36,12 @@ void cwb_loss_update_zhat(double *logzhat, double logzb, double gamma) {
     *logzhat = m + log1p(exp(-fabs(p - q)));
 }
 
+double cwb_loss_fold_zhat(cwb_loss *L, const cwb_loss_row *r, double logzb) {
+    double prev = *r->logzhat;
+    cwb_loss_update_zhat(r->logzhat, logzb, L->cfg.gamma);
+    return (L->cfg.estep_first && !isnan(prev)) ? prev : *r->logzhat;
+}
+
 int cwb_loss_row_augmented(cwb_loss *L, const cwb_loss_row *r, double logzb,
                            double logu, cwb_loss_terms *t) {
     double s_ii = r->s_ii;
@@ -49,8 +60,7 @@ int cwb_loss_row_augmented(cwb_loss *L, const cwb_loss_row *r, double logzb,
 
 int cwb_loss_row_decomposable(cwb_loss *L, const cwb_loss_row *r, cwb_loss_terms *t) {
     double logzb = cwb_loss_row_logz(r);
-    cwb_loss_update_zhat(r->logzhat, logzb, L->cfg.gamma);
-    double logu = -*r->logzhat;
+    double logu = -cwb_loss_fold_zhat(L, r, logzb);
     double alpha = L->cfg.alpha;
     if (alpha > 0 && isfinite(alpha))
         logu += log(cwb_rng_gamma(&L->rng_gamma, alpha, alpha));

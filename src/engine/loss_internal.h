@@ -65,6 +65,12 @@ double cwb_loss_row_logz(const cwb_loss_row *r);
  * (first visit: zhat = Zbatch). */
 void cwb_loss_update_zhat(double *logzhat, double logzb, double gamma);
 
+/* Steps 1-2 order: folds log Zbatch into the row's zhat and returns the
+ * log zhat the E-step draws u_i from: the updated one (methods.md's order),
+ * or with cfg.estep_first the one before this batch (first visit: Zbatch).
+ * Shared by SOGCLR and DECOMPOSABLE so one stays the other's alpha -> inf limit. */
+double cwb_loss_fold_zhat(cwb_loss *L, const cwb_loss_row *r, double logzb);
+
 /* "Decomposable loss" step 3 for one row, given log u_i (detached). */
 int cwb_loss_row_augmented(cwb_loss *L, const cwb_loss_row *r, double logzb,
                            double logu, cwb_loss_terms *t);

@@ -3,6 +3,5 @@
 
 int cwb_loss_row_sogclr(cwb_loss *L, const cwb_loss_row *r, cwb_loss_terms *t) {
     double logzb = cwb_loss_row_logz(r);
-    cwb_loss_update_zhat(r->logzhat, logzb, L->cfg.gamma);
-    return cwb_loss_row_augmented(L, r, logzb, -*r->logzhat, t);
+    return cwb_loss_row_augmented(L, r, logzb, -cwb_loss_fold_zhat(L, r, logzb), t);
 }

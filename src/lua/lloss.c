@@ -77,6 +77,7 @@ static void read_cfg(cwb_opts *o, lloss *s) {
     s->cfg.alpha = cwb_opts_num(o, "alpha", s->cfg.alpha);
     s->cfg.gamma = cwb_opts_num(o, "gamma", s->cfg.gamma);
     s->cfg.noise_sigma = cwb_opts_num(o, "noise", 0.0);
+    s->cfg.estep_first = cwb_opts_bool(o, "estep_first", 0);
     s->seed = (uint64_t)cwb_opts_int(o, "seed", (lua_Integer)cwb_lua_seed());
 }
 
@@ -157,7 +158,7 @@ static int eval(lua_State *L, lloss *s, int ia, int iidx, int iw, int iarg, int 
 
 static const char *const fn_keys[] = {"tau",   "symmetric", "normalize", "chunk", "n_total",
                                       "alpha", "gamma",     "noise",     "seed",  "idx",
-                                      "weights", NULL};
+                                      "weights", "estep_first", NULL};
 
 /* The plain functions: a temporary loss object per call, collected later. */
 static int plain(lua_State *L, cwb_loss_kind kind) {
@@ -202,7 +203,7 @@ static int l_decomposable(lua_State *L) { return plain(L, CWB_LOSS_DECOMPOSABLE)
 
 static const char *const new_keys[] = {"kind",  "tau",   "symmetric", "normalize", "chunk",
                                        "n_total", "alpha", "gamma",   "noise",     "seed",
-                                       "max_batch", NULL};
+                                       "max_batch", "estep_first", NULL};
 
 static int l_new(lua_State *L) {
     cwb_opts o;
@@ -235,7 +236,7 @@ static int m_reset(lua_State *L) {
 
 static int m_config(lua_State *L) {
     lloss *s = luaL_checkudata(L, 1, LOSS_MT);
-    lua_createtable(L, 0, 9);
+    lua_createtable(L, 0, 10);
     lua_pushstring(L, cwb_loss_name(s->cfg.kind));
     lua_setfield(L, -2, "kind");
     lua_pushnumber(L, s->tau);
@@ -254,6 +255,8 @@ static int m_config(lua_State *L) {
     lua_setfield(L, -2, "gamma");
     lua_pushnumber(L, s->cfg.noise_sigma);
     lua_setfield(L, -2, "noise");
+    lua_pushboolean(L, s->cfg.estep_first);
+    lua_setfield(L, -2, "estep_first");
     return 1;
 }
 
@@ -280,13 +283,16 @@ static const cwb_lua_doc docs[] = {
     {"dcl", "cwb.loss.dcl(a, b [, opts]) -> loss, grad_a, grad_b, dloss_dtau, surrogate: "
             "decoupled contrastive loss (no positive in the denominator); same opts"},
     {"sogclr", "cwb.loss.sogclr(a, b [, opts]) -> loss, grad_a, grad_b, dloss_dtau, surrogate: "
-               "SogCLR, running zhat (gamma=0.9), fresh state per call; same opts + gamma"},
+               "SogCLR, running zhat (gamma=0.9), fresh state per call; same opts + gamma, "
+               "estep_first=false (weights 1/zhat from before this batch's update)"},
     {"decomposable", "cwb.loss.decomposable(a, b [, opts]) -> loss, grad_a, grad_b, dloss_dtau, "
                      "surrogate: the gamma-augmented decomposable loss (alpha=10, gamma=0.02); "
-                     "loss is -s_ii + log zhat_i, fresh state per call"},
+                     "loss is -s_ii + log zhat_i, fresh state per call; same opts + alpha, gamma, "
+                     "estep_first=false (draw u from zhat before this batch updates it, so u is "
+                     "independent of the Zbatch it multiplies)"},
     {"new", "cwb.loss.new{kind=\"infonce\"|\"dcl\"|\"sogclr\"|\"decomposable\", tau=, "
             "symmetric=, normalize=, chunk=, n_total=, alpha=, gamma=, noise=, seed=, "
-            "max_batch=1024} -> loss: a loss object that keeps its per-sample state"},
+            "estep_first=false, max_batch=1024} -> loss: a loss object that keeps its per-sample state"},
     {NULL, NULL}};
 
 static const luaL_Reg methods[] = {
@@ -296,7 +302,7 @@ static const cwb_lua_doc method_docs[] = {
              "evaluate on a batch; idx = the rows' data-set indices (1-based)"},
     {"reset", "l:reset() -> l: forget the running estimates zhat"},
     {"config", "l:config() -> table: kind, tau, symmetric, normalize, chunk, n_total, alpha, "
-               "gamma, noise"},
+               "gamma, noise, estep_first"},
     {NULL, NULL}};
 static const luaL_Reg meta[] = {{"__gc", loss_gc}, {"__tostring", loss_tostring}, {NULL, NULL}};
 

@@ -42,7 +42,8 @@ static const char *const optim_keys[] = {"kind",  "lr",    "momentum", "weight_d
                                          "beta1", "beta2", "eps",      NULL};
 static const char *const sched_keys[] = {"kind", "warmup", "total", "min_frac", NULL};
 static const char *const loss_keys[] = {"kind",  "symmetric", "alpha",   "gamma",
-                                        "noise", "chunk",     "n_total", NULL};
+                                        "noise", "chunk",     "n_total", "estep_first",
+                                        NULL};
 
 /* The parameters recorded with each run, as JSON. */
 static void push_params(lua_State *L, const cwb_trainer_cfg *c, int external_data) {
@@ -104,6 +105,7 @@ static void push_params(lua_State *L, const cwb_trainer_cfg *c, int external_dat
     cwb_json_num(&j, "noise", c->loss.noise_sigma);
     cwb_json_int(&j, "chunk", c->loss.chunk);
     cwb_json_int(&j, "n_total", c->loss.n_total);
+    cwb_json_bool(&j, "estep_first", c->loss.estep_first);
     cwb_json_close(&j);
     cwb_json_num(&j, "tau", c->tau);
     cwb_json_bool(&j, "learn_tau", c->learn_tau);
@@ -160,6 +162,7 @@ static int tr_new(lua_State *L) {
         c.loss.noise_sigma = cwb_opts_num(&sub, "noise", c.loss.noise_sigma);
         c.loss.chunk = (int)cwb_opts_range(&sub, "chunk", c.loss.chunk, 0, INT_MAX);
         c.loss.n_total = (long)cwb_opts_range(&sub, "n_total", c.loss.n_total, 0, INT_MAX);
+        c.loss.estep_first = cwb_opts_bool(&sub, "estep_first", c.loss.estep_first);
     }
     c.tau = (float)cwb_opts_num(&o, "tau", c.tau);
     c.learn_tau = cwb_opts_bool(&o, "learn_tau", c.learn_tau);
@@ -411,7 +414,7 @@ static const cwb_lua_doc docs[] = {
             "batch_noise=0, pair_noise=0, importance=false, encoder={dims=, act=, l2norm=, "
             "shared=true}, optim={kind=, lr=, momentum=, weight_decay=}, schedule={kind=, "
             "warmup=, total=, min_frac=}, loss={kind=, symmetric=, alpha=, gamma=, noise=, "
-            "chunk=, n_total=}, tau=0.1, learn_tau=false, eval_chunk=, name=} -> trainer"},
+            "chunk=, n_total=, estep_first=false}, tau=0.1, learn_tau=false, eval_chunk=, name=} -> trainer"},
     {NULL, NULL}};
 
 static const luaL_Reg methods[] = {{"step", tr_step},     {"eval", tr_eval},
