@@ -369,7 +369,7 @@ int main(int argc, char **argv) {
             return quit(&o, 0);
         }
         if (strcmp(a, "--version") == 0 || strcmp(a, "-v") == 0) {
-            printf("cwb %s (%s)\n", PACKAGE_VERSION, LUA_RELEASE);
+            printf("cwb %s (%s, OpenBLAS %s kernel)\n", PACKAGE_VERSION, LUA_RELEASE, cwb_blas_corename());
             return quit(&o, 0);
         }
         if (strcmp(a, "--quiet") == 0 || strcmp(a, "-q") == 0) o.quiet = 1;

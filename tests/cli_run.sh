@@ -15,7 +15,7 @@ run --help
 run -h
 [ $st -eq 0 ] && has "usage: cwb" out; ok $? "-h is --help"
 run --version
-[ $st -eq 0 ] && grep -q '^cwb [0-9][0-9.]* (Lua 5\.4' out; ok $? "--version prints the version, exit 0"
+[ $st -eq 0 ] && grep -q '^cwb [0-9][0-9.]* (Lua 5\.4.*, OpenBLAS [A-Za-z0-9]* kernel)$' out; ok $? "--version prints the version and the BLAS kernel, exit 0"
 run --bogus
 [ $st -eq 2 ] && has "cwb: unknown option '--bogus'" err; ok $? "an unknown option exits 2"
 run frobnicate

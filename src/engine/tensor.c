@@ -78,6 +78,11 @@ int cwb_blas_set_threads(int n) {
 
 int cwb_blas_threads(void) { return openblas_get_num_threads(); }
 
+const char *cwb_blas_corename(void) {
+    const char *c = openblas_get_corename();
+    return c && *c ? c : "unknown";
+}
+
 int cwb_has_nonfinite(const float *x, size_t n) {
     /* x * 0 is 0 for a finite x and NaN for NaN or +-Inf: one multiply-add
      * per value and a single test at the end, no branch per element. */

@@ -42,6 +42,10 @@ void cwb_gemm(int ta, int tb, int M, int N, int K, float alpha,
  * fastest on a loaded machine: spinning threads cost more than they add. */
 int cwb_blas_set_threads(int n);
 int cwb_blas_threads(void);
+/* The OpenBLAS kernel in use ("Cooperlake", "Haswell", ...).  Results are
+ * bit-identical for a seed only on the same kernel: kernels sum in different
+ * orders (OPENBLAS_CORETYPE selects one), so runs record it. */
+const char *cwb_blas_corename(void);
 
 /* Returns non-zero if any of the n values is NaN or infinite. */
 int cwb_has_nonfinite(const float *x, size_t n);

@@ -12,6 +12,7 @@
  */
 #include "config.h"
 #include "store.h"
+#include "tensor.h"
 
 #include <math.h>
 #include <sqlite3.h>
@@ -279,7 +280,10 @@ int64_t cwb_store_run_begin(cwb_store *s, const char *recipe, const char *name,
     /* SQLite integers are signed: seeds >= 2^63 are stored as their two's
      * complement and read back through the same cast (docs/store.md). */
     sqlite3_bind_int64(st, 4, (sqlite3_int64)seed);
-    sqlite3_bind_text(st, 5, PACKAGE_VERSION, -1, SQLITE_STATIC);
+    /* The BLAS kernel is part of what reproduces a run (tensor.h). */
+    char version[96];
+    snprintf(version, sizeof version, "%s openblas:%s", PACKAGE_VERSION, cwb_blas_corename());
+    sqlite3_bind_text(st, 5, version, -1, SQLITE_TRANSIENT);
     sqlite3_bind_text(st, 6, now, -1, SQLITE_TRANSIENT);
     int rc = sqlite3_step(st);
     sqlite3_finalize(st);
