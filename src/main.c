@@ -35,7 +35,7 @@
 #define PACKAGE_VERSION "0.0"
 #endif
 #ifndef CWB_LUADIR
-#define CWB_LUADIR "/usr/local/share/cwb/lua"
+#define CWB_LUADIR "/usr/local/share/lua/5.4"
 #endif
 
 enum { EXIT_RECIPE = 1, EXIT_USAGE = 2, EXIT_INTERRUPTED = 130 };
