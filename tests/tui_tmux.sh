@@ -50,7 +50,7 @@ panes() {
     sed 's/.*││//' "$TMP/p" > "$1.geom"
 }
 
-echo "1..25"
+echo "1..28"
 T new-session -d -s cwb -x 120 -y 40 \
     "cd '$TMP' && env TERM=screen LC_ALL=$UTF8 CWB_HISTORY='$TMP/history' CWB_DB='$TMP/runs.db' '$CWB'; \
      echo EXIT=\$? > '$TMP/exit'; stty -a > '$TMP/stty' 2>&1; sleep 30"
@@ -104,6 +104,16 @@ done
 ok $changed "the curve pane and the geometry pane change as training goes on"
 grep -q 'align .* unif .* gap' "$TMP/b.geom"
 ok $? "the geometry caption shows alignment, uniformity and gap"
+
+line 'projection("tsne")'
+wait_for 'geometry (t-SNE, perplexity 30), step' 10 && wait_for 't-SNE KL [0-9]' 5
+ok $? "projection(\"tsne\") switches the geometry pane to t-SNE during the run"
+line 'projection("umap")'
+wait_for "unknown projection 'umap' (pca, tsne)"
+ok $? "projection() rejects an unknown name"
+line 'projection("pca")'
+wait_for 'geometry (PCA), step' 10
+ok $? "projection(\"pca\") switches back"
 
 line '1+1'
 wait_for '^2$' && grep -q ' RUN tui-infonce' "$TMP/screen"

@@ -474,10 +474,12 @@ int luaopen_cwb(lua_State *L) {
         AREAS[i].open(L);
         lua_setfield(L, -2, AREAS[i].name);
     }
-    /* cwb.pca lives with the metrics but reads better at the top level */
+    /* cwb.pca and cwb.tsne live with the metrics but read better at the top level */
     lua_getfield(L, -1, "metrics");
     lua_getfield(L, -1, "pca");
     lua_setfield(L, -3, "pca");
+    lua_getfield(L, -1, "tsne");
+    lua_setfield(L, -3, "tsne");
     lua_pop(L, 1);
     lua_pushstring(L, PACKAGE_VERSION);
     lua_setfield(L, -2, "version");

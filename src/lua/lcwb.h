@@ -35,7 +35,7 @@ int cwb_lua_open_rng(lua_State *L);      /* cwb.rng */
 int cwb_lua_open_data(lua_State *L);     /* cwb.data */
 int cwb_lua_open_nn(lua_State *L);       /* cwb.nn: encoders, optimisers, schedules */
 int cwb_lua_open_loss(lua_State *L);     /* cwb.loss */
-int cwb_lua_open_metrics(lua_State *L);  /* cwb.metrics, cwb.pca */
+int cwb_lua_open_metrics(lua_State *L);  /* cwb.metrics, cwb.pca, cwb.tsne */
 int cwb_lua_open_trainer(lua_State *L);  /* cwb.trainer */
 int cwb_lua_open_scalefit(lua_State *L); /* cwb.scalefit */
 int cwb_lua_open_runs(lua_State *L);     /* cwb.runs  (store work: src/lua/lruns.c) */

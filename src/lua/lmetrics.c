@@ -1,14 +1,17 @@
 /*
- * lmetrics.c - cwb.metrics and cwb.pca: evaluation of embeddings
- * (docs/methods.md, "Metrics").  Inputs are taken as given: normalise rows
- * first (t:normalize_rows()) where the metric assumes unit vectors.
+ * lmetrics.c - cwb.metrics, cwb.pca and cwb.tsne: evaluation of embeddings
+ * and their 2-D projections (docs/methods.md, "Metrics").  Inputs are taken
+ * as given: normalise rows first (t:normalize_rows()) where the metric
+ * assumes unit vectors.
  */
 #include "lbind.h"
 #include "error.h"
 #include "metrics.h"
 #include "project.h"
+#include "tsne.h"
 
 #include <limits.h>
+#include <math.h>
 #include <stdlib.h>
 
 /* a and b at args 1, 2 with the same shape. */
@@ -135,6 +138,57 @@ static int m_pca(lua_State *L) {
     return 2;
 }
 
+/* The engine cannot be interrupted by a Lua error (its workspace would
+ * leak): Ctrl-C only sets a flag, which ends the descent at the next
+ * iteration; the error is raised once the engine has cleaned up. */
+static int tsne_interrupted(void *ctx, int it) {
+    (void)ctx;
+    (void)it;
+    return cwb_lua_interrupted();
+}
+
+static const char *const tsne_keys[] = {"perplexity", "iterations", "lr", "init", NULL};
+
+/* tsne(x [, {perplexity=, iterations=, lr=, init=}]) -> tensor n x 2, kl */
+static int m_tsne(lua_State *L) {
+    cwb_tensor *x = cwb_lua_checktensor(L, 1);
+    if (x->rows < 4) return luaL_argerror(L, 1, "need at least 4 rows");
+    if (x->rows > CWB_TSNE_MAX_N)
+        return luaL_argerror(L, 1, lua_pushfstring(L, "%d rows, at most %d (exact t-SNE is O(n^2))", x->rows,
+                                                   CWB_TSNE_MAX_N));
+    cwb_opts o;
+    cwb_opts_init(&o, L, 2, tsne_keys);
+    cwb_tsne_cfg c;
+    cwb_tsne_defaults(&c);
+    c.perplexity = cwb_opts_num(&o, "perplexity", c.perplexity);
+    if (!(c.perplexity > 0) || !isfinite(c.perplexity))
+        cwb_opts_error(&o, "perplexity", "%f must be positive and finite", c.perplexity);
+    c.iterations = (int)cwb_opts_range(&o, "iterations", c.iterations, 1, 1000000);
+    c.learning_rate = cwb_opts_num(&o, "lr", 0);
+    if (!(c.learning_rate >= 0) || !isfinite(c.learning_rate))
+        cwb_opts_error(&o, "lr", "%f must be >= 0 and finite (0 = automatic)", c.learning_rate);
+    int t = cwb_opts_get(&o, "init");
+    if (t != LUA_TNIL) {
+        cwb_tensor *init = cwb_lua_testtensor(L, -1);
+        if (!init) cwb_opts_error(&o, "init", "cwb.tensor expected, got %s", luaL_typename(L, -1));
+        if (init->rows != x->rows || init->cols != 2)
+            cwb_opts_error(&o, "init", "%dx%d, need %dx2 (a previous layout of the same points)", init->rows,
+                           init->cols, x->rows);
+        c.init = init->data; /* kept alive by the options table */
+        /* a warm start continues a layout: no exaggerated phase to undo it */
+        c.exaggeration_iters = 0;
+    }
+    lua_pop(L, 1);
+    c.stop = tsne_interrupted;
+    cwb_tensor *out = cwb_lua_newtensor(L, x->rows, 2);
+    cwb_tsne_info info;
+    int rc = cwb_tsne(x->data, x->rows, x->cols, &c, out->data, &info, NULL, 0);
+    if (cwb_lua_check_interrupt(L)) return luaL_error(L, "interrupted");
+    if (rc != CWB_OK) return cwb_lua_engine_error(L, "tsne");
+    lua_pushnumber(L, info.kl);
+    return 2;
+}
+
 static const luaL_Reg fns[] = {{"alignment", m_alignment},
                                {"uniformity", m_uniformity},
                                {"collapse_std", m_collapse_std},
@@ -144,6 +198,7 @@ static const luaL_Reg fns[] = {{"alignment", m_alignment},
                                {"recall", m_recall},
                                {"population_loss", m_population_loss},
                                {"pca", m_pca},
+                               {"tsne", m_tsne},
                                {NULL, NULL}};
 static const cwb_lua_doc docs[] = {
     {"alignment", "cwb.metrics.alignment(a, b) -> number: mean_i ||a_i - b_i||^2"},
@@ -161,6 +216,9 @@ static const cwb_lua_doc docs[] = {
                         "InfoNCE with all n-1 negatives at logit scale, and its derivatives"},
     {"pca", "cwb.pca(x) -> tensor, explained: x projected on its top two principal axes "
             "(n x 2), and the fraction of variance of each {e1, e2}"},
+    {"tsne", "cwb.tsne(x [, {perplexity=30, iterations=1000, lr=0 (auto), init=}]) -> tensor, kl: exact "
+             "t-SNE of x to n x 2 (PCA start, deterministic; init = a previous n x 2 layout to continue "
+             "from), and the final KL(P||Q)"},
     {NULL, NULL}};
 
 int cwb_lua_open_metrics(lua_State *L) {

@@ -1,19 +1,26 @@
 /*
  * tui_geom.c - the geometry pane: where the two views (or modalities) sit.
  *
- * The run's current embeddings of both views are pooled and projected on
- * their top two principal axes (cwb_pca2, docs/methods.md "2-D
- * projections"), drawn as coloured dots (view a cyan, view b yellow, both in
+ * The run's current embeddings of both views are pooled and projected to
+ * the plane (docs/methods.md "2-D projections"): by default on their top
+ * two principal axes (cwb_pca2), or with projection("tsne") by exact t-SNE
+ * (cwb_tsne), drawn as coloured dots (view a cyan, view b yellow, both in
  * one cell white), with the two centroids A and B and the modality-gap vector
  * between them.  The caption gives alignment, uniformity and the centroid
  * gap of the full data set (methods.md "Metrics").  At most SAMPLE rows per
- * view are projected, always the same ones, and each axis keeps the sign it
- * had in the last frame, so that the picture moves rather than flips.
- * Updates are throttled to about once a second and ~1.5% of the time.
+ * view are projected (TSNE_SAMPLE for t-SNE, whose cost is quadratic),
+ * always the same ones.  Frames move rather than jump: each PCA axis keeps
+ * the sign it had in the last frame, and each t-SNE frame continues from the
+ * last layout with a short descent (TSNE_ITERS_WARM iterations, no early
+ * exaggeration, which would tear the settled layout apart) instead of
+ * starting over.  Updates are throttled to about once a second and ~1.5%
+ * of the time whichever projection is on: a t-SNE frame costs more, so
+ * frames come less often.
  */
 #include "tui_internal.h"
 #include "metrics.h"
 #include "project.h"
+#include "tsne.h"
 
 #include <curses.h>
 #include <math.h>
@@ -21,12 +28,25 @@
 #include <string.h>
 
 #define SAMPLE 512
+#define TSNE_SAMPLE 256
+#define TSNE_ITERS_COLD 250
+#define TSNE_ITERS_WARM 100
 #define GEOM_MIN_PERIOD 1.0
 #define GEOM_BUDGET 0.015
 #define COLOR_A 6 /* cyan */
 #define COLOR_B 3 /* yellow */
 
-static size_t capbuf, capidx, capprev;
+static size_t capbuf, capidx, capprev, capwork;
+
+/* The projection asked for, and what the points on screen (tui.gprev) are
+ * (the caption describes those until the next frame): a warm start or a
+ * sign check only makes sense against the same kind of picture of the same
+ * run. */
+static int proj = TUI_PROJ_PCA;
+static double tsne_perplexity = 30;
+static int shown_proj = -1, shown_serial = -1;
+static double shown_perplexity, shown_kl;
+static void *tsne_work;
 
 static int grow(void **p, size_t *cap, size_t need) {
     if (need <= *cap) return 0;
@@ -34,6 +54,40 @@ static int grow(void **p, size_t *cap, size_t need) {
     if (!q) return -1;
     *p = q;
     *cap = need;
+    return 0;
+}
+
+void tui_geom_set_projection(int kind, double perplexity) {
+    proj = kind == TUI_PROJ_TSNE ? TUI_PROJ_TSNE : TUI_PROJ_PCA;
+    if (perplexity > 0) tsne_perplexity = perplexity;
+    shown_serial = -1; /* no warm start: the next t-SNE frame starts afresh */
+    tui.geom_next = 0;
+    tui.need_draw = 1;
+}
+
+const char *tui_geom_projection(double *perplexity) {
+    if (perplexity) *perplexity = tsne_perplexity;
+    return proj == TUI_PROJ_TSNE ? "tsne" : "pca";
+}
+
+/* t-SNE of the 2m pooled points into out, continuing from the last frame
+ * when it was t-SNE of the same run; 0 on success. */
+static int tsne_frame(const tui_run *r, const float *pool, int m, int k, float *out) {
+    size_t need = cwb_tsne_work_bytes(2 * m, k);
+    if (!need || grow(&tsne_work, &capwork, need)) return -1;
+    cwb_tsne_cfg c;
+    cwb_tsne_defaults(&c);
+    c.perplexity = tsne_perplexity;
+    int warm = tui.g_valid && tui.gn == m && shown_proj == TUI_PROJ_TSNE && shown_serial == r->serial;
+    c.iterations = warm ? TSNE_ITERS_WARM : TSNE_ITERS_COLD;
+    if (warm) {
+        c.init = tui.gprev;
+        c.exaggeration_iters = 0;
+    }
+    cwb_tsne_info info;
+    if (cwb_tsne(pool, 2 * m, k, &c, out, &info, tsne_work, need) != 0) return -1;
+    shown_perplexity = info.perplexity;
+    shown_kl = info.kl;
     return 0;
 }
 
@@ -48,8 +102,9 @@ void tui_geom_update(tui_run *r, int force) {
         tui.geom_next = now + GEOM_MIN_PERIOD;
         return;
     }
-    int m = n < SAMPLE ? n : SAMPLE;
-    int have_prev = tui.g_valid && tui.gn == m;
+    int kind = proj, limit = kind == TUI_PROJ_TSNE ? TSNE_SAMPLE : SAMPLE;
+    int m = n < limit ? n : limit; /* n >= 2: t-SNE's 4 points at least */
+    int have_prev = tui.g_valid && tui.gn == m && shown_proj == kind;
     if (grow((void **)&tui.gbuf, &capbuf, (size_t)2 * m * k * sizeof(float) + (size_t)4 * m * sizeof(float)) ||
         grow((void **)&tui.gidx, &capidx, (size_t)m * sizeof(int)) ||
         grow((void **)&tui.gprev, &capprev, (size_t)4 * m * sizeof(float)))
@@ -63,12 +118,13 @@ void tui_geom_update(tui_run *r, int force) {
         memcpy(pool + (size_t)(m + i) * k, b + (size_t)tui.gidx[i] * k, (size_t)k * sizeof(float));
     }
     float expl[2] = {0, 0};
-    if (cwb_pca2(pool, 2 * m, k, out, expl) != 0) {
+    int rc = kind == TUI_PROJ_TSNE ? tsne_frame(r, pool, m, k, out) : cwb_pca2(pool, 2 * m, k, out, expl);
+    if (rc != 0) {
         tui.geom_next = now + GEOM_MIN_PERIOD;
         return;
     }
-    /* keep each axis pointing the way it did (same points, same order) */
-    if (have_prev) {
+    /* keep each PCA axis pointing the way it did (same points, same order) */
+    if (kind == TUI_PROJ_PCA && have_prev) {
         for (int ax = 0; ax < 2; ax++) {
             double dot = 0;
             for (int i = 0; i < 2 * m; i++) dot += (double)out[2 * i + ax] * tui.gprev[2 * i + ax];
@@ -94,7 +150,13 @@ void tui_geom_update(tui_run *r, int force) {
     tui.g_expl[0] = expl[0];
     tui.g_expl[1] = expl[1];
     tui.g_valid = 1;
-    snprintf(tui.g_title, sizeof tui.g_title, "geometry (PCA), step %ld", r->step);
+    shown_proj = kind;
+    shown_serial = r->serial;
+    if (kind == TUI_PROJ_TSNE)
+        snprintf(tui.g_title, sizeof tui.g_title, "geometry (t-SNE, perplexity %g), step %ld", shown_perplexity,
+                 r->step);
+    else
+        snprintf(tui.g_title, sizeof tui.g_title, "geometry (PCA), step %ld", r->step);
     double cost = tui_now() - t0;
     tui.geom_cost = cost;
     double wait = cost / GEOM_BUDGET;
@@ -106,12 +168,15 @@ void tui_geom_free(void) {
     free(tui.gbuf);
     free(tui.gidx);
     free(tui.gprev);
+    free(tsne_work);
+    tsne_work = NULL;
     tui.gbuf = NULL;
     tui.gidx = NULL;
     tui.gprev = tui.gpts = NULL;
     tui.gn = 0;
     tui.g_valid = 0;
-    capbuf = capidx = capprev = 0;
+    capbuf = capidx = capprev = capwork = 0;
+    shown_proj = -1;
 }
 
 static void put(int y, int x, chtype ch, int attr) { mvaddch(y, x, ch | (chtype)attr); }
@@ -174,8 +239,12 @@ void tui_geom_draw(cwb_rect r) {
 #undef COL
 #undef ROW
     char cap[160];
-    snprintf(cap, sizeof cap, "align %.3f  unif %.2f  gap %.3f  (PCA %.0f%%+%.0f%%)", tui.g_align,
-             tui.g_unif, tui.g_gap, 100 * tui.g_expl[0], 100 * tui.g_expl[1]);
+    if (shown_proj == TUI_PROJ_TSNE)
+        snprintf(cap, sizeof cap, "align %.3f  unif %.2f  gap %.3f  (t-SNE KL %.2f)", tui.g_align, tui.g_unif,
+                 tui.g_gap, shown_kl);
+    else
+        snprintf(cap, sizeof cap, "align %.3f  unif %.2f  gap %.3f  (PCA %.0f%%+%.0f%%)", tui.g_align,
+                 tui.g_unif, tui.g_gap, 100 * tui.g_expl[0], 100 * tui.g_expl[1]);
     size_t n = tui_u8_fit(cap, strlen(cap), r.w, NULL);
     mvaddnstr(r.y + r.h - 1, r.x, cap, (int)n);
 }

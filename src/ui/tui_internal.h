@@ -7,9 +7,10 @@
  *   tui_input.c   GNU readline through its callback interface, completion
  *   tui_draw.c    painting the layout: frames, status, output, input
  *   tui_plot.c    the runs' series, the curve pane (gnuplot dumb), PNG export
- *   tui_geom.c    the geometry pane: PCA of both views, centroids, gap
+ *   tui_geom.c    the geometry pane: PCA or t-SNE of both views, centroids, gap
  *   tui_hooks.c   the live-run hooks the binding calls (tui.h)
- *   tui_lua.c     run, pause, resume, stop, quit, png, show, window, clear
+ *   tui_lua.c     run, pause, resume, stop, quit, png, show, window, clear,
+ *                 projection
  */
 #ifndef CWB_TUI_INTERNAL_H
 #define CWB_TUI_INTERNAL_H
@@ -113,9 +114,9 @@ typedef struct {
     int g_valid;
     char g_title[96];
     double geom_next, geom_cost;
-    float *gbuf;               /* pooled rows for PCA, then their projection */
+    float *gbuf;               /* pooled rows to project, then their projection */
     int *gidx;                 /* sampled rows */
-    float *gprev;              /* previous points, to keep the axes' signs */
+    float *gprev;              /* previous points: PCA axes' signs, t-SNE warm start */
 
     /* timing */
     double next_draw, next_input;
@@ -171,6 +172,12 @@ void tui_plot_close(void);
 void tui_geom_update(tui_run *r, int force);
 void tui_geom_draw(cwb_rect r);
 void tui_geom_free(void);
+enum { TUI_PROJ_PCA, TUI_PROJ_TSNE };
+/* Choose the geometry pane's projection (perplexity <= 0 keeps the last
+ * one); the next frame of a run uses it. */
+void tui_geom_set_projection(int kind, double perplexity);
+/* "pca" or "tsne", and the t-SNE perplexity asked for (nullable). */
+const char *tui_geom_projection(double *perplexity);
 
 /* tui_hooks.c */
 void tui_hooks_install(lua_State *L);

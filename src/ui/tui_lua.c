@@ -2,12 +2,14 @@
  * tui_lua.c - the workbench's own commands, as Lua globals with doc strings
  * (help(run) ...): run a recipe with the panes live, pause/resume/stop the
  * current run, quit, save the curves as PNG, pick the plotted metric, open a
- * gnuplot window that follows the pane, clear the output area.
+ * gnuplot window that follows the pane, clear the output area, choose the
+ * geometry pane's projection.
  */
 #include "tui_internal.h"
 #include "lua/lcwb.h"
 
 #include <lauxlib.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -131,10 +133,36 @@ static int l_clear(lua_State *L) {
     return 0;
 }
 
+/* projection("pca" | "tsne" [, perplexity]); projection() -> name, perplexity */
+static int l_projection(lua_State *L) {
+    double perp;
+    if (lua_isnoneornil(L, 1)) {
+        lua_pushstring(L, tui_geom_projection(&perp));
+        lua_pushnumber(L, perp);
+        return 2;
+    }
+    const char *name = luaL_checkstring(L, 1);
+    int kind;
+    if (strcmp(name, "pca") == 0) kind = TUI_PROJ_PCA;
+    else if (strcmp(name, "tsne") == 0) kind = TUI_PROJ_TSNE;
+    else return luaL_argerror(L, 1, lua_pushfstring(L, "unknown projection '%s' (pca, tsne)", name));
+    tui_geom_projection(&perp);
+    perp = luaL_optnumber(L, 2, perp);
+    luaL_argcheck(L, perp > 0 && isfinite(perp), 2, "the perplexity must be positive and finite");
+    if (kind == TUI_PROJ_PCA && !lua_isnoneornil(L, 2))
+        return luaL_argerror(L, 2, "a perplexity goes with \"tsne\" only");
+    tui_geom_set_projection(kind, perp);
+    if (kind == TUI_PROJ_TSNE)
+        tui_msg(TUI_ATTR_INFO, "geometry: t-SNE, perplexity %g, from the next frame of a run", perp);
+    else
+        tui_msg(TUI_ATTR_INFO, "geometry: PCA from the next frame of a run");
+    return 0;
+}
+
 static const luaL_Reg fns[] = {{"run", l_run},   {"pause", l_pause}, {"resume", l_resume},
                                {"stop", l_stop}, {"quit", l_quit},   {"png", l_png},
                                {"show", l_show}, {"window", l_window}, {"clear", l_clear},
-                               {NULL, NULL}};
+                               {"projection", l_projection}, {NULL, NULL}};
 
 static const cwb_lua_doc docs[] = {
     {"run", "run(\"recipe.lua\", ...) -> results: run a recipe in the workbench with the panes "
@@ -151,6 +179,9 @@ static const cwb_lua_doc docs[] = {
     {"window", "window([on]): open (or with false close) a gnuplot window that follows the "
                "curve pane; needs a display; also cwb.plot.window"},
     {"clear", "clear(): empty the output area"},
+    {"projection", "projection(\"pca\" | \"tsne\" [, perplexity]): how the geometry pane projects the "
+                   "embeddings, PCA (default) or exact t-SNE (perplexity 30, at most 256 rows per view); "
+                   "projection() -> name, perplexity"},
     {NULL, NULL}};
 
 void tui_lua_open(lua_State *L) {

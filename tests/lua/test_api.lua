@@ -566,6 +566,57 @@ do
   throws(function() cwb.pca("x") end, "bad argument #1 to 'pca' (cwb.tensor expected, got string)", "pca checks x")
 end
 
+-- ------------------------------------------------------------------ tsne ----
+do
+  -- cwb.tsne is cwb.metrics.tsne lifted to the top level (as cwb.pca is)
+  local tsne = cwb.tsne
+  is(cwb.tsne, cwb.metrics.tsne, "cwb.tsne is cwb.metrics.tsne")
+  like(cwb.doc(cwb.tsne), "cwb.tsne(x [, {perplexity=", "tsne has a doc string")
+  -- three far-apart clusters of 20 points in 6-D, labels interleaved
+  local n, d = 60, 6
+  local x, noise = tensor.new(n, d), tensor.randn(n, d, 11)
+  for i = 1, n do
+    local c = (i - 1) % 3
+    for j = 1, d do x:set(i, j, (j == c + 1 and 20 or 0) + noise:get(i, j)) end
+  end
+  local y, kl = tsne(x, {perplexity = 10})
+  ok(y:rows() == n and y:cols() == 2, "tsne gives n x 2")
+  ok(type(kl) == "number" and kl > 0 and kl < 2, "tsne returns the final KL (" .. tostring(kl) .. ")")
+  -- every point's nearest neighbour in the plane is in its own cluster
+  local good = 0
+  for i = 1, n do
+    local best, bd = nil, math.huge
+    for j = 1, n do
+      if j ~= i then
+        local dd = (y:get(i, 1) - y:get(j, 1)) ^ 2 + (y:get(i, 2) - y:get(j, 2)) ^ 2
+        if dd < bd then best, bd = j, dd end
+      end
+    end
+    if (best - i) % 3 == 0 then good = good + 1 end
+  end
+  is(good, n, "tsne keeps the clusters apart (1-NN in the plane)")
+  local y2, kl2 = tsne(x, {perplexity = 10})
+  ok((y2 - y):norm() == 0 and kl2 == kl, "tsne is deterministic without a seed")
+  local y3, kl3 = tsne(x, {perplexity = 10, init = y, iterations = 50, lr = 20})
+  ok(kl3 <= kl + 1e-6 and (y3 - y):norm() < 0.1 * y:norm(), "init continues from a previous layout")
+  throws(function() tsne(tensor.ones(3, 2)) end, "bad argument #1 to 'tsne' (need at least 4 rows)",
+         "tsne needs 4 points")
+  throws(function() tsne(x, {perplexty = 5}) end, "bad argument #2 to 'tsne' (unknown option 'perplexty'",
+         "tsne rejects unknown options")
+  throws(function() tsne(x, {perplexity = 0}) end, "option 'perplexity': 0.000000 must be positive",
+         "tsne checks the perplexity")
+  throws(function() tsne(x, {iterations = 0}) end, "option 'iterations': 0 is out of range",
+         "tsne checks the iterations")
+  throws(function() tsne(x, {lr = -1}) end, "option 'lr'", "tsne checks the learning rate")
+  throws(function() tsne(x, {init = tensor.new(5, 2)}) end, "option 'init': 5x2, need 60x2",
+         "tsne checks the initial layout's shape")
+  throws(function() tsne(x, {init = "pca"}) end, "option 'init': cwb.tensor expected, got string",
+         "tsne checks the initial layout's type")
+  local bad = tensor.ones(6, 2)
+  bad:set(2, 2, 0 / 0)
+  throws(function() tsne(bad) end, "tsne: the input holds a NaN or Inf", "tsne passes on the engine's NaN check")
+end
+
 -- -------------------------------------------------------------- scalefit ----
 do
   local a, b, labels = cwb.scalefit.pairs{n = 128, k = 8, clusters = 4, seed = 3}
