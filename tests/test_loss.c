@@ -360,6 +360,60 @@ static void test_estep_order(void) {
         }
 }
 
+/* jensen (loss.h) by hand, gamma = 1 so that zhat is the last Zbatch: the
+ * first two visits have no relative variance yet (u = 1/zhat_prev); the
+ * second sets v = (Zb2/Zb1 - 1)^2, and the third divides u's mean by
+ * 1 + gamma/(2-gamma) v = 1 + v.  After reset the state is as new. */
+static void test_jensen_hand(void) {
+    enum { B = 5, K = 3 };
+    cwb_rng r;
+    cwb_rng_seed(&r, 78, CWB_STREAM_USER);
+    float a[B * K], b[B * K];
+    make_emb(&r, a, B, K);
+    make_emb(&r, b, B, K);
+    const int idx[B] = { 0, 1, 2, 3, 4 };
+    const float sc[3] = { 2.0f, 6.0f, 4.0f };
+    for (int kind = CWB_LOSS_SOGCLR; kind <= CWB_LOSS_DECOMPOSABLE; kind++) {
+        cwb_loss_cfg c = cwb_loss_defaults((cwb_loss_kind)kind);
+        c.n_total = B;
+        c.gamma = 1.0;
+        c.alpha = INFINITY;
+        c.estep_first = 1;
+        c.jensen = 1;
+        cwb_loss *L = cwb_loss_new(&c, B, K, 5);
+        double got[2][3];
+        int st = L ? CWB_OK : -1;
+        for (int pass = 0; pass < 2 && st == CWB_OK; pass++) {
+            for (int k = 0; k < 3 && st == CWB_OK; k++) {
+                cwb_loss_out o;
+                st = cwb_loss_eval(L, a, b, B, K, idx, NULL, sc[k], &o, NULL, NULL);
+                got[pass][k] = o.surrogate;
+            }
+            cwb_loss_reset(L);
+        }
+        double want[3] = { 0, 0, 0 };
+        for (int i = 0; i < B; i++) {
+            double s1, s2, s3;
+            double l1 = hand_logzb(a, b, B, K, i, sc[0], &s1);
+            double l2 = hand_logzb(a, b, B, K, i, sc[1], &s2);
+            double l3 = hand_logzb(a, b, B, K, i, sc[2], &s3);
+            double v = expm1(l2 - l1) * expm1(l2 - l1);
+            want[0] += -s1 + 1.0;
+            want[1] += -s2 + exp(l2 - l1);
+            want[2] += -s3 + exp(l3 - l2) / (1.0 + v);
+        }
+        int good = st == CWB_OK;
+        for (int k = 0; k < 3; k++) good &= tap_close(got[0][k], want[k] / B, 1e-6, 1e-9);
+        ok(good, "%s jensen gamma=1: surrogates %.8f %.8f %.8f = hand %.8f %.8f %.8f",
+           cwb_loss_name((cwb_loss_kind)kind), got[0][0], got[0][1], got[0][2], want[0] / B,
+           want[1] / B, want[2] / B);
+        ok(st == CWB_OK && memcmp(got[0], got[1], sizeof got[0]) == 0,
+           "%s jensen: after reset the same three calls give the same numbers",
+           cwb_loss_name((cwb_loss_kind)kind));
+        cwb_loss_free(L);
+    }
+}
+
 /* ------------------------------------------------------------------------ */
 /* InfoNCE by hand.                                                          */
 
@@ -462,15 +516,17 @@ static void test_sogclr_limit(void) {
     make_emb(&r, b, B, K);
     const int idx1[B] = { 0, 1, 2, 3, 4, 5 }, idx2[B] = { 6, 2, 7, 0, 8, 4 };
     const double alphas[4] = { 1e9, 0.0, -1.0, INFINITY };
-    for (int es = 0; es < 2; es++)
+    for (int mode = 0; mode < 4; mode++) /* bit 0: estep_first, bit 1: jensen */
     for (int sym = 0; sym < 2; sym++)
         for (int t = 0; t < 4; t++) {
+            const int es = mode & 1, jn = mode >> 1;
             cwb_loss_cfg cs = cwb_loss_defaults(CWB_LOSS_SOGCLR);
             cwb_loss_cfg cd = cwb_loss_defaults(CWB_LOSS_DECOMPOSABLE);
             cs.n_total = cd.n_total = 12;
             cs.gamma = cd.gamma = 0.25;
             cs.symmetric = cd.symmetric = sym;
             cs.estep_first = cd.estep_first = es;
+            cs.jensen = cd.jensen = jn;
             cd.alpha = alphas[t];
             cwb_loss *S = cwb_loss_new(&cs, B, K, 3), *D = cwb_loss_new(&cd, B, K, 3);
             float a2[B * K], b2[B * K];
@@ -502,11 +558,11 @@ static void test_sogclr_limit(void) {
             }
             if (isfinite(alphas[t]) && alphas[t] > 0)
                 ok(allok && err < 1e-3 && !exact,
-                   "%s%s: SOGCLR gradient = DECOMPOSABLE alpha=1e9 within draw noise (%.2g)",
-                   sym ? "sym" : "one-way", es ? " estep_first" : "", err);
+                   "%s%s%s: SOGCLR gradient = DECOMPOSABLE alpha=1e9 within draw noise (%.2g)",
+                   sym ? "sym" : "one-way", es ? " estep_first" : "", jn ? " jensen" : "", err);
             else
-                ok(allok && exact, "%s%s: SOGCLR = DECOMPOSABLE alpha=%g bit for bit",
-                   sym ? "sym" : "one-way", es ? " estep_first" : "", alphas[t]);
+                ok(allok && exact, "%s%s%s: SOGCLR = DECOMPOSABLE alpha=%g bit for bit",
+                   sym ? "sym" : "one-way", es ? " estep_first" : "", jn ? " jensen" : "", alphas[t]);
             cwb_loss_free(S);
             cwb_loss_free(D);
         }
@@ -893,6 +949,7 @@ int main(void) {
     test_chunk_equivalence();
     test_sogclr_limit();
     test_estep_order();
+    test_jensen_hand();
     test_dcl_vs_infonce();
     test_decomposable_state();
     test_noise_moments();

@@ -62,6 +62,7 @@ cwb_loss_cfg cwb_loss_defaults(cwb_loss_kind kind) {
     c.gamma = kind == CWB_LOSS_SOGCLR ? 0.9 : 0.02;
     c.noise_sigma = 0.0;
     c.estep_first = 0;
+    c.jensen = 0;
     return c;
 }
 
@@ -121,7 +122,8 @@ cwb_loss *cwb_loss_new(const cwb_loss_cfg *cfg, int max_batch, int dim, uint64_t
     L->bias = cwb_alloc((size_t)max_batch);
     int ok = L->dots && L->grad && L->bias;
     if (ok && is_stateful(cfg->kind)) {
-        L->logzhat = malloc(2 * (size_t)cfg->n_total * sizeof(double));
+        /* 2 n_total log zhat, then 2 n_total relative variances (jensen) */
+        L->logzhat = malloc(4 * (size_t)cfg->n_total * sizeof(double));
         ok = L->logzhat != NULL;
     }
     if (!ok) {
@@ -150,7 +152,7 @@ const cwb_loss_cfg *cwb_loss_config(const cwb_loss *L) { return L ? &L->cfg : NU
 void cwb_loss_reset(cwb_loss *L) {
     if (!L || !L->logzhat) return;
     /* NaN marks "never visited": the first visit sets zhat = Zbatch. */
-    for (long n = 0; n < 2 * L->cfg.n_total; n++) L->logzhat[n] = NAN;
+    for (long n = 0; n < 4 * L->cfg.n_total; n++) L->logzhat[n] = NAN;
 }
 
 typedef struct {
@@ -269,10 +271,11 @@ static int loss_direction(cwb_loss *L, int dir, const float *p, const float *q, 
                 for (int j = 0; j < B; j++) g[j] = 0.0f;
             }
             cwb_loss_row row = { .B = B, .i = i, .s_ii = s_ii, .m = m, .sneg = sneg,
-                                 .weight = weight, .logzhat = NULL };
+                                 .weight = weight, .logzhat = NULL, .relvar = NULL };
             if (L->logzhat) {
                 long n = idx ? idx[i] : i;
                 row.logzhat = L->logzhat + (long)dir * L->cfg.n_total + n;
+                row.relvar = row.logzhat + 2 * L->cfg.n_total;
             }
             cwb_loss_terms t;
             int st = row_fn(L, &row, &t);

@@ -49,10 +49,17 @@ typedef struct {
                           * methods.md's order (fold, then draw).  First visit (no
                           * previous zhat): u is drawn from zhat_i = Zb_i, as in
                           * the default order. */
+    int jensen;          /* SOGCLR, DECOMPOSABLE: second-order correction of the
+                          * E-step mean for E[1/zhat] > 1/Z (Jensen): u_i's mean
+                          * becomes 1/(zhat_i (1 + c_i)), c_i = gamma/(2-gamma) v_i,
+                          * v_i a running mean of (Zbatch_i/zhat_i - 1)^2 (the
+                          * relative variance of an exponential moving average of
+                          * independent draws).  Meant with estep_first, where u
+                          * is independent of Zbatch; 0 (default) = off. */
 } cwb_loss_cfg;
 
 /* Documented defaults: symmetric 0, chunk 0, n_total 0, alpha 10, gamma 0.9
- * for SOGCLR and 0.02 for DECOMPOSABLE, noise 0, estep_first 0. */
+ * for SOGCLR and 0.02 for DECOMPOSABLE, noise 0, estep_first 0, jensen 0. */
 cwb_loss_cfg cwb_loss_defaults(cwb_loss_kind kind);
 const char *cwb_loss_name(cwb_loss_kind kind);   /* "infonce", "dcl", "sogclr", "decomposable" */
 int cwb_loss_from_name(const char *name);        /* -1 if unknown */

@@ -37,9 +37,23 @@ void cwb_loss_update_zhat(double *logzhat, double logzb, double gamma) {
 }
 
 double cwb_loss_fold_zhat(cwb_loss *L, const cwb_loss_row *r, double logzb) {
+    const double g = L->cfg.gamma;
     double prev = *r->logzhat;
-    cwb_loss_update_zhat(r->logzhat, logzb, L->cfg.gamma);
-    return (L->cfg.estep_first && !isnan(prev)) ? prev : *r->logzhat;
+    /* Jensen: E[1/zhat] ~ (1/Z)(1 + Var zhat / Z^2) to second order, and an
+     * exponential moving average of rate g over independent Zbatch draws has
+     * Var zhat = g/(2-g) Var Zbatch.  The relative variance is read before
+     * this batch updates it, so the correction, like estep_first's draw, does
+     * not depend on the Zbatch it will multiply. */
+    double corr = 0.0;
+    if (L->cfg.jensen && !isnan(prev)) {
+        double v = *r->relvar;
+        if (!isnan(v)) corr = log1p(g / (2.0 - g) * v);
+        double d2 = expm1(logzb - prev);
+        d2 *= d2;
+        if (isfinite(d2)) *r->relvar = isnan(v) ? d2 : (1.0 - g) * v + g * d2;
+    }
+    cwb_loss_update_zhat(r->logzhat, logzb, g);
+    return ((L->cfg.estep_first && !isnan(prev)) ? prev : *r->logzhat) + corr;
 }
 
 int cwb_loss_row_augmented(cwb_loss *L, const cwb_loss_row *r, double logzb,

@@ -20,7 +20,8 @@ struct cwb_loss {
     float *dots;         /* chunk x max_batch: <a_i, b_j> of the current block */
     float *grad;         /* chunk x max_batch: dL/ds_ij of the current block */
     float *bias;         /* max_batch: log c + log w_j of this call (float) */
-    double *logzhat;     /* 2 * n_total running log zhat (stateful kinds), NaN = unseen */
+    double *logzhat;     /* 2 * n_total running log zhat (stateful kinds), NaN = unseen,
+                          * then 2 * n_total relative variances of Zbatch (jensen) */
     cwb_rng rng_gamma;   /* E-step draws (stream CWB_STREAM_LOSS) */
     cwb_rng rng_noise;   /* negative-term noise (stream CWB_STREAM_NOISE) */
 };
@@ -40,6 +41,7 @@ typedef struct {
     double sneg;         /* sum_{j != i} exp(x_j - m) (0 if m = -inf) */
     double weight;       /* the row's weight in the mean: 1/B, or 1/(2B) when symmetric */
     double *logzhat;     /* this row's state slot (stateful kinds), else NULL */
+    double *relvar;      /* its running (Zbatch/zhat - 1)^2, NaN = none yet */
 } cwb_loss_row;
 
 /* Per-row results: the reported loss term and the surrogate term (before
@@ -65,9 +67,10 @@ double cwb_loss_row_logz(const cwb_loss_row *r);
  * (first visit: zhat = Zbatch). */
 void cwb_loss_update_zhat(double *logzhat, double logzb, double gamma);
 
-/* Steps 1-2 order: folds log Zbatch into the row's zhat and returns the
- * log zhat the E-step draws u_i from: the updated one (methods.md's order),
- * or with cfg.estep_first the one before this batch (first visit: Zbatch).
+/* Steps 1-2 order: folds log Zbatch into the row's zhat and returns
+ * -log E[u_i], the log zhat the E-step draws u_i from: the updated one
+ * (methods.md's order), or with cfg.estep_first the one before this batch
+ * (first visit: Zbatch); with cfg.jensen plus log(1 + c_i) (loss.h).
  * Shared by SOGCLR and DECOMPOSABLE so one stays the other's alpha -> inf limit. */
 double cwb_loss_fold_zhat(cwb_loss *L, const cwb_loss_row *r, double logzb);
 

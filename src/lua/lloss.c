@@ -78,6 +78,7 @@ static void read_cfg(cwb_opts *o, lloss *s) {
     s->cfg.gamma = cwb_opts_num(o, "gamma", s->cfg.gamma);
     s->cfg.noise_sigma = cwb_opts_num(o, "noise", 0.0);
     s->cfg.estep_first = cwb_opts_bool(o, "estep_first", 0);
+    s->cfg.jensen = cwb_opts_bool(o, "jensen", 0);
     s->seed = (uint64_t)cwb_opts_int(o, "seed", (lua_Integer)cwb_lua_seed());
 }
 
@@ -158,7 +159,7 @@ static int eval(lua_State *L, lloss *s, int ia, int iidx, int iw, int iarg, int 
 
 static const char *const fn_keys[] = {"tau",   "symmetric", "normalize", "chunk", "n_total",
                                       "alpha", "gamma",     "noise",     "seed",  "idx",
-                                      "weights", "estep_first", NULL};
+                                      "weights", "estep_first", "jensen", NULL};
 
 /* The plain functions: a temporary loss object per call, collected later. */
 static int plain(lua_State *L, cwb_loss_kind kind) {
@@ -203,7 +204,7 @@ static int l_decomposable(lua_State *L) { return plain(L, CWB_LOSS_DECOMPOSABLE)
 
 static const char *const new_keys[] = {"kind",  "tau",   "symmetric", "normalize", "chunk",
                                        "n_total", "alpha", "gamma",   "noise",     "seed",
-                                       "max_batch", "estep_first", NULL};
+                                       "max_batch", "estep_first", "jensen", NULL};
 
 static int l_new(lua_State *L) {
     cwb_opts o;
@@ -236,7 +237,7 @@ static int m_reset(lua_State *L) {
 
 static int m_config(lua_State *L) {
     lloss *s = luaL_checkudata(L, 1, LOSS_MT);
-    lua_createtable(L, 0, 10);
+    lua_createtable(L, 0, 11);
     lua_pushstring(L, cwb_loss_name(s->cfg.kind));
     lua_setfield(L, -2, "kind");
     lua_pushnumber(L, s->tau);
@@ -257,6 +258,8 @@ static int m_config(lua_State *L) {
     lua_setfield(L, -2, "noise");
     lua_pushboolean(L, s->cfg.estep_first);
     lua_setfield(L, -2, "estep_first");
+    lua_pushboolean(L, s->cfg.jensen);
+    lua_setfield(L, -2, "jensen");
     return 1;
 }
 
@@ -284,15 +287,16 @@ static const cwb_lua_doc docs[] = {
             "decoupled contrastive loss (no positive in the denominator); same opts"},
     {"sogclr", "cwb.loss.sogclr(a, b [, opts]) -> loss, grad_a, grad_b, dloss_dtau, surrogate: "
                "SogCLR, running zhat (gamma=0.9), fresh state per call; same opts + gamma, "
-               "estep_first=false (weights 1/zhat from before this batch's update)"},
+               "estep_first=false (weights 1/zhat from before this batch's update), jensen=false"},
     {"decomposable", "cwb.loss.decomposable(a, b [, opts]) -> loss, grad_a, grad_b, dloss_dtau, "
                      "surrogate: the gamma-augmented decomposable loss (alpha=10, gamma=0.02); "
                      "loss is -s_ii + log zhat_i, fresh state per call; same opts + alpha, gamma, "
                      "estep_first=false (draw u from zhat before this batch updates it, so u is "
-                     "independent of the Zbatch it multiplies)"},
+                     "independent of the Zbatch it multiplies), jensen=false (divide u's mean by 1 + c, "
+                     "c = gamma/(2-gamma) x running relative variance of Zbatch)"},
     {"new", "cwb.loss.new{kind=\"infonce\"|\"dcl\"|\"sogclr\"|\"decomposable\", tau=, "
             "symmetric=, normalize=, chunk=, n_total=, alpha=, gamma=, noise=, seed=, "
-            "estep_first=false, max_batch=1024} -> loss: a loss object that keeps its per-sample state"},
+            "estep_first=false, jensen=false, max_batch=1024} -> loss: a loss object that keeps its per-sample state"},
     {NULL, NULL}};
 
 static const luaL_Reg methods[] = {
@@ -302,7 +306,7 @@ static const cwb_lua_doc method_docs[] = {
              "evaluate on a batch; idx = the rows' data-set indices (1-based)"},
     {"reset", "l:reset() -> l: forget the running estimates zhat"},
     {"config", "l:config() -> table: kind, tau, symmetric, normalize, chunk, n_total, alpha, "
-               "gamma, noise, estep_first"},
+               "gamma, noise, estep_first, jensen"},
     {NULL, NULL}};
 static const luaL_Reg meta[] = {{"__gc", loss_gc}, {"__tostring", loss_tostring}, {NULL, NULL}};
 

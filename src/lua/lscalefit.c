@@ -75,7 +75,7 @@ static int sf_optimum(lua_State *L) {
 static const char *const new_keys[] = {"a",       "b",           "labels",     "loss",  "alpha",
                                        "gamma",   "noise",       "batch",      "batch_noise",
                                        "importance", "lr",       "theta0",     "seed",  "unscaled",
-                                       "name",    "estep_first", NULL};
+                                       "name",    "estep_first", "jensen", NULL};
 
 /* new(a, b [, opts]) or new{a=, b=, ...} */
 static int sf_new(lua_State *L) {
@@ -119,6 +119,7 @@ static int sf_new(lua_State *L) {
     c.loss.gamma = cwb_opts_num(&o, "gamma", c.loss.gamma);
     c.loss.noise_sigma = cwb_opts_num(&o, "noise", 0.0);
     c.loss.estep_first = cwb_opts_bool(&o, "estep_first", 0);
+    c.loss.jensen = cwb_opts_bool(&o, "jensen", 0);
     c.batch = (int)cwb_opts_range(&o, "batch", 8, 2, INT_MAX);
     c.batch_noise = (float)cwb_opts_num(&o, "batch_noise", 0.0);
     c.importance = cwb_opts_bool(&o, "importance", 0);
@@ -181,6 +182,7 @@ static void push_params(lua_State *L, const lscalefit *sf) {
     cwb_json_num(&j, "gamma", c->loss.gamma);
     cwb_json_num(&j, "noise", c->loss.noise_sigma);
     cwb_json_bool(&j, "estep_first", c->loss.estep_first);
+    cwb_json_bool(&j, "jensen", c->loss.jensen);
     cwb_json_int(&j, "batch", c->batch);
     cwb_json_num(&j, "batch_noise", c->batch_noise);
     cwb_json_bool(&j, "importance", c->importance);
@@ -290,8 +292,9 @@ static const cwb_lua_doc docs[] = {
                 "minimising the population InfoNCE (Newton)"},
     {"new", "cwb.scalefit.new(a, b [, opts]) or new{a=, b=, ...} -> scalefit; opts {loss="
             "\"infonce\", alpha=10, gamma=, noise=0, batch=8, batch_noise=0, importance=false, "
-            "lr=0.1, theta0=10, seed=, unscaled=false, labels=, name=, estep_first=false}: SGD "
-            "on theta alone; estep_first draws u from zhat before the batch updates it"},
+            "lr=0.1, theta0=10, seed=, unscaled=false, labels=, name=, estep_first=false, jensen=false}: "
+            "SGD on theta alone; estep_first draws u from zhat before the batch updates it, "
+            "jensen corrects u's mean for E[1/zhat] > 1/Z"},
     {NULL, NULL}};
 
 static const luaL_Reg methods[] = {{"step", sf_step},   {"run", sf_run},

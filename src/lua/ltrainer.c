@@ -43,7 +43,7 @@ static const char *const optim_keys[] = {"kind",  "lr",    "momentum", "weight_d
 static const char *const sched_keys[] = {"kind", "warmup", "total", "min_frac", NULL};
 static const char *const loss_keys[] = {"kind",  "symmetric", "alpha",   "gamma",
                                         "noise", "chunk",     "n_total", "estep_first",
-                                        NULL};
+                                        "jensen", NULL};
 
 /* The parameters recorded with each run, as JSON. */
 static void push_params(lua_State *L, const cwb_trainer_cfg *c, int external_data) {
@@ -106,6 +106,7 @@ static void push_params(lua_State *L, const cwb_trainer_cfg *c, int external_dat
     cwb_json_int(&j, "chunk", c->loss.chunk);
     cwb_json_int(&j, "n_total", c->loss.n_total);
     cwb_json_bool(&j, "estep_first", c->loss.estep_first);
+    cwb_json_bool(&j, "jensen", c->loss.jensen);
     cwb_json_close(&j);
     cwb_json_num(&j, "tau", c->tau);
     cwb_json_bool(&j, "learn_tau", c->learn_tau);
@@ -163,6 +164,7 @@ static int tr_new(lua_State *L) {
         c.loss.chunk = (int)cwb_opts_range(&sub, "chunk", c.loss.chunk, 0, INT_MAX);
         c.loss.n_total = (long)cwb_opts_range(&sub, "n_total", c.loss.n_total, 0, INT_MAX);
         c.loss.estep_first = cwb_opts_bool(&sub, "estep_first", c.loss.estep_first);
+        c.loss.jensen = cwb_opts_bool(&sub, "jensen", c.loss.jensen);
     }
     c.tau = (float)cwb_opts_num(&o, "tau", c.tau);
     c.learn_tau = cwb_opts_bool(&o, "learn_tau", c.learn_tau);
@@ -414,7 +416,7 @@ static const cwb_lua_doc docs[] = {
             "batch_noise=0, pair_noise=0, importance=false, encoder={dims=, act=, l2norm=, "
             "shared=true}, optim={kind=, lr=, momentum=, weight_decay=}, schedule={kind=, "
             "warmup=, total=, min_frac=}, loss={kind=, symmetric=, alpha=, gamma=, noise=, "
-            "chunk=, n_total=, estep_first=false}, tau=0.1, learn_tau=false, eval_chunk=, name=} -> trainer"},
+            "chunk=, n_total=, estep_first=false, jensen=false}, tau=0.1, learn_tau=false, eval_chunk=, name=} -> trainer"},
     {NULL, NULL}};
 
 static const luaL_Reg methods[] = {{"step", tr_step},     {"eval", tr_eval},

@@ -499,6 +499,22 @@ do
   is(L:config().kind, "decomposable", "config() names the kind")
   is(L:config().gamma, 0.02, "decomposable default gamma 0.02")
   like(tostring(L), "loss decomposable", "loss object prints its kind")
+  is(L:config().estep_first, false, "estep_first is off by default")
+  is(L:config().jensen, false, "jensen is off by default")
+  do
+    local J = cwb.loss.new{kind = "sogclr", n_total = 32, estep_first = true, jensen = true}
+    ok(J:config().estep_first and J:config().jensen, "estep_first and jensen reach the loss object")
+    -- same first visit in every order (no earlier zhat); then the orders differ
+    local P = cwb.loss.new{kind = "sogclr", n_total = 32}
+    near(J:eval(a, b, idx), P:eval(a, b, idx), 1e-9, "first visit: the same value in every order")
+    local _, _, _, _, sj = J:eval(a2, b, idx)
+    local _, _, _, _, sp = P:eval(a2, b, idx)
+    ok(math.abs(sj - sp) > 1e-6, "second visit: E-step first changes the surrogate")
+  end
+  throws(function() cwb.loss.new{kind = "decomposable", n_total = 8, jensen = "yes"} end,
+         "option 'jensen': boolean expected, got string", "jensen checks its type")
+  throws(function() cwb.loss.sogclr(a, b, {estep_first = 1}) end,
+         "option 'estep_first': boolean expected, got number", "estep_first checks its type")
 
   throws(function() cwb.loss.infonce(a, "x") end,
          "bad argument #2 to 'infonce' (cwb.tensor expected, got string)", "infonce checks b")
