@@ -12,11 +12,15 @@
 --
 --   part "batch_noise"  B in {8, 16, 32, 64, 128, 256 = n} x sigma in
 --                       {0, 0.5, 1, 2} x {infonce (conventional),
---                       decomposable (alpha 10, gamma 0.02), standard}
+--                       decomposable (alpha 10, gamma 0.02), standard,
+--                       decomposable_corrected (the same with estep_first
+--                       and jensen)}
 --   part "alpha_gamma"  the decomposable loss at B = 8, sigma = 0:
 --                       gamma in {0.005 ... 0.5} x alpha in {1, 3, 10, 100, inf}
 --   part "estep_first"  the same at alpha 10 with estep_first = true (u drawn
 --                       from zhat before the batch updates it: loss.h)
+--   part "estep_jensen" the same with jensen = true as well (u's mean
+--                       corrected for E[1/zhat] > 1/Z: loss.h)
 --
 -- Writes into --out: sweep.csv (one row per run:
 -- part,loss,batch,noise,alpha,gamma,seed,steps,final_score; final_score is
@@ -24,7 +28,7 @@
 -- Every run is in the run store.
 --
 -- Usage: cwb run examples/gradient_bias_sweep.lua --out DIR [-- --seeds K
--- --visits V --quick]. About 3 minutes on 2 cores.
+-- --visits V --quick]. About 4 minutes on 2 cores.
 
 local U = require "cwb.util"
 
@@ -49,9 +53,12 @@ local LOSSES = {
   {key = "infonce", color = "blue", opts = {loss = "infonce"}},
   {key = "decomposable", color = "red", opts = {loss = "decomposable", alpha = ALPHA,
                                                  gamma = GAMMA}},
+  {key = "decomposable_corrected", color = "#7b3294",
+   opts = {loss = "decomposable", alpha = ALPHA, gamma = GAMMA, estep_first = true, jensen = true}},
 }
 local LABEL = {standard = "standard in-batch InfoNCE", infonce = "conventional",
-               decomposable = "decomposable"}
+               decomposable = "decomposable",
+               decomposable_corrected = "decomposable, E-step first + Jensen"}
 
 -- The pairs of gradient_bias.lua's panel 1.
 local PAIRS = {n = 256, k = 16, clusters = 8, spread = 0.6, pair_noise = 0.5}
@@ -67,7 +74,7 @@ local nan = 0 / 0
 local t_start = os.clock()
 say(string.format("sweep: %d pairs, theta* = %.4f, lr = %.4g, %d visits per anchor, %d seed(s)",
                   PAIRS.n, theta_star, lr, GRID.visits, GRID.seeds))
-say("final theta/theta* of standard, conventional (infonce), decomposable:")
+say("final theta/theta* of standard, conventional (infonce), decomposable, decomposable_corrected:")
 
 -- One run from theta*: final theta/theta* (nan if the run failed).
 local function settle(opts, B, seed)
@@ -124,7 +131,7 @@ for _, B in ipairs(GRID.batches) do
       ms[#ms + 1] = record("batch_noise", table.concat({"bn", L.key, B, sigma}, ":"), L.key, B,
                            sigma, opts.alpha, opts.gamma, opts)
     end
-    line[#line + 1] = string.format("sigma %g: %.3f %.3f %.3f", sigma, table.unpack(ms))
+    line[#line + 1] = string.format("sigma %g: %.3f %.3f %.3f %.3f", sigma, table.unpack(ms))
   end
   say(string.format("  B = %3d  %s  (%.1f s)", B, table.concat(line, " | "), os.clock() - t0))
 end
@@ -144,17 +151,21 @@ for _, alpha in ipairs(GRID.alphas) do
                     table.concat(line, ", "), os.clock() - t0))
 end
 
--- ---- part 3: the E-step first (u independent of the Zbatch it multiplies) -------------
-do
+-- ---- part 3: the E-step first (u independent of the Zbatch it multiplies), --------
+-- without and with the Jensen correction of u's mean
+for _, V in ipairs{{part = "estep_first", tag = "es", key = "decomposable-estep", jensen = false},
+                   {part = "estep_jensen", tag = "ej", key = "decomposable-estep-jensen",
+                    jensen = true}} do
   local t0 = os.clock()
   local line = {}
   for _, gamma in ipairs(GRID.gammas) do
-    local m = record("estep_first", table.concat({"es", ALPHA, gamma}, ":"), "decomposable", B0, 0,
-                     ALPHA, gamma, {loss_key = "decomposable-estep", loss = "decomposable",
-                                    alpha = ALPHA, gamma = gamma, noise = 0, estep_first = true})
+    local m = record(V.part, table.concat({V.tag, ALPHA, gamma}, ":"), "decomposable", B0, 0,
+                     ALPHA, gamma, {loss_key = V.key, loss = "decomposable", alpha = ALPHA,
+                                    gamma = gamma, noise = 0, estep_first = true,
+                                    jensen = V.jensen})
     line[#line + 1] = string.format("gamma %g: %.3f", gamma, m)
   end
-  say(string.format("  decomposable estep_first, B = %d, alpha = %-4s %s  (%.1f s)", B0,
+  say(string.format("  decomposable %s, B = %d, alpha = %-4s %s  (%.1f s)", V.part, B0,
                     tostring(ALPHA), table.concat(line, ", "), os.clock() - t0))
 end
 
@@ -184,7 +195,7 @@ else
   local sig2 = GRID.noises[math.min(3, #GRID.noises)]
   fig:panel{title = string.format("Batch size (solid: sigma 0, dashed: sigma %g)", sig2),
             xlabel = "batch size B (log scale; B = n = 256 is the whole data set)",
-            ylabel = "final theta / theta*", logx = true, yrange = {0.8, 2.4},
+            ylabel = "final theta / theta*", logx = true, yrange = {0.8, 3.2},
             key = "top right"}
   for _, L in ipairs(LOSSES) do
     for j, sigma in ipairs{0, sig2} do
@@ -200,7 +211,7 @@ else
   fig:panel{title = string.format("Noise on the negative terms (solid: B = %d, dashed: B = %d)",
                                   Bs[1], Bs[2]),
             xlabel = "sigma of the mean-one lognormal noise",
-            ylabel = "final theta / theta*", yrange = {0.8, 2.4}, key = "top left"}
+            ylabel = "final theta / theta*", yrange = {0.8, 3.2}, key = "top left"}
   for _, L in ipairs(LOSSES) do
     for j, B in ipairs(Bs) do
       local xs, ys = curve(GRID.noises, function(sigma)
@@ -215,8 +226,7 @@ else
   local function alpha_name(alpha)
     return alpha == math.huge and "alpha = inf (SogCLR limit)" or string.format("alpha = %g", alpha)
   end
-  fig:panel{title = string.format("Decomposable loss against gamma (B = %d, sigma 0; " ..
-                                  "runs away at large gamma unless the E-step is first)", B0),
+  fig:panel{title = string.format("Decomposable loss against gamma (B = %d, sigma 0)", B0),
             xlabel = "gamma, the running-estimate rate (log scale)",
             ylabel = "final theta / theta* (log scale)", logx = true, logy = true,
             yrange = {0.5, 1000}, key = "top left"}
@@ -230,6 +240,10 @@ else
       return table.concat({"es", ALPHA, gamma}, ":") end)
     line(xs, ys, {color = "#31a354", width = 2, dash = 2,
                   title = string.format("alpha = %g, E-step first (estep_first)", ALPHA)})
+    xs, ys = curve(GRID.gammas, function(gamma)
+      return table.concat({"ej", ALPHA, gamma}, ":") end)
+    line(xs, ys, {color = "#7b3294", width = 2, dash = 3,
+                  title = string.format("alpha = %g, E-step first + Jensen correction", ALPHA)})
   end
   fig:hline(1.0, {label = "optimum", color = "black", dash = true})
   -- (d) the decomposable loss against alpha, one line per gamma (the

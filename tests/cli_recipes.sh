@@ -30,8 +30,9 @@ run run --quiet --db runs.db --out res --seed 3 "$MAIN" -- --quick
 [ $st -eq 0 ]; ok $? "gradient_bias.lua --quick exits 0"
 [ "$(head -1 res/summary.csv)" = "loss,seed,noise,batch,final_score" ]
 ok $? "summary.csv has the exact header loss,seed,noise,batch,final_score"
-counts=$(awk -F, 'NR > 1 { c[$1]++ } END { printf "%d %d %d %d", c["infonce"], c["decomposable"], c["standard"], NR - 1 }' res/summary.csv)
-[ "$counts" = "10 10 10 30" ]; ok $? "10 runs per loss, nothing else (infonce decomposable standard total: $counts)"
+counts=$(awk -F, 'NR > 1 { c[$1]++ } END { printf "%d %d %d %d %d", c["infonce"], c["decomposable"], c["standard"], c["decomposable_corrected"], NR - 1 }' res/summary.csv)
+[ "$counts" = "10 10 10 10 40" ]
+ok $? "10 runs per loss, nothing else (infonce decomposable standard decomposable_corrected total: $counts)"
 bad=$(awk -F, 'NR > 1 {
         if ($5 !~ /^[0-9.eE+-]+$/ || !($5 + 0 > 0) || $5 + 0 > 1e6) n++      # finite, positive
         if ($3 != "0.5" || $4 != "8") n++                                    # the defaults
@@ -43,8 +44,10 @@ seeds=$(awk -F, 'NR > 1 && $1 == "infonce" { print $2 }' res/summary.csv | sort 
 # above theta*, the decomposable and standard losses near it.
 conv=$(median res/summary.csv infonce)
 dec=$(median res/summary.csv decomposable)
+cor=$(median res/summary.csv decomposable_corrected)
 lt 1.5 "$conv" && lt "$dec" 1.3 && lt 0.7 "$dec"
 ok $? "conventional median $conv > 1.5; decomposable median $dec within 0.7..1.3"
+lt "$cor" 1.3 && lt 0.7 "$cor"; ok $? "decomposable, E-step first + Jensen: median $cor within 0.7..1.3"
 [ -s res/representation.csv ] &&
     head -1 res/representation.csv | grep -q '^loss,seed,batch,steps,top1,pop_loss,pop_gap,'
 ok $? "representation.csv is written with its header"
@@ -61,22 +64,22 @@ fi
 ok $? "--quiet silences the printed summary"
 nruns=$(sqlite3 runs.db "SELECT count(*) FROM runs WHERE status = 'done' AND name LIKE 'gradient_bias %'" 2>/dev/null)
 if [ -n "$nruns" ]; then
-    [ "$nruns" -eq 35 ]; ok $? "the store holds 30 scalefit + 5 trainer runs, all done ($nruns)"
+    [ "$nruns" -eq 45 ]; ok $? "the store holds 40 scalefit + 5 trainer runs, all done ($nruns)"
     fs=$(sqlite3 runs.db "SELECT count(*) FROM metrics WHERE name = 'final_score'")
     tr=$(sqlite3 runs.db "SELECT count(DISTINCT run) FROM metrics WHERE name = 'theta_ratio'")
-    [ "$fs" -eq 30 ] && [ "$tr" -eq 30 ]; ok $? "each scalefit run has theta_ratio and final_score ($tr, $fs)"
+    [ "$fs" -eq 40 ] && [ "$tr" -eq 40 ]; ok $? "each scalefit run has theta_ratio and final_score ($tr, $fs)"
 else
     run --db runs.db runs list
-    [ $st -eq 0 ] && [ "$(grep -c 'gradient_bias' out)" -eq 35 ]
-    ok $? "the store holds 30 scalefit + 5 trainer runs (cwb runs list)"
+    [ $st -eq 0 ] && [ "$(grep -c 'gradient_bias' out)" -eq 45 ]
+    ok $? "the store holds 40 scalefit + 5 trainer runs (cwb runs list)"
     skip "sqlite3 not available: metrics not checked"
 fi
 
 # ---- the same with the arguments --------------------------------------------------------
-run run --quiet --db runs.db --out res2 "$MAIN" -- --quick --runs 4 --noise 1 --batch 16 --steps 3000
+run run --quiet --db runs.db --out res2 "$MAIN" -- --quick --runs 4 --noise 1 --batch 16 --steps 3000 --no-corrected
 [ $st -eq 0 ] && [ "$(awk 'END { print NR - 1 }' res2/summary.csv)" -eq 12 ] &&
     [ "$(awk -F, 'NR > 1 && ($3 != "1" || $4 != "16") { n++ } END { print n + 0 }' res2/summary.csv)" -eq 0 ]
-ok $? "--runs 4 --noise 1 --batch 16: 12 rows with noise 1, batch 16"
+ok $? "--runs 4 --noise 1 --batch 16 --no-corrected: 12 rows with noise 1, batch 16"
 run run --quiet --db runs.db --out res3 "$MAIN" -- --quick --stpes 10
 [ $st -eq 1 ] && has "unknown argument '--stpes'" err; ok $? "an unknown argument exits 1 and names it"
 run run --quiet --db runs.db --out res3 "$MAIN" -- --noise x
@@ -90,9 +93,10 @@ run run --quiet --db runs.db --out sweep "$SWEEP" -- --quick
 [ $st -eq 0 ]; ok $? "gradient_bias_sweep.lua --quick exits 0"
 [ "$(head -1 sweep/sweep.csv)" = "part,loss,batch,noise,alpha,gamma,seed,steps,final_score" ]
 ok $? "sweep.csv has its header"
-# quick grid: 2 batches x 2 noises x 3 losses + 2 alphas x 2 gammas + 2 estep_first gammas
-rows=$(awk -F, 'NR > 1 { c[$1]++ } END { printf "%d %d %d", c["batch_noise"], c["alpha_gamma"], c["estep_first"] }' sweep/sweep.csv)
-[ "$rows" = "12 4 2" ]; ok $? "sweep.csv: 12 batch/noise, 4 alpha/gamma and 2 estep_first rows ($rows)"
+# quick grid: 2 batches x 2 noises x 4 losses + 2 alphas x 2 gammas + 2 gammas
+# E-step first, without and with the Jensen correction
+rows=$(awk -F, 'NR > 1 { c[$1]++ } END { printf "%d %d %d %d", c["batch_noise"], c["alpha_gamma"], c["estep_first"], c["estep_jensen"] }' sweep/sweep.csv)
+[ "$rows" = "16 4 2 2" ]; ok $? "sweep.csv: 16 batch/noise, 4 alpha/gamma, 2 estep_first and 2 estep_jensen rows ($rows)"
 bad=$(awk -F, 'NR > 1 && !($9 ~ /^[0-9.eE+-]+$/ && $9 + 0 > 0) { n++ } END { print n + 0 }' sweep/sweep.csv)
 [ "$bad" -eq 0 ]; ok $? "sweep.csv: every final score is a finite positive number"
 # the batch-size effect on the conventional loss, even at the quick budget
@@ -106,7 +110,7 @@ else
 fi
 nsw=$(sqlite3 runs.db "SELECT count(*) FROM runs WHERE name LIKE 'sweep %' AND status = 'done'" 2>/dev/null)
 if [ -n "$nsw" ]; then
-    [ "$nsw" -eq 18 ]; ok $? "the 18 sweep runs are in the store ($nsw)"
+    [ "$nsw" -eq 24 ]; ok $? "the 24 sweep runs are in the store ($nsw)"
 else
     skip "sqlite3 not available"
 fi
