@@ -16,9 +16,15 @@ fi
 tap_tmpdir luamod
 cd "$tmp" || exit 1
 
+# A sanitizer build (./configure CFLAGS=-fsanitize=...) links the module
+# against the sanitizer runtimes, which must be loaded before anything else:
+# preload them into the uninstrumented interpreter.
+PRELOAD=$(ldd "$SO_DIR/cwb.so" 2>/dev/null | awk '/lib(asan|ubsan)\.so/ { printf "%s%s", sep, $3; sep = ":" }')
+
 # lua CHUNK: the stock interpreter with only the build tree's module on cpath
 lua() {
-    LUA_CPATH="$SO_DIR/?.so" LUA_PATH="$LUA_DIR/?.lua;;" "$LUA" -e "$1" >out 2>err
+    LD_PRELOAD="${PRELOAD:-$LD_PRELOAD}" LUA_CPATH="$SO_DIR/?.so" LUA_PATH="$LUA_DIR/?.lua;;" \
+        "$LUA" -e "$1" >out 2>err
     st=$?
 }
 
