@@ -152,6 +152,15 @@ static void test_act_values(void) {
     float in[] = {-2, 0, 3, 1, -1, 2, 0.5f}, out[7];
     cwb_act_forward(CWB_ACT_RELU, out, in, 3);
     ok(out[0] == 0 && out[1] == 0 && out[2] == 3, "relu(-2, 0, 3) = (0, 0, 3)");
+    {
+        /* NaN passes through ReLU in the vector lanes and the scalar tail, so
+         * that a corrupted weight reaches the loss's finiteness check. */
+        float v[9] = {NAN, -1, 2, -INFINITY, INFINITY, 0, -3, 4, NAN}, w[9];
+        cwb_act_forward(CWB_ACT_RELU, w, v, 9);
+        ok(isnan(w[0]) && isnan(w[8]) && w[1] == 0 && w[2] == 2 && w[3] == 0 &&
+               w[4] == INFINITY && w[5] == 0 && w[6] == 0 && w[7] == 4,
+           "relu keeps NaN (vector lane and tail), zeroes negatives and -inf, keeps +inf");
+    }
     cwb_act_forward(CWB_ACT_GELU, out, in + 3, 3);
     /* 0.5 x (1 + tanh(sqrt(2/pi)(x + 0.044715 x^3))) at 1, -1, 2 */
     ok(tap_close(out[0], 0.841192, 0, 2e-6) && tap_close(out[1], -0.158808, 0, 2e-6) &&

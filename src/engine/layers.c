@@ -69,14 +69,16 @@ const char *cwb_act_name(cwb_act act) {
 void cwb_act_forward(cwb_act act, float *out, const float *in, long n) {
     switch (act) {
     case CWB_ACT_RELU: {
-        /* Branch-free: a data-dependent branch here mispredicts half the time. */
+        /* Branch-free: a data-dependent branch here mispredicts half the time.
+         * A NaN passes through (v != v), as in PyTorch, so that a corrupted
+         * weight shows up in the loss instead of being silently zeroed. */
         const cwb_v4f z = cwb_v4f_set1(0.0f);
         long i = 0;
         for (; i + 4 <= n; i += 4) {
             cwb_v4f v = cwb_v4f_load(in + i);
-            cwb_v4f_store(out + i, (cwb_v4f)((v > z) & (cwb_v4i)v));
+            cwb_v4f_store(out + i, (cwb_v4f)(((v > z) | (v != v)) & (cwb_v4i)v));
         }
-        for (; i < n; i++) out[i] = in[i] > 0.0f ? in[i] : 0.0f;
+        for (; i < n; i++) out[i] = (in[i] > 0.0f || in[i] != in[i]) ? in[i] : 0.0f;
         break;
     }
     case CWB_ACT_GELU:
