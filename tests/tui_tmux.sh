@@ -106,7 +106,7 @@ grep -q 'align .* unif .* gap' "$TMP/b.geom"
 ok $? "the geometry caption shows alignment, uniformity and gap"
 
 line 'projection("tsne")'
-wait_for 'geometry (t-SNE, perplexity 30), step' 10 && wait_for 't-SNE KL [0-9]' 5
+wait_for 'geometry (t-SNE, perplexity 30), step' 10 && wait_for 'gap [0-9.]*  KL [0-9]' 5
 ok $? "projection(\"tsne\") switches the geometry pane to t-SNE during the run"
 line 'projection("umap")'
 wait_for "unknown projection 'umap' (pca, tsne)"

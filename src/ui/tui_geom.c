@@ -240,7 +240,7 @@ void tui_geom_draw(cwb_rect r) {
 #undef ROW
     char cap[160];
     if (shown_proj == TUI_PROJ_TSNE)
-        snprintf(cap, sizeof cap, "align %.3f  unif %.2f  gap %.3f  (t-SNE KL %.2f)", tui.g_align, tui.g_unif,
+        snprintf(cap, sizeof cap, "align %.3f  unif %.2f  gap %.3f  KL %.2f", tui.g_align, tui.g_unif,
                  tui.g_gap, shown_kl);
     else
         snprintf(cap, sizeof cap, "align %.3f  unif %.2f  gap %.3f  (PCA %.0f%%+%.0f%%)", tui.g_align,
