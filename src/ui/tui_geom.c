@@ -28,7 +28,9 @@
 #include <string.h>
 
 #define SAMPLE 512
-#define TSNE_SAMPLE 256
+/* 128 rows per view (256 points) fill a pane of a few thousand cells; the
+ * first (cold) frame then costs ~0.035 s, a 20k-step run ~4% of its time. */
+#define TSNE_SAMPLE 128
 #define TSNE_ITERS_COLD 250
 #define TSNE_ITERS_WARM 100
 #define GEOM_MIN_PERIOD 1.0
