@@ -22,6 +22,7 @@
 #include <stdio.h>
 
 #include "data.h"
+#include "loss.h"
 #include "lcwb.h"
 #include "mlp.h"
 #include "optim.h"
@@ -81,6 +82,13 @@ void cwb_lua_synth_opts(struct cwb_opts *o, cwb_synth_cfg *c);
 void cwb_lua_aug_opts(struct cwb_opts *o, cwb_aug_cfg *c);
 extern const char *const cwb_lua_synth_keys[];   /* with "seed" */
 extern const char *const cwb_lua_aug_keys[];
+
+/* ---- loss (lloss.c) -------------------------------------------------------- */
+
+/* Read the running-estimate losses' knobs (alpha, gamma, noise, estep_first,
+ * jensen) into c, whose fields hold the defaults: one reader for cwb.loss,
+ * the trainer, the scale fit and the two-tower trainer. */
+void cwb_lua_loss_opts(struct cwb_opts *o, cwb_loss_cfg *c);
 
 /* ---- nn (lnn.c) ------------------------------------------------------------ */
 

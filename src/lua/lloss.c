@@ -74,12 +74,16 @@ static void read_cfg(cwb_opts *o, lloss *s) {
     s->normalize = cwb_opts_bool(o, "normalize", 1);
     s->cfg.chunk = (int)cwb_opts_range(o, "chunk", 0, 0, INT_MAX);
     s->cfg.n_total = (long)cwb_opts_range(o, "n_total", 0, 0, INT_MAX);
-    s->cfg.alpha = cwb_opts_num(o, "alpha", s->cfg.alpha);
-    s->cfg.gamma = cwb_opts_num(o, "gamma", s->cfg.gamma);
-    s->cfg.noise_sigma = cwb_opts_num(o, "noise", 0.0);
-    s->cfg.estep_first = cwb_opts_bool(o, "estep_first", 0);
-    s->cfg.jensen = cwb_opts_bool(o, "jensen", 0);
+    cwb_lua_loss_opts(o, &s->cfg);
     s->seed = (uint64_t)cwb_opts_int(o, "seed", (lua_Integer)cwb_lua_seed());
+}
+
+void cwb_lua_loss_opts(cwb_opts *o, cwb_loss_cfg *c) {
+    c->alpha = cwb_opts_num(o, "alpha", c->alpha);
+    c->gamma = cwb_opts_num(o, "gamma", c->gamma);
+    c->noise_sigma = cwb_opts_num(o, "noise", c->noise_sigma);
+    c->estep_first = cwb_opts_bool(o, "estep_first", c->estep_first);
+    c->jensen = cwb_opts_bool(o, "jensen", c->jensen);
 }
 
 /* Create the engine loss and scratch for batches up to max_batch rows of

@@ -321,9 +321,7 @@ static int new_trainer(lua_State *L, int unimodal) {
                 cwb_opts_error(&sub, "kind", "unknown loss '%s' (infonce, dcl, sogclr, decomposable)", kind);
             c.loss = cwb_loss_defaults((cwb_loss_kind)k);
         }
-        c.loss.alpha = cwb_opts_num(&sub, "alpha", c.loss.alpha);
-        c.loss.gamma = cwb_opts_num(&sub, "gamma", c.loss.gamma);
-        c.loss.noise_sigma = cwb_opts_num(&sub, "noise", c.loss.noise_sigma);
+        cwb_lua_loss_opts(&sub, &c.loss);
         c.loss.chunk = (int)cwb_opts_range(&sub, "chunk", c.loss.chunk, 0, INT_MAX);
         c.loss.n_total = (long)cwb_opts_range(&sub, "n_total", c.loss.n_total, 0, INT_MAX);
     }

@@ -115,11 +115,7 @@ static int sf_new(lua_State *L) {
     cwb_scalefit_cfg c;
     memset(&c, 0, sizeof c);
     c.loss = cwb_loss_defaults((cwb_loss_kind)kk);
-    c.loss.alpha = cwb_opts_num(&o, "alpha", c.loss.alpha);
-    c.loss.gamma = cwb_opts_num(&o, "gamma", c.loss.gamma);
-    c.loss.noise_sigma = cwb_opts_num(&o, "noise", 0.0);
-    c.loss.estep_first = cwb_opts_bool(&o, "estep_first", 0);
-    c.loss.jensen = cwb_opts_bool(&o, "jensen", 0);
+    cwb_lua_loss_opts(&o, &c.loss);
     c.batch = (int)cwb_opts_range(&o, "batch", 8, 2, INT_MAX);
     c.batch_noise = (float)cwb_opts_num(&o, "batch_noise", 0.0);
     c.importance = cwb_opts_bool(&o, "importance", 0);

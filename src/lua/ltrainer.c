@@ -158,13 +158,9 @@ static int tr_new(lua_State *L) {
             c.loss = cwb_loss_defaults((cwb_loss_kind)k);
         }
         c.loss.symmetric = cwb_opts_bool(&sub, "symmetric", c.loss.symmetric);
-        c.loss.alpha = cwb_opts_num(&sub, "alpha", c.loss.alpha);
-        c.loss.gamma = cwb_opts_num(&sub, "gamma", c.loss.gamma);
-        c.loss.noise_sigma = cwb_opts_num(&sub, "noise", c.loss.noise_sigma);
+        cwb_lua_loss_opts(&sub, &c.loss);
         c.loss.chunk = (int)cwb_opts_range(&sub, "chunk", c.loss.chunk, 0, INT_MAX);
         c.loss.n_total = (long)cwb_opts_range(&sub, "n_total", c.loss.n_total, 0, INT_MAX);
-        c.loss.estep_first = cwb_opts_bool(&sub, "estep_first", c.loss.estep_first);
-        c.loss.jensen = cwb_opts_bool(&sub, "jensen", c.loss.jensen);
     }
     c.tau = (float)cwb_opts_num(&o, "tau", c.tau);
     c.learn_tau = cwb_opts_bool(&o, "learn_tau", c.learn_tau);
