@@ -28,16 +28,23 @@ static float *randn(cwb_rng *r, int n, int d, double scale) {
     return x;
 }
 
-/* KL(P || Q) the long way, for the finite differences: every ordered pair,
- * Q normalised explicitly. */
-static double kl_naive(const double *P, const double *Y, int n) {
-    double z = 0, kl = 0;
+/* Z = sum_{k != l} (1 + |y_k - y_l|^2)^-1, the Student-t normaliser, the
+ * long way: every ordered pair. */
+static double z_naive(const double *Y, int n) {
+    double z = 0;
     for (int i = 0; i < n; i++)
         for (int j = 0; j < n; j++)
             if (i != j) {
                 double dx = Y[2 * i] - Y[2 * j], dy = Y[2 * i + 1] - Y[2 * j + 1];
                 z += 1 / (1 + dx * dx + dy * dy);
             }
+    return z;
+}
+
+/* KL(P || Q) the long way, for the finite differences: every ordered pair,
+ * Q normalised explicitly. */
+static double kl_naive(const double *P, const double *Y, int n) {
+    double z = z_naive(Y, n), kl = 0;
     for (int i = 0; i < n; i++)
         for (int j = 0; j < n; j++)
             if (i != j && P[i * n + j] > 0) {
@@ -188,13 +195,7 @@ int main(void) {
 
         /* exaggeration: 4 sum (alpha p_ij - q_ij) w_ij (y_i - y_j), term by term */
         cwb_tsne_gradient(P, Y, n, 4.0, g4, NULL, work);
-        double z = 0, werr = 0;
-        for (int i = 0; i < n; i++)
-            for (int j = 0; j < n; j++)
-                if (i != j) {
-                    double dx = Y[2 * i] - Y[2 * j], dy = Y[2 * i + 1] - Y[2 * j + 1];
-                    z += 1 / (1 + dx * dx + dy * dy);
-                }
+        double z = z_naive(Y, n), werr = 0;
         for (int i = 0; i < n; i++) {
             double e[2] = {0, 0};
             for (int j = 0; j < n; j++) {
