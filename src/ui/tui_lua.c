@@ -180,7 +180,7 @@ static const cwb_lua_doc docs[] = {
                "curve pane; needs a display; also cwb.plot.window"},
     {"clear", "clear(): empty the output area"},
     {"projection", "projection(\"pca\" | \"tsne\" [, perplexity]): how the geometry pane projects the "
-                   "embeddings, PCA (default) or exact t-SNE (perplexity 30, at most 256 rows per view); "
+                   "embeddings, PCA (default) or exact t-SNE (perplexity 30, at most 128 rows per view); "
                    "projection() -> name, perplexity"},
     {NULL, NULL}};
 
