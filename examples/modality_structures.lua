@@ -79,16 +79,11 @@ local function fmt(v)
   return (string.format("%.4f", v):gsub("^%-(0%.0+)$", "%1"))
 end
 
--- Write a CSV atomically enough for a recipe: a table of rows, each a list.
+-- Write a CSV atomically (cwb.write_file): a table of rows, each a list.
 local function write_csv(name, header, rows)
-  local path = cwb.outpath(name)
-  local tmp = path .. ".tmp"
-  local f = assert(io.open(tmp, "w"))
-  f:write(table.concat(header, ","), "\n")
-  for _, r in ipairs(rows) do f:write(table.concat(r, ","), "\n") end
-  f:close()
-  assert(os.rename(tmp, path))
-  return path
+  local lines = {table.concat(header, ",")}
+  for _, r in ipairs(rows) do lines[#lines + 1] = table.concat(r, ",") end
+  return cwb.write_file(cwb.outpath(name), table.concat(lines, "\n") .. "\n")
 end
 
 -- ---- the runs --------------------------------------------------------------

@@ -35,14 +35,14 @@
 #include <string.h>
 #include <time.h>
 
-#include "data.h"
-#include "error.h"
-#include "loss.h"
-#include "mlp.h"
-#include "optim.h"
-#include "rng.h"
-#include "tensor.h"
-#include "trainer.h"
+#include "engine/data/data.h"
+#include "engine/core/error.h"
+#include "engine/loss/loss.h"
+#include "engine/nn/mlp.h"
+#include "engine/nn/optim.h"
+#include "engine/core/rng.h"
+#include "engine/core/tensor.h"
+#include "engine/train/trainer.h"
 
 static double now_ms(void) {
     struct timespec ts;

@@ -12,7 +12,8 @@
 --   U.tail_mean(values, 0.05)               -- mean of the last 5%
 --   U.write_csv(cwb.outpath("x.csv"), {"a", "b"}, {{1, "x"}, {2, "y"}})
 --
--- Nothing here touches the engine: plain Lua 5.4, usable from any chunk.
+-- Nothing here touches the engine: plain Lua 5.4 plus cwb.write_file, usable
+-- from any chunk (and from stock lua5.4 with cwb.so).
 local U = {}
 
 -- ---- recipe arguments ------------------------------------------------------------
@@ -193,26 +194,20 @@ local function csv_field(v)
   return s
 end
 
--- Write a CSV file atomically (a temporary file in the same folder, renamed
--- over the target when complete): `header` a list of column names, `rows` a
--- list of lists (numbers through U.fmt, text quoted where needed).  Returns
--- the path.
+-- Write a CSV file atomically (cwb.write_file): `header` a list of column
+-- names, `rows` a list of lists (numbers through U.fmt, text quoted where
+-- needed).  Returns the path.
 function U.write_csv(path, header, rows)
-  local tmp = path .. ".tmp"
-  local f = assert(io.open(tmp, "w"))
+  local out = {}
   local function line(r)
     local t = {}
     for i = 1, #header do t[i] = csv_field(r[i] == nil and "" or r[i]) end
-    f:write(table.concat(t, ","), "\n")
+    out[#out + 1] = table.concat(t, ",") .. "\n"
   end
   line(header)
   for _, r in ipairs(rows) do line(r) end
-  assert(f:close())
-  local ok, err = os.rename(tmp, path)
-  if not ok then
-    os.remove(tmp)
-    error("write_csv: " .. tostring(err), 2)
-  end
+  local ok, err = pcall(require("cwb").write_file, path, table.concat(out))
+  if not ok then error("write_csv: " .. tostring(err), 2) end
   return path
 end
 

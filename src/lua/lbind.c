@@ -2,7 +2,7 @@
  * lbind.c - the binding's shared conventions: objects, option tables,
  * index tables, atomic file writes and progress lines (see lbind.h).
  */
-#include "lbind.h"
+#include "lua/lbind.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -243,100 +243,6 @@ void cwb_lua_pushints(lua_State *L, const int *v, int n, int base) {
         lua_pushinteger(L, (lua_Integer)v[i] + base);
         lua_rawseti(L, -2, i + 1);
     }
-}
-
-/* ---- atomic files -------------------------------------------------------- */
-
-int cwb_atomic_open(cwb_atomic *a, const char *path, char *err, size_t errlen) {
-    memset(a, 0, sizeof *a);
-    size_t n = strlen(path);
-    a->path = malloc(n + 1);
-    a->tmp = malloc(n + 16);
-    if (!a->path || !a->tmp) {
-        free(a->path);
-        free(a->tmp);
-        a->path = a->tmp = NULL;
-        snprintf(err, errlen, "%s: out of memory", path);
-        return -1;
-    }
-    memcpy(a->path, path, n + 1);
-    snprintf(a->tmp, n + 16, "%s.tmp.XXXXXX", path);
-    int fd = mkstemp(a->tmp);
-    if (fd < 0) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
-        free(a->path);
-        free(a->tmp);
-        a->path = a->tmp = NULL;
-        return -1;
-    }
-    /* mkstemp creates the file 0600; give it the mode a plain fopen would. */
-    mode_t mask = umask(0);
-    umask(mask);
-    if (fchmod(fd, 0666 & ~mask) != 0) { /* not fatal: the data is still right */ }
-    a->f = fdopen(fd, "wb");
-    if (!a->f) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
-        close(fd);
-        unlink(a->tmp);
-        free(a->path);
-        free(a->tmp);
-        a->path = a->tmp = NULL;
-        return -1;
-    }
-    return 0;
-}
-
-static void fsync_dir(const char *path) {
-    /* The rename is durable only once the folder's entry is on disk. */
-    char *dir = strdup(path);
-    if (!dir) return;
-    char *slash = strrchr(dir, '/');
-    const char *d = ".";
-    if (slash) {
-        if (slash == dir) slash[1] = '\0';
-        else *slash = '\0';
-        d = dir;
-    }
-    int fd = open(d, O_RDONLY | O_DIRECTORY);
-    if (fd >= 0) {
-        (void)fsync(fd);
-        close(fd);
-    }
-    free(dir);
-}
-
-int cwb_atomic_commit(cwb_atomic *a, char *err, size_t errlen) {
-    int rc = 0;
-    if (fflush(a->f) != 0 || ferror(a->f)) {
-        snprintf(err, errlen, "%s: write failed: %s", a->path, strerror(errno));
-        rc = -1;
-    } else if (fsync(fileno(a->f)) != 0) {
-        snprintf(err, errlen, "%s: fsync failed: %s", a->path, strerror(errno));
-        rc = -1;
-    }
-    if (fclose(a->f) != 0 && rc == 0) {
-        snprintf(err, errlen, "%s: close failed: %s", a->path, strerror(errno));
-        rc = -1;
-    }
-    a->f = NULL;
-    if (rc == 0 && rename(a->tmp, a->path) != 0) {
-        snprintf(err, errlen, "%s: rename failed: %s", a->path, strerror(errno));
-        rc = -1;
-    }
-    if (rc != 0) unlink(a->tmp);
-    else fsync_dir(a->path);
-    free(a->tmp);
-    free(a->path);
-    a->tmp = a->path = NULL;
-    return rc;
-}
-
-void cwb_atomic_abort(cwb_atomic *a) {
-    if (a->f) fclose(a->f);
-    if (a->tmp) unlink(a->tmp);
-    free(a->tmp);
-    free(a->path);
-    memset(a, 0, sizeof *a);
 }
 
 /* ---- progress ------------------------------------------------------------ */

@@ -21,13 +21,16 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "data.h"
-#include "loss.h"
-#include "lcwb.h"
-#include "mlp.h"
-#include "optim.h"
-#include "rng.h"
-#include "tensor.h"
+#include "util/atomic.h"
+#include "util/json.h"
+#include "engine/data/data.h"
+#include "engine/loss/loss.h"
+#include "lua/lcwb.h"
+#include "lua/observer.h"
+#include "engine/nn/mlp.h"
+#include "engine/nn/optim.h"
+#include "engine/core/rng.h"
+#include "engine/core/tensor.h"
 
 #define CWB_TENSOR_MT "cwb.tensor"
 #define CWB_RNG_MT "cwb.rng"
@@ -141,20 +144,6 @@ void cwb_lua_checkfloats(lua_State *L, int idx, int arg, int n, float *out, cons
 /* Push a table {base + v[0], ..., base + v[n-1]}. */
 void cwb_lua_pushints(lua_State *L, const int *v, int n, int base);
 
-/* ---- files --------------------------------------------------------------- */
-
-/* Atomic writes: data goes to "path.tmp.XXXXXX" in the same folder, is
- * fsync'ed and renamed over path, so a reader never sees half a file. */
-typedef struct {
-    FILE *f;
-    char *tmp;          /* malloc'ed temporary name */
-    char *path;         /* malloc'ed target */
-} cwb_atomic;
-/* 0, or -1 with a one-line message in err. */
-int cwb_atomic_open(cwb_atomic *a, const char *path, char *err, size_t errlen);
-int cwb_atomic_commit(cwb_atomic *a, char *err, size_t errlen);
-void cwb_atomic_abort(cwb_atomic *a);
-
 /* ---- progress ------------------------------------------------------------ */
 
 /* Progress of a long loop on stderr: a bar with ETA when stderr is a
@@ -177,7 +166,7 @@ double cwb_now(void);   /* monotonic seconds */
 /* A run of a C loop: recorded in the session store (unless record is 0 or
  * the store cannot be opened: then a one-time warning on stderr), with a
  * progress display, and followed live by the workbench when it is up
- * (ui/tui.h hooks).  cwb_run_begin pushes a to-be-closed guard; a Lua error
+ * (lua/observer.h).  cwb_run_begin pushes a to-be-closed guard; a Lua error
  * before cwb_run_finish marks the run "failed", or "interrupted" after
  * Ctrl-C.  cwb_run_finish(idx = the guard's stack index) marks it "done"
  * (the workbench is told "stopped" if the loop ended early). */
@@ -186,7 +175,6 @@ cwb_runguard *cwb_run_begin(lua_State *L, int record, const char *name, const ch
                             uint64_t seed, long total_steps, int progress);
 int64_t cwb_run_id(const cwb_runguard *g);   /* -1 if not recorded */
 /* Where the workbench's geometry pane reads the run's embeddings. */
-typedef int (*cwb_run_embed_fn)(void *src, const float **a, const float **b, int *n, int *k);
 void cwb_run_embed(cwb_runguard *g, cwb_run_embed_fn fn, void *src);
 void cwb_run_metric(cwb_runguard *g, long step, const char *name, double value);
 /* After a step (or a group of steps); non-zero: the workbench asks the loop
@@ -203,23 +191,7 @@ int cwb_run_hook(lua_State *L, int fn);
  * trainer's count), status ("stopped" or "done").  nrec sizes the table. */
 void cwb_run_push_summary(lua_State *L, int64_t id, long done, long step, int stopped, int nrec);
 
-/* ---- JSON text for run parameters (lrun.c) --------------------------------- */
-
-typedef struct {
-    char *s;            /* malloc'ed, NUL-terminated */
-    size_t n, cap;
-    int first;          /* no comma needed before the next member */
-} cwb_json;
-void cwb_json_init(cwb_json *j);
-void cwb_json_free(cwb_json *j);
-void cwb_json_open(cwb_json *j, const char *key);   /* key NULL at top level: "{" */
-void cwb_json_close(cwb_json *j);                   /* "}" */
-void cwb_json_num(cwb_json *j, const char *key, double v);   /* null if not finite */
-void cwb_json_int(cwb_json *j, const char *key, long long v);
-void cwb_json_bool(cwb_json *j, const char *key, int v);
-void cwb_json_str(cwb_json *j, const char *key, const char *v);
-void cwb_json_ints(cwb_json *j, const char *key, const int *v, int n);
-/* Push the text as a Lua string (raises on out-of-memory during building). */
-void cwb_json_push(lua_State *L, cwb_json *j);
+/* The JSON text as a Lua string (raises on out-of-memory during building). */
+void cwb_json_push(lua_State *L, const cwb_json *j);
 
 #endif

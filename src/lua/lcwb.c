@@ -11,8 +11,8 @@
 #ifdef HAVE_CONFIG_H
 #include "config.h"
 #endif
-#include "lbind.h"
-#include "error.h"
+#include "lua/lbind.h"
+#include "engine/core/error.h"
 
 #include <signal.h>
 #include <stdlib.h>
@@ -439,6 +439,18 @@ static int l_outpath(lua_State *L) {
     return 1;
 }
 
+/* write_file(path, text): the one way a recipe writes a file, atomically
+ * (util/atomic.h); raises "path: reason". */
+static int l_write_file(lua_State *L) {
+    const char *path = luaL_checkstring(L, 1);
+    size_t n;
+    const char *text = luaL_checklstring(L, 2, &n);
+    char err[1200];
+    if (cwb_atomic_write(path, text, n, err, sizeof err)) return luaL_error(L, "%s", err);
+    lua_pushstring(L, path);
+    return 1;
+}
+
 static int l_recipe(lua_State *L) {
     lua_pushstring(L, cwb_lua_recipe());
     return 1;
@@ -450,8 +462,9 @@ static int l_quiet(lua_State *L) {
 }
 
 static const luaL_Reg cwb_fns[] = {
-    {"help", l_help},   {"helptext", l_helptext}, {"doc", l_doc},       {"seed", l_seed},
-    {"outdir", l_outdir}, {"outpath", l_outpath}, {"recipe", l_recipe}, {"quiet", l_quiet},
+    {"help", l_help},     {"helptext", l_helptext}, {"doc", l_doc},
+    {"seed", l_seed},     {"outdir", l_outdir},     {"outpath", l_outpath},
+    {"write_file", l_write_file}, {"recipe", l_recipe}, {"quiet", l_quiet},
     {NULL, NULL}};
 
 static const cwb_lua_doc cwb_docs[] = {
@@ -463,6 +476,8 @@ static const cwb_lua_doc cwb_docs[] = {
              "every seed= option"},
     {"outdir", "cwb.outdir() -> string: the output folder (--out DIR, default \".\")"},
     {"outpath", "cwb.outpath(name) -> string: name inside the output folder"},
+    {"write_file", "cwb.write_file(path, text) -> path: write text to path atomically (a "
+                   "temporary file renamed over it; devices and FIFOs are written in place)"},
     {"recipe", "cwb.recipe() -> string: the running recipe's path (recorded with each run)"},
     {"quiet", "cwb.quiet() -> boolean: true under --quiet (no progress output)"},
     {NULL, NULL}};

@@ -5,9 +5,9 @@
  * (data.h, docs/data.md).  Sample indices and cluster labels count from 1
  * in Lua.  A sampler keeps its data set alive through a user value.
  */
-#include "lbind.h"
-#include "data.h"
-#include "error.h"
+#include "lua/lbind.h"
+#include "engine/data/data.h"
+#include "engine/core/error.h"
 
 #include <limits.h>
 #include <stdlib.h>

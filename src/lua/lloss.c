@@ -16,10 +16,10 @@
  * from a fresh state each call (zhat_i = Zbatch_i on the first visit);
  * cwb.loss.new{kind=...} keeps the state across :eval calls.
  */
-#include "lbind.h"
-#include "error.h"
-#include "layers.h"
-#include "loss.h"
+#include "lua/lbind.h"
+#include "engine/core/error.h"
+#include "engine/nn/layers.h"
+#include "engine/loss/loss.h"
 
 #include <limits.h>
 #include <math.h>

@@ -4,11 +4,11 @@
  * as given: normalise rows first (t:normalize_rows()) where the metric
  * assumes unit vectors.
  */
-#include "lbind.h"
-#include "error.h"
-#include "metrics.h"
-#include "project.h"
-#include "tsne.h"
+#include "lua/lbind.h"
+#include "engine/core/error.h"
+#include "engine/eval/metrics.h"
+#include "engine/eval/project.h"
+#include "engine/eval/tsne.h"
 
 #include <limits.h>
 #include <math.h>

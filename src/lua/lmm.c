@@ -10,11 +10,11 @@
  * Labels count from 1 in Lua.  NaN in an evaluation table means "does not
  * apply" (zero-shot of a unimodal model, say).
  */
-#include "lbind.h"
-#include "error.h"
-#include "mmdata.h"
-#include "mmtrain.h"
-#include "probe.h"
+#include "lua/lbind.h"
+#include "engine/core/error.h"
+#include "engine/data/mmdata.h"
+#include "engine/train/mmtrain.h"
+#include "engine/eval/probe.h"
 
 #include <limits.h>
 #include <math.h>
@@ -29,6 +29,7 @@
 
 typedef struct {
     cwb_mm_data *d;
+    double knn_v, knn_t;   /* kNN accuracy on the raw observations (NaN if knn_k = 0) */
 } lmmdata;
 
 typedef struct {
@@ -75,20 +76,24 @@ static void data_opts(cwb_opts *o, cwb_mm_cfg *c) {
     c->spread = (float)cwb_opts_num(o, "spread", c->spread);
     c->v_noise = (float)cwb_opts_num(o, "v_noise", c->v_noise);
     c->t_noise = (float)cwb_opts_num(o, "t_noise", c->t_noise);
-    c->knn_k = (int)cwb_opts_range(o, "knn_k", c->knn_k, 0, INT_MAX);
 }
 
 /* Push a new data object built from the options at o (seed: its "seed" key,
  * else `seed`). */
 static void push_new_data(lua_State *L, cwb_opts *o, uint64_t seed) {
     cwb_mm_cfg c = cwb_mm_defaults();
+    int knn_k = 10;
     if (o) {
         data_opts(o, &c);
+        knn_k = (int)cwb_opts_range(o, "knn_k", knn_k, 0, INT_MAX);
         seed = (uint64_t)cwb_opts_int(o, "seed", (lua_Integer)seed);
     }
     lmmdata *d = cwb_lua_newobject(L, sizeof *d, 0, MMDATA_MT);
+    d->knn_v = d->knn_t = NAN;
     d->d = cwb_mm_data_new(&c, seed);
     if (!d->d) cwb_lua_engine_error(L, "mm.data");
+    if (knn_k > 0 && cwb_mm_knn_baseline(d->d, knn_k, &d->knn_v, &d->knn_t) != CWB_OK)
+        cwb_lua_engine_error(L, "mm.data");
 }
 
 static int f_data(lua_State *L) {
@@ -141,6 +146,7 @@ static int d_size(lua_State *L) {
 
 static int d_info(lua_State *L) {
     const cwb_mm_data *d = check_data(L, 1);
+    const lmmdata *ld = lua_touserdata(L, 1);
     lua_createtable(L, 0, 12);
     set_num(L, "gap", d->cfg.gap);
     set_num(L, "bayes_v", d->bayes_v);
@@ -148,8 +154,8 @@ static int d_info(lua_State *L) {
     set_num(L, "mi_v", d->mi_v);
     set_num(L, "mi_t", d->mi_t);
     set_num(L, "info_gap", d->info_gap);
-    set_num(L, "knn_v", d->knn_v);
-    set_num(L, "knn_t", d->knn_t);
+    set_num(L, "knn_v", ld->knn_v);
+    set_num(L, "knn_t", ld->knn_t);
     lua_pushinteger(L, d->cfg.n_train);
     lua_setfield(L, -2, "n_train");
     lua_pushinteger(L, d->cfg.n_test);

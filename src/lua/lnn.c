@@ -6,10 +6,10 @@
  * collected or changed in between, so the binding copies the input into a
  * buffer the mlp object owns (max_batch rows, allocated at creation).
  */
-#include "lbind.h"
-#include "error.h"
-#include "mlp.h"
-#include "optim.h"
+#include "lua/lbind.h"
+#include "engine/core/error.h"
+#include "engine/nn/mlp.h"
+#include "engine/nn/optim.h"
 
 #include <limits.h>
 #include <stdlib.h>

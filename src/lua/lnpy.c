@@ -13,7 +13,7 @@
  * v1.0 header padded so the data starts on a 64-byte boundary, as NumPy
  * does.
  */
-#include "lbind.h"
+#include "lua/lbind.h"
 
 #include <ctype.h>
 #include <errno.h>

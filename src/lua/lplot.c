@@ -17,7 +17,7 @@
 #ifdef HAVE_CONFIG_H
 #include "config.h"
 #endif
-#include "lbind.h"
+#include "lua/lbind.h"
 #include "plot/gnuplot.h"
 
 #include <math.h>
@@ -452,78 +452,28 @@ static int m_hline(lua_State *L) {
 
 /* ---- drawing -------------------------------------------------------------------------- */
 
-typedef struct {
-    char *p;
-    size_t n, cap;
-    int oom;
-} text;
-
-static void tx_add(text *t, const char *s) {
-    size_t n = strlen(s);
-    if (t->oom) return;
-    if (t->n + n + 1 > t->cap) {
-        size_t cap = t->cap ? t->cap : 1024;
-        while (cap < t->n + n + 1) cap *= 2;
-        char *p = realloc(t->p, cap);
-        if (!p) {
-            t->oom = 1;
-            return;
-        }
-        t->p = p;
-        t->cap = cap;
-    }
-    memcpy(t->p + t->n, s, n + 1);
-    t->n += n;
-}
-
-static void tx_quoted(text *t, const char *s) {
-    size_t need = cwb_gnuplot_quote(NULL, 0, s) + 1;
-    char *q = malloc(need);
-    if (!q) {
-        t->oom = 1;
-        return;
-    }
-    cwb_gnuplot_quote(q, need, s);
-    tx_add(t, q);
-    free(q);
-}
-
-static void tx_fmt(text *t, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 2, 3)))
-#endif
-    ;
-static void tx_fmt(text *t, const char *fmt, ...) {
-    char buf[256];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(buf, sizeof buf, fmt, ap);
-    va_end(ap);
-    tx_add(t, buf);
-}
-
-static void style(text *t, const char *color, double width, int dash) {
-    tx_fmt(t, " lw %g", width);
+static void style(cwb_buf *t, const char *color, double width, int dash) {
+    cwb_buf_printf(t, " lw %g", width);
     if (*color) {
-        tx_add(t, " lc rgb ");
-        tx_quoted(t, color);
+        cwb_buf_str(t, " lc rgb ");
+        cwb_gnuplot_quote_buf(t, color);
     }
-    if (dash) tx_fmt(t, " dt %d", dash);
+    if (dash) cwb_buf_printf(t, " dt %d", dash);
 }
 
-static void label_cmd(text *t, const char *cmd, const char *value) {
+static void label_cmd(cwb_buf *t, const char *cmd, const char *value) {
     if (value) {
-        tx_fmt(t, "set %s ", cmd);
-        tx_quoted(t, value);
-        tx_add(t, "\n");
+        cwb_buf_printf(t, "set %s ", cmd);
+        cwb_gnuplot_quote_buf(t, value);
+        cwb_buf_str(t, "\n");
     } else {
-        tx_fmt(t, "unset %s\n", cmd);
+        cwb_buf_printf(t, "unset %s\n", cmd);
     }
 }
 
 /* gnuplot puts log-axis tics at powers of ten only, which leaves a range
  * such as [0.25, 4] with a single label; give it 1-2-5 tics instead. */
-static void log_tics(text *t, const char *axis, double lo, double hi) {
+static void log_tics(cwb_buf *t, const char *axis, double lo, double hi) {
     double v[40];
     int n = 0;
     if (lo > 0 && hi > lo && hi / lo < 1e4)
@@ -533,12 +483,12 @@ static void log_tics(text *t, const char *axis, double lo, double hi) {
                 if (x >= lo * (1 - 1e-9) && x <= hi * (1 + 1e-9)) v[n++] = x;
             }
     if (n < 3 || n > 12) {
-        tx_fmt(t, "set %stics autofreq\n", axis);
+        cwb_buf_printf(t, "set %stics autofreq\n", axis);
         return;
     }
-    tx_fmt(t, "set %stics (", axis);
-    for (int i = 0; i < n; i++) tx_fmt(t, "%s%g", i ? ", " : "", v[i]);
-    tx_add(t, ")\n");
+    cwb_buf_printf(t, "set %stics (", axis);
+    for (int i = 0; i < n; i++) cwb_buf_printf(t, "%s%g", i ? ", " : "", v[i]);
+    cwb_buf_str(t, ")\n");
 }
 
 /* The range a log axis will show: the set range, else the positive data. */
@@ -567,75 +517,75 @@ static int log_range(const panel *p, int y, double *lo, double *hi) {
     return *lo <= *hi;
 }
 
-static void panel_script(text *t, const figure *f, int pi) {
+static void panel_script(cwb_buf *t, const figure *f, int pi) {
     const panel *p = &f->p[pi];
     const char *title = p->title;
     if (!title && f->np == 1 && f->rows * f->cols == 1) title = f->title;
     label_cmd(t, "title", title);
     label_cmd(t, "xlabel", p->xlabel);
     label_cmd(t, "ylabel", p->ylabel);
-    tx_add(t, p->logx ? "set logscale x\n" : "unset logscale x\n");
-    tx_add(t, p->logy ? "set logscale y\n" : "unset logscale y\n");
-    if (p->has_xr) tx_fmt(t, "set xrange [%.17g:%.17g]\n", p->xlo, p->xhi);
-    else tx_add(t, "set autoscale x\n");
-    if (p->has_yr) tx_fmt(t, "set yrange [%.17g:%.17g]\n", p->ylo, p->yhi);
-    else tx_add(t, "set autoscale y\n");
-    if (strcmp(p->key, "off") == 0) tx_add(t, "set key off\n");
-    else tx_fmt(t, "set key default\nset key %s\n", *p->key ? p->key : "top right");
+    cwb_buf_str(t, p->logx ? "set logscale x\n" : "unset logscale x\n");
+    cwb_buf_str(t, p->logy ? "set logscale y\n" : "unset logscale y\n");
+    if (p->has_xr) cwb_buf_printf(t, "set xrange [%.17g:%.17g]\n", p->xlo, p->xhi);
+    else cwb_buf_str(t, "set autoscale x\n");
+    if (p->has_yr) cwb_buf_printf(t, "set yrange [%.17g:%.17g]\n", p->ylo, p->yhi);
+    else cwb_buf_str(t, "set autoscale y\n");
+    if (strcmp(p->key, "off") == 0) cwb_buf_str(t, "set key off\n");
+    else cwb_buf_printf(t, "set key default\nset key %s\n", *p->key ? p->key : "top right");
     for (int y = 0; y < 2; y++) {
         double lo, hi;
         if ((y ? p->logy : p->logx) && log_range(p, y, &lo, &hi)) log_tics(t, y ? "y" : "x", lo, hi);
-        else tx_fmt(t, "set %stics autofreq\n", y ? "y" : "x");
+        else cwb_buf_printf(t, "set %stics autofreq\n", y ? "y" : "x");
     }
     int points = 0;
     for (int i = 0; i < p->ns; i++) points |= p->s[i].points;
     /* markers on the frame are hard to see: leave them some room */
-    tx_add(t, points ? "set offsets graph 0.04, graph 0.04, graph 0.04, graph 0.04\n"
+    cwb_buf_str(t, points ? "set offsets graph 0.04, graph 0.04, graph 0.04, graph 0.04\n"
                      : "set offsets 0, 0, 0, 0\n");
-    tx_add(t, "set grid\n");
+    cwb_buf_str(t, "set grid\n");
     if (p->ns == 0 && p->nh == 0) {
-        tx_add(t, "set multiplot next\n");
+        cwb_buf_str(t, "set multiplot next\n");
         return;
     }
-    tx_add(t, "plot ");
+    cwb_buf_str(t, "plot ");
     int first = 1;
     for (int i = 0; i < p->ns; i++) {
         const series *s = &p->s[i];
-        if (!first) tx_add(t, ", \\\n     ");
+        if (!first) cwb_buf_str(t, ", \\\n     ");
         first = 0;
-        tx_fmt(t, "$s%d_%d using 1:2", pi, i);
+        cwb_buf_printf(t, "$s%d_%d using 1:2", pi, i);
         if (s->points) {
-            tx_fmt(t, " with points pt 7 ps %g", s->size);
+            cwb_buf_printf(t, " with points pt 7 ps %g", s->size);
             if (*s->color) {
-                tx_add(t, " lc rgb ");
-                tx_quoted(t, s->color);
+                cwb_buf_str(t, " lc rgb ");
+                cwb_gnuplot_quote_buf(t, s->color);
             }
         } else {
-            tx_add(t, " with lines");
+            cwb_buf_str(t, " with lines");
             style(t, s->color, s->width, s->dash);
         }
         if (s->title) {
-            tx_add(t, " title ");
-            tx_quoted(t, s->title);
+            cwb_buf_str(t, " title ");
+            cwb_gnuplot_quote_buf(t, s->title);
         } else {
-            tx_add(t, " notitle");
+            cwb_buf_str(t, " notitle");
         }
     }
     for (int i = 0; i < p->nh; i++) {
         const hline *h = &p->h[i];
-        if (!first) tx_add(t, ", \\\n     ");
+        if (!first) cwb_buf_str(t, ", \\\n     ");
         first = 0;
         /* a constant function spans whatever x range the data gives */
-        tx_fmt(t, "%.17g with lines", h->y);
+        cwb_buf_printf(t, "%.17g with lines", h->y);
         style(t, h->color, h->width, h->dash);
         if (h->label) {
-            tx_add(t, " title ");
-            tx_quoted(t, h->label);
+            cwb_buf_str(t, " title ");
+            cwb_gnuplot_quote_buf(t, h->label);
         } else {
-            tx_add(t, " notitle");
+            cwb_buf_str(t, " notitle");
         }
     }
-    tx_add(t, "\n");
+    cwb_buf_str(t, "\n");
 }
 
 /* Open (or reopen after a crash) this figure's gnuplot.  NULL plus a
@@ -687,27 +637,27 @@ static int m_draw(lua_State *L) {
             }
             s->sent = 1;
         }
-    text t = {0};
+    cwb_buf t = CWB_BUF_INIT;
     int multi = f->rows * f->cols > 1;
     if (multi) {
-        tx_fmt(&t, "set multiplot layout %d,%d", f->rows, f->cols);
+        cwb_buf_printf(&t, "set multiplot layout %d,%d", f->rows, f->cols);
         if (f->title) {
-            tx_add(&t, " title ");
-            tx_quoted(&t, f->title);
+            cwb_buf_str(&t, " title ");
+            cwb_gnuplot_quote_buf(&t, f->title);
         }
-        tx_add(&t, "\n");
+        cwb_buf_str(&t, "\n");
     }
     for (int i = 0; i < f->np; i++) panel_script(&t, f, i);
-    if (multi) tx_add(&t, "unset multiplot\n");
+    if (multi) cwb_buf_str(&t, "unset multiplot\n");
     if (t.oom) {
-        free(t.p);
+        cwb_buf_free(&t);
         return luaL_error(L, "out of memory");
     }
     cwb_plot_target tg = {.term = f->term, .output = f->output, .width = f->width,
                           .height = f->height, .ansi = f->ansi};
     char *out = NULL;
     int rc = cwb_gnuplot_render(f->g, &tg, t.p, f->term == CWB_PLOT_DUMB ? &out : NULL);
-    free(t.p);
+    cwb_buf_free(&t);
     if (rc) {
         /* a datablock may not have arrived if gnuplot died: send all next time */
         if (cwb_gnuplot_dead(f->g))

@@ -5,7 +5,7 @@
  * allocation and needs no __gc.  The same (seed, stream) gives the same
  * numbers as the engine's streams of that id.
  */
-#include "lbind.h"
+#include "lua/lbind.h"
 
 #include <limits.h>
 #include <math.h>

@@ -10,13 +10,12 @@
  * so recipes see where the error really happened.
  *
  * While the interactive workbench is up it registers live-run hooks
- * (ui/tui.h): each run's start, metrics, progress ticks and end are
+ * (lua/observer.h): each run's start, metrics, progress ticks and end are
  * forwarded to it, a tick may ask the loop to stop, and nothing is printed
  * on stderr (the workbench shows the progress itself).
  */
-#include "lbind.h"
+#include "lua/lbind.h"
 #include "store/store.h"
-#include "ui/tui.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -32,7 +31,7 @@ struct cwb_runguard {
     long step;                 /* last step seen, for the final progress line */
     cwb_progress prog;
     char label[96];
-    const cwb_ui_hooks *hooks; /* the workbench's, or NULL when headless */
+    const cwb_run_observer *hooks; /* the workbench's, or NULL when headless */
     void *ui;                  /* its handle for this run, or NULL */
 };
 
@@ -96,11 +95,27 @@ cwb_runguard *cwb_run_begin(lua_State *L, int record, const char *name, const ch
             warn_once(msg);
         }
     }
-    g->hooks = cwb_ui_hooks_get(L);
+    g->hooks = cwb_lua_observer(L);
     if (g->hooks && g->hooks->run_begin)
-        g->ui = g->hooks->run_begin(g->hooks->ud, L, g->label, total, cwb_run_id(g));
+        g->ui = g->hooks->run_begin(g->hooks->ud, L, g->label, params ? params : "{}", total,
+                                    cwb_run_id(g));
     cwb_progress_start(&g->prog, g->label, total, !progress || g->hooks);
     return g;
+}
+
+#define OBSERVER_KEY "cwb.observer"
+
+void cwb_lua_set_observer(lua_State *L, const cwb_run_observer *obs) {
+    if (obs) lua_pushlightuserdata(L, (void *)obs);
+    else lua_pushnil(L);
+    lua_setfield(L, LUA_REGISTRYINDEX, OBSERVER_KEY);
+}
+
+const cwb_run_observer *cwb_lua_observer(lua_State *L) {
+    lua_getfield(L, LUA_REGISTRYINDEX, OBSERVER_KEY);
+    const cwb_run_observer *h = lua_touserdata(L, -1);
+    lua_pop(L, 1);
+    return h;
 }
 
 void cwb_run_embed(cwb_runguard *g, cwb_run_embed_fn fn, void *src) {
@@ -154,118 +169,8 @@ void cwb_run_push_summary(lua_State *L, int64_t id, long done, long step, int st
     lua_setfield(L, -2, "status");
 }
 
-/* ---- JSON ------------------------------------------------------------------------- */
-
-/* A tiny writer for the flat, known-shape parameter records: keys are
- * identifiers and strings are names, but both are escaped anyway. */
-static void jput(cwb_json *j, const char *s, size_t n) {
-    if (!j->s) return; /* an earlier allocation failed */
-    if (j->n + n + 1 > j->cap) {
-        size_t cap = j->cap * 2 + n + 64;
-        char *p = realloc(j->s, cap);
-        if (!p) {
-            free(j->s);
-            j->s = NULL;
-            return;
-        }
-        j->s = p;
-        j->cap = cap;
-    }
-    memcpy(j->s + j->n, s, n);
-    j->n += n;
-    j->s[j->n] = '\0';
-}
-
-static void jputs(cwb_json *j, const char *s) { jput(j, s, strlen(s)); }
-
-static void jstring(cwb_json *j, const char *s) {
-    jputs(j, "\"");
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        char esc[8];
-        if (c == '"' || c == '\\') {
-            esc[0] = '\\';
-            esc[1] = (char)c;
-            jput(j, esc, 2);
-        } else if (c < 0x20) {
-            snprintf(esc, sizeof esc, "\\u%04x", c);
-            jputs(j, esc);
-        } else
-            jput(j, (const char *)&c, 1);
-    }
-    jputs(j, "\"");
-}
-
-static void jkey(cwb_json *j, const char *key) {
-    if (!j->first) jputs(j, ",");
-    j->first = 0;
-    if (key) {
-        jstring(j, key);
-        jputs(j, ":");
-    }
-}
-
-void cwb_json_init(cwb_json *j) {
-    j->cap = 256;
-    j->n = 0;
-    j->s = malloc(j->cap);
-    if (j->s) j->s[0] = '\0';
-    j->first = 1;
-}
-
-void cwb_json_free(cwb_json *j) {
-    free(j->s);
-    j->s = NULL;
-}
-
-void cwb_json_open(cwb_json *j, const char *key) {
-    if (key) jkey(j, key);
-    jputs(j, "{");
-    j->first = 1;
-}
-
-void cwb_json_close(cwb_json *j) {
-    jputs(j, "}");
-    j->first = 0;
-}
-
-void cwb_json_num(cwb_json *j, const char *key, double v) {
-    char b[40];
-    jkey(j, key);
-    if (isfinite(v)) snprintf(b, sizeof b, "%.9g", v);
-    else snprintf(b, sizeof b, "null");
-    jputs(j, b);
-}
-
-void cwb_json_int(cwb_json *j, const char *key, long long v) {
-    char b[32];
-    jkey(j, key);
-    snprintf(b, sizeof b, "%lld", v);
-    jputs(j, b);
-}
-
-void cwb_json_bool(cwb_json *j, const char *key, int v) {
-    jkey(j, key);
-    jputs(j, v ? "true" : "false");
-}
-
-void cwb_json_str(cwb_json *j, const char *key, const char *v) {
-    jkey(j, key);
-    jstring(j, v ? v : "");
-}
-
-void cwb_json_ints(cwb_json *j, const char *key, const int *v, int n) {
-    char b[24];
-    jkey(j, key);
-    jputs(j, "[");
-    for (int i = 0; i < n; i++) {
-        snprintf(b, sizeof b, i ? ",%d" : "%d", v[i]);
-        jputs(j, b);
-    }
-    jputs(j, "]");
-}
-
-void cwb_json_push(lua_State *L, cwb_json *j) {
-    if (!j->s) luaL_error(L, "out of memory building the run parameters");
-    lua_pushlstring(L, j->s, j->n);
+void cwb_json_push(lua_State *L, const cwb_json *j) {
+    const char *t = cwb_json_text(j);
+    if (!t) luaL_error(L, "out of memory building the run parameters");
+    lua_pushstring(L, t);
 }

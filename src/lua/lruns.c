@@ -14,7 +14,9 @@
 #ifdef HAVE_CONFIG_H
 #include "config.h"
 #endif
-#include "lbind.h"
+#include "lua/lbind.h"
+#include "plot/runs_plot.h"
+#include "store/export.h"
 #include "store/store.h"
 
 #include <math.h>
@@ -92,24 +94,13 @@ static cwb_store *check_store(lua_State *L, int arg) {
 static void push_json(lua_State *L, int idx, int depth, const char *where);
 
 static void push_json_string(lua_State *L, const char *s, size_t n) {
-    luaL_Buffer b;
-    luaL_buffinit(L, &b);
-    luaL_addchar(&b, '"');
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c == '"' || c == '\\') {
-            luaL_addchar(&b, '\\');
-            luaL_addchar(&b, (char)c);
-        } else if (c == '\n') luaL_addstring(&b, "\\n");
-        else if (c == '\t') luaL_addstring(&b, "\\t");
-        else if (c < 0x20 || c == 0x7f) {
-            char u[8];
-            snprintf(u, sizeof u, "\\u%04x", c);
-            luaL_addstring(&b, u);
-        } else luaL_addchar(&b, (char)c);
+    cwb_buf b = CWB_BUF_INIT;
+    if (cwb_json_escape(&b, s, n)) {
+        cwb_buf_free(&b);
+        luaL_error(L, "out of memory");
     }
-    luaL_addchar(&b, '"');
-    luaL_pushresult(&b);
+    lua_pushlstring(L, b.p, b.n);
+    cwb_buf_free(&b);
 }
 
 static void push_json_number(lua_State *L, int idx) {
@@ -117,16 +108,8 @@ static void push_json_number(lua_State *L, int idx) {
         lua_pushfstring(L, "%I", (LUAI_UACINT)lua_tointeger(L, idx));
         return;
     }
-    double v = lua_tonumber(L, idx);
-    if (!isfinite(v)) {
-        lua_pushliteral(L, "null");   /* JSON has no NaN or infinity */
-        return;
-    }
-    /* the shortest of %.15g / %.17g that reads back exactly */
-    char buf[40];
-    snprintf(buf, sizeof buf, "%.15g", v);
-    if (strtod(buf, NULL) != v) snprintf(buf, sizeof buf, "%.17g", v);
-    lua_pushstring(L, buf);
+    char buf[CWB_JSON_NUM_MAX];
+    lua_pushstring(L, cwb_json_fmt_double(buf, lua_tonumber(L, idx)));
 }
 
 /* Keys of the table at idx as a sorted Lua array (pushed); returns its
@@ -368,7 +351,7 @@ static int do_export(lua_State *L, cwb_store *s, int a) {
     cwb_opts_init(&o, L, a + 2, keys);
     int wide = cwb_opts_bool(&o, "wide", 0);
     char err[1024];
-    if (cwb_runs_export_csv(s, id, path, wide, err, sizeof err)) return fail_nil(L, err);
+    if (cwb_store_export_csv(s, id, path, wide, err, sizeof err)) return fail_nil(L, err);
     lua_pushboolean(L, 1);
     return 1;
 }
@@ -378,7 +361,7 @@ static int do_plot(lua_State *L, cwb_store *s, int a) {
     const char *metric = luaL_checkstring(L, a + 1);
     const char *file = luaL_optstring(L, a + 2, NULL);
     char err[1024], *text = NULL;
-    if (cwb_runs_plot(s, id, metric, file, 0, 0, file ? NULL : &text, err, sizeof err))
+    if (cwb_plot_run(s, id, metric, file, 0, 0, file ? NULL : &text, err, sizeof err))
         return fail_nil(L, err);
     if (text) {
         lua_pushstring(L, text);

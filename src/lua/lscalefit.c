@@ -7,9 +7,9 @@
  * s:run(steps, every) loops in C: the main recipe runs 10 starts x 3 losses
  * x ~40k steps, so there is no Lua call per step.
  */
-#include "lbind.h"
-#include "error.h"
-#include "scalefit.h"
+#include "lua/lbind.h"
+#include "engine/core/error.h"
+#include "engine/train/scalefit.h"
 
 #include <limits.h>
 #include <math.h>

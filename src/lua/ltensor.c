@@ -7,9 +7,9 @@
  * handed to the engine is never changed behind a recipe's back.  Rows and
  * columns count from 1.
  */
-#include "lbind.h"
-#include "data.h"
-#include "layers.h"
+#include "lua/lbind.h"
+#include "engine/data/data.h"
+#include "engine/nn/layers.h"
 
 #include <errno.h>
 #include <limits.h>

@@ -8,9 +8,9 @@
  * the engine's "step N: <quantity> is not finite" as a Lua error, and the
  * run is marked failed.
  */
-#include "lbind.h"
-#include "error.h"
-#include "trainer.h"
+#include "lua/lbind.h"
+#include "engine/core/error.h"
+#include "engine/train/trainer.h"
 
 #include <limits.h>
 #include <math.h>

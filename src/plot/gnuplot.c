@@ -10,7 +10,9 @@
  * numbers every line 0.  gnuplot keeps going after an error when it reads a
  * pipe, so one bad command does not lose the session.
  */
-#include "gnuplot.h"
+#include "plot/gnuplot.h"
+#include "util/atomic.h"
+#include "util/buf.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -38,63 +40,6 @@
 #define START_TIMEOUT_MS 10000
 #define PIPE_DATA_MAX (64 * 1024)   /* larger queued datablocks go through a file */
 
-/* ---- growable byte buffer --------------------------------------------------- */
-
-typedef struct {
-    char *p;
-    size_t n, cap;
-} sbuf;
-
-static int sb_reserve(sbuf *b, size_t extra) {
-    if (b->n + extra + 1 <= b->cap) return 0;
-    size_t cap = b->cap ? b->cap : 256;
-    while (cap < b->n + extra + 1) cap *= 2;
-    char *p = realloc(b->p, cap);
-    if (!p) return -1;
-    b->p = p;
-    b->cap = cap;
-    return 0;
-}
-
-static int sb_add(sbuf *b, const char *s, size_t n) {
-    if (sb_reserve(b, n)) return -1;
-    memcpy(b->p + b->n, s, n);
-    b->n += n;
-    b->p[b->n] = '\0';
-    return 0;
-}
-
-static int sb_str(sbuf *b, const char *s) { return sb_add(b, s, strlen(s)); }
-
-static int sb_printf(sbuf *b, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 2, 3)))
-#endif
-    ;
-static int sb_printf(sbuf *b, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    int need = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    if (need < 0 || sb_reserve(b, (size_t)need)) return -1;
-    va_start(ap, fmt);
-    vsnprintf(b->p + b->n, (size_t)need + 1, fmt, ap);
-    va_end(ap);
-    b->n += (size_t)need;
-    return 0;
-}
-
-static void sb_clear(sbuf *b) {
-    b->n = 0;
-    if (b->p) b->p[0] = '\0';
-}
-
-static void sb_free(sbuf *b) {
-    free(b->p);
-    b->p = NULL;
-    b->n = b->cap = 0;
-}
-
 /* ---- the handle --------------------------------------------------------------- */
 
 struct cwb_gnuplot {
@@ -103,9 +48,9 @@ struct cwb_gnuplot {
     int dead;
     int timeout_ms;
     unsigned long seq;    /* batch number, part of every marker */
-    sbuf pending;         /* queued datablocks, sent with the next batch */
-    sbuf errin;           /* stderr bytes not yet split into lines */
-    sbuf output;          /* non-error stderr text of the last batch */
+    cwb_buf pending;         /* queued datablocks, sent with the next batch */
+    cwb_buf errin;           /* stderr bytes not yet split into lines */
+    cwb_buf output;          /* non-error stderr text of the last batch */
     char msg[1024];
     /* state of the batch being read */
     const int *labels;    /* caller line of each command (0 internal, -1 data) */
@@ -293,8 +238,8 @@ static void handle_line(cwb_gnuplot *g, char *line) {
         append_msg(g, line);
         return;
     }
-    sb_str(&g->output, line);
-    sb_str(&g->output, "\n");
+    cwb_buf_str(&g->output, line);
+    cwb_buf_str(&g->output, "\n");
 }
 
 static void split_lines(cwb_gnuplot *g) {
@@ -382,7 +327,7 @@ static int exchange(cwb_gnuplot *g, const char *data, size_t len, int timeout_ms
         if (p[ierr].revents & (POLLIN | POLLHUP | POLLERR)) {
             ssize_t n = read(g->err, buf, sizeof buf);
             if (n > 0) {
-                if (sb_add(&g->errin, buf, (size_t)n)) {
+                if (cwb_buf_add(&g->errin, buf, (size_t)n)) {
                     set_msg(g, "gnuplot: out of memory reading its output");
                     return -1;
                 }
@@ -409,7 +354,7 @@ static int exchange(cwb_gnuplot *g, const char *data, size_t len, int timeout_ms
 /* ---- batches ---------------------------------------------------------------- */
 
 typedef struct {
-    sbuf text;
+    cwb_buf text;
     int *labels;
     int n, cap;
 } batch;
@@ -429,7 +374,7 @@ static int batch_label(batch *b, int label) {
 /* Close the current command: note whose it is and ask for a marker. */
 static int batch_mark(batch *b, unsigned long seq, int label) {
     if (batch_label(b, label)) return -1;
-    return sb_printf(&b->text, "printerr \"" MARK "%lu %d\"\n", seq, b->n - 1);
+    return cwb_buf_printf(&b->text, "printerr \"" MARK "%lu %d\"\n", seq, b->n - 1);
 }
 
 /* Split script into logical commands (a heredoc up to its terminator, a brace
@@ -444,7 +389,7 @@ static int batch_script(batch *b, unsigned long seq, const char *script, int num
         size_t len = nl ? (size_t)(nl - s) : strlen(s);
         lineno++;
         if (!start) start = lineno;
-        if (sb_add(&b->text, s, len) || sb_add(&b->text, "\n", 1)) return -1;
+        if (cwb_buf_add(&b->text, s, len) || cwb_buf_add(&b->text, "\n", 1)) return -1;
         if (*term) {
             size_t tl = strlen(term);
             size_t l2 = len;
@@ -490,18 +435,18 @@ static int batch_script(batch *b, unsigned long seq, const char *script, int num
     }
     if (*term || depth > 0 || cont) {
         /* Unterminated construct: close it so that the markers still run. */
-        if (*term && sb_printf(&b->text, "%s\n", term)) return -1;
+        if (*term && cwb_buf_printf(&b->text, "%s\n", term)) return -1;
         if (depth > 0)
             for (int i = 0; i < depth; i++)
-                if (sb_str(&b->text, "}\n")) return -1;
-        if (cont && sb_str(&b->text, "\n")) return -1;
+                if (cwb_buf_str(&b->text, "}\n")) return -1;
+        if (cont && cwb_buf_str(&b->text, "\n")) return -1;
         if (batch_mark(b, seq, numbered ? start : 0)) return -1;
     }
     return 0;
 }
 
 static void batch_free(batch *b) {
-    sb_free(&b->text);
+    cwb_buf_free(&b->text);
     free(b->labels);
 }
 
@@ -518,7 +463,6 @@ static int check_alive(cwb_gnuplot *g) {
     return 0;
 }
 
-static int sb_quote(sbuf *b, const char *s);
 
 static int write_temp(cwb_gnuplot *g, char *path, size_t len, const char *data, size_t n) {
     const char *dir = getenv("TMPDIR");
@@ -556,7 +500,7 @@ static int run_batch(cwb_gnuplot *g, const char *pre, const char *script, const 
     unsigned long seq = ++g->seq;
     int rc = -1;
     g->msg[0] = '\0';
-    sb_clear(&g->output);
+    cwb_buf_reset(&g->output);
     char datafile[PATH_MAX] = "";
     if (g->pending.n > PIPE_DATA_MAX) {
         /* gnuplot reads its stdin a byte per system call (about 1 s per
@@ -566,19 +510,19 @@ static int run_batch(cwb_gnuplot *g, const char *pre, const char *script, const 
             batch_free(&b);
             return -1;
         }
-        if (sb_str(&b.text, "load ") || sb_quote(&b.text, datafile) || sb_str(&b.text, "\n") ||
+        if (cwb_buf_str(&b.text, "load ") || cwb_gnuplot_quote_buf(&b.text, datafile) || cwb_buf_str(&b.text, "\n") ||
             batch_mark(&b, seq, -1))
             goto oom;
-        sb_clear(&g->pending);
+        cwb_buf_reset(&g->pending);
     } else if (g->pending.n) {
-        if (sb_add(&b.text, g->pending.p, g->pending.n) || batch_mark(&b, seq, -1)) goto oom;
-        sb_clear(&g->pending);
+        if (cwb_buf_add(&b.text, g->pending.p, g->pending.n) || batch_mark(&b, seq, -1)) goto oom;
+        cwb_buf_reset(&g->pending);
     }
     if (pre && batch_script(&b, seq, pre, 0)) goto oom;
     if (script && batch_script(&b, seq, script, 1)) goto oom;
     if (post && batch_script(&b, seq, post, 0)) goto oom;
     if (batch_label(&b, 0)) goto oom;   /* anything after the last marker */
-    if (sb_printf(&b.text, "printerr \"" MARK "%lu end\"\n", seq)) goto oom;
+    if (cwb_buf_printf(&b.text, "printerr \"" MARK "%lu end\"\n", seq)) goto oom;
     g->labels = b.labels;
     g->nlabels = b.n;
     g->cur = 0;
@@ -640,9 +584,9 @@ int cwb_gnuplot_datablock(cwb_gnuplot *g, const char *name, int ncols, size_t n,
             return -1;
         }
     size_t mark = g->pending.n;
-    if (sb_printf(&g->pending, "$%s << EOD\n", name)) goto oom;
+    if (cwb_buf_printf(&g->pending, "$%s << EOD\n", name)) goto oom;
     /* 24 bytes per value covers "%.9g" of any double plus its separator. */
-    if (sb_reserve(&g->pending, n * (size_t)ncols * 24 + 8)) goto oom;
+    if (cwb_buf_reserve(&g->pending, n * (size_t)ncols * 24 + 8)) goto oom;
     for (size_t i = 0; i < n; i++) {
         char *p = g->pending.p + g->pending.n;
         for (int c = 0; c < ncols; c++) {
@@ -654,7 +598,7 @@ int cwb_gnuplot_datablock(cwb_gnuplot *g, const char *name, int ncols, size_t n,
         g->pending.n = (size_t)(p - g->pending.p);
     }
     g->pending.p[g->pending.n] = '\0';
-    if (sb_str(&g->pending, "EOD\n")) goto oom;
+    if (cwb_buf_str(&g->pending, "EOD\n")) goto oom;
     return 0;
 oom:
     g->pending.n = mark;
@@ -681,9 +625,9 @@ size_t cwb_gnuplot_quote(char *buf, size_t len, const char *s) {
     return n;
 }
 
-static int sb_quote(sbuf *b, const char *s) {
+int cwb_gnuplot_quote_buf(cwb_buf *b, const char *s) {
     size_t need = cwb_gnuplot_quote(NULL, 0, s);
-    if (sb_reserve(b, need)) return -1;
+    if (cwb_buf_reserve(b, need)) return -1;
     cwb_gnuplot_quote(b->p + b->n, need + 1, s);
     b->n += need;
     return 0;
@@ -786,9 +730,9 @@ void cwb_gnuplot_close(cwb_gnuplot *g) {
         }
         kill_child(g);
     }
-    sb_free(&g->pending);
-    sb_free(&g->errin);
-    sb_free(&g->output);
+    cwb_buf_free(&g->pending);
+    cwb_buf_free(&g->errin);
+    cwb_buf_free(&g->output);
     free(g);
 }
 
@@ -800,28 +744,22 @@ static char *read_file(const char *path, char *why, size_t whylen) {
         snprintf(why, whylen, "cannot read %s: %s", path, strerror(errno));
         return NULL;
     }
-    sbuf b = {0};
+    cwb_buf b = {0};
     char buf[8192];
     size_t n;
     while ((n = fread(buf, 1, sizeof buf, f)) > 0)
-        if (sb_add(&b, buf, n)) {
+        if (cwb_buf_add(&b, buf, n)) {
             fclose(f);
-            sb_free(&b);
+            cwb_buf_free(&b);
             snprintf(why, whylen, "out of memory reading %s", path);
             return NULL;
         }
     fclose(f);
-    if (!b.p && sb_add(&b, "", 0)) {
+    if (!b.p && cwb_buf_add(&b, "", 0)) {
         snprintf(why, whylen, "out of memory");
         return NULL;
     }
     return b.p;
-}
-
-static mode_t file_mode(void) {
-    mode_t m = umask(0);
-    umask(m);
-    return 0666 & ~m;
 }
 
 /* Pick a window terminal this gnuplot has: qt, else x11. */
@@ -872,55 +810,55 @@ int cwb_gnuplot_render(cwb_gnuplot *g, const cwb_plot_target *t, const char *scr
     }
     if (t->term == CWB_PLOT_WINDOW && select_window(g, w, h)) return -1;
 
+    /* PNG/SVG: gnuplot writes a temporary file beside the target, renamed
+     * over it only once the figure is complete (util/atomic.h); dumb: a
+     * scratch file whose text is handed back. */
     char tmp[PATH_MAX] = "";
-    sbuf pre = {0};
+    cwb_atomic out = {0};
+    const char *dest = NULL;
+    cwb_buf pre = {0};
     int rc = -1;
-    if (t->term != CWB_PLOT_WINDOW) {
-        int n;
-        if (t->term == CWB_PLOT_DUMB) {
-            const char *dir = getenv("TMPDIR");
-            n = snprintf(tmp, sizeof tmp, "%s/cwb-plot-XXXXXX", dir && *dir ? dir : "/tmp");
-        } else {
-            /* Same folder as the target, so that rename() is atomic. */
-            const char *slash = strrchr(t->output, '/');
-            if (slash)
-                n = snprintf(tmp, sizeof tmp, "%.*s/.%s.XXXXXX", (int)(slash - t->output),
-                             t->output, slash + 1);
-            else
-                n = snprintf(tmp, sizeof tmp, ".%s.XXXXXX", t->output);
-        }
+    if (t->term == CWB_PLOT_DUMB) {
+        const char *dir = getenv("TMPDIR");
+        int n = snprintf(tmp, sizeof tmp, "%s/cwb-plot-XXXXXX", dir && *dir ? dir : "/tmp");
         if (n < 0 || (size_t)n >= sizeof tmp) {
-            set_msg(g, "gnuplot: output path too long: %s", t->output ? t->output : "");
+            set_msg(g, "gnuplot: TMPDIR path too long");
             return -1;
         }
         int fd = mkstemp(tmp);
         if (fd < 0) {
-            const char *what = t->term == CWB_PLOT_DUMB ? tmp : t->output;
-            set_msg(g, "cannot write %s: %s", what, strerror(errno));
+            set_msg(g, "cannot write %s: %s", tmp, strerror(errno));
             return -1;
         }
-        if (t->term != CWB_PLOT_DUMB) fchmod(fd, file_mode());
         close(fd);
+        dest = tmp;
+    } else if (t->term != CWB_PLOT_WINDOW) {
+        char why[PATH_MAX + 64];
+        if (cwb_atomic_reserve(&out, t->output, why, sizeof why)) {
+            set_msg(g, "cannot write %s", why);
+            return -1;
+        }
+        dest = cwb_atomic_name(&out);
     }
-    int okb = sb_str(&pre, "reset\n") == 0;
+    int okb = cwb_buf_str(&pre, "reset\n") == 0;
     switch (t->term) {
     case CWB_PLOT_PNG:
-        okb = okb && sb_printf(&pre, "set terminal pngcairo size %d,%d noenhanced\n", w, h) == 0;
+        okb = okb && cwb_buf_printf(&pre, "set terminal pngcairo size %d,%d noenhanced\n", w, h) == 0;
         break;
     case CWB_PLOT_SVG:
-        okb = okb && sb_printf(&pre, "set terminal svg size %d,%d noenhanced "
+        okb = okb && cwb_buf_printf(&pre, "set terminal svg size %d,%d noenhanced "
                                      "background rgb 'white'\n", w, h) == 0;
         break;
     case CWB_PLOT_DUMB:
-        okb = okb && sb_printf(&pre, "set terminal dumb size %d,%d nofeed %s\n", w, h,
+        okb = okb && cwb_buf_printf(&pre, "set terminal dumb size %d,%d nofeed %s\n", w, h,
                                t->ansi ? "ansi" : "mono") == 0;
         break;
     case CWB_PLOT_WINDOW:
         break;
     }
-    if (*tmp)
-        okb = okb && sb_str(&pre, "set output ") == 0 && sb_quote(&pre, tmp) == 0 &&
-              sb_str(&pre, "\n") == 0;
+    if (dest)
+        okb = okb && cwb_buf_str(&pre, "set output ") == 0 && cwb_gnuplot_quote_buf(&pre, dest) == 0 &&
+              cwb_buf_str(&pre, "\n") == 0;
     if (!okb) {
         set_msg(g, "gnuplot: out of memory");
         goto out;
@@ -940,20 +878,21 @@ int cwb_gnuplot_render(cwb_gnuplot *g, const cwb_plot_target *t, const char *scr
         *text = s;
     } else if (t->term != CWB_PLOT_WINDOW) {
         struct stat st;
-        if (stat(tmp, &st) != 0 || st.st_size == 0) {
+        if (stat(dest, &st) != 0 || (S_ISREG(st.st_mode) && st.st_size == 0)) {
             set_msg(g, "gnuplot: wrote nothing for %s (empty figure?)", t->output);
             rc = -1;
             goto out;
         }
-        if (rename(tmp, t->output) != 0) {
-            set_msg(g, "cannot write %s: %s", t->output, strerror(errno));
+        char why[PATH_MAX + 64];
+        if (cwb_atomic_commit(&out, why, sizeof why)) {
+            set_msg(g, "cannot write %s", why);
             rc = -1;
             goto out;
         }
-        tmp[0] = '\0';
     }
 out:
     if (*tmp) unlink(tmp);
-    sb_free(&pre);
+    cwb_atomic_abort(&out);
+    cwb_buf_free(&pre);
     return rc;
 }

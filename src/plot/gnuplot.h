@@ -14,6 +14,8 @@
 
 #include <stddef.h>
 
+#include "util/buf.h"
+
 typedef struct cwb_gnuplot cwb_gnuplot;
 
 /* Where a figure goes. */
@@ -77,5 +79,7 @@ int cwb_gnuplot_render(cwb_gnuplot *g, const cwb_plot_target *t, const char *scr
  * control characters replaced by spaces).  Returns the length it needs
  * (like snprintf). */
 size_t cwb_gnuplot_quote(char *buf, size_t len, const char *s);
+/* The same, appended to a buffer.  0 or -1 (out of memory). */
+int cwb_gnuplot_quote_buf(cwb_buf *b, const char *s);
 
 #endif

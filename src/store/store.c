@@ -11,8 +11,8 @@
  * insert; the insert statement is prepared once and reused.
  */
 #include "config.h"
-#include "store.h"
-#include "tensor.h"
+#include "store/store.h"
+#include "engine/core/tensor.h"
 
 #include <math.h>
 #include <sqlite3.h>

@@ -84,21 +84,4 @@ int cwb_store_metric_rows(cwb_store *s, int64_t run,
 int cwb_store_main_metric(cwb_store *s, int64_t run, const char *preferred,
                           char *name, int namelen, double *value);
 
-/* What `cwb runs export` and `cwb runs plot` do, for the Lua binding too
- * (runs_cli.c).  Both return 0, 1 when the run (or metric) does not exist,
- * or -1 on failure, with a one-line message in err.
- * Export: CSV to path (NULL or "-": stdout; a file is written atomically),
- * long format "step,name,value" or, with wide, "step,<name>,...". */
-int cwb_runs_export_csv(cwb_store *s, int64_t run, const char *path, int wide,
-                        char *err, size_t errlen);
-/* Plot: METRIC against step through gnuplot, into file (PNG, or SVG when the
- * name ends in ".svg") or, when file is NULL, as text (width x height
- * characters, 0 for 79 x 24) returned in *text (malloc'd). */
-int cwb_runs_plot(cwb_store *s, int64_t run, const char *metric, const char *file,
-                  int width, int height, char **text, char *err, size_t errlen);
-
-/* `cwb runs ...` subcommands: list, show ID, export ID --csv, plot ID METRIC
- * [--png FILE].  argv[0] is "runs".  Returns the process exit status. */
-int cwb_runs_main(int argc, char **argv, const char *db_path);
-
 #endif

@@ -7,7 +7,7 @@
  * is about twice as tall as it is wide, so it is given twice as many columns
  * as rows, within 45% of the width.
  */
-#include "layout.h"
+#include "ui/layout.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -13,6 +13,7 @@
 #endif
 #include "ui/ui.h"
 #include "ui/tui.h"
+#include "lua/lchunk.h"
 #include "lua/lcwb.h"
 
 #include <lauxlib.h>
@@ -28,8 +29,6 @@
 #ifndef PACKAGE_VERSION
 #define PACKAGE_VERSION "0.0"
 #endif
-
-#define EOF_MARK "<eof>"
 
 static int interactive;
 
@@ -52,50 +51,26 @@ static char *read_line(const char *prompt) {
     return line;
 }
 
-/* Syntax error at the end of the text: the chunk may continue. */
-static int incomplete(lua_State *L, int status) {
-    if (status != LUA_ERRSYNTAX) return 0;
-    size_t n;
-    const char *msg = lua_tolstring(L, -1, &n);
-    size_t m = sizeof(EOF_MARK) - 1;
-    return msg && n >= m && strcmp(msg + n - m, EOF_MARK) == 0;
-}
-
-/* Compile the text as "return <text>"; leaves the function on success. */
-static int try_expression(lua_State *L, const char *text) {
-    const char *ret = lua_pushfstring(L, "return %s;", text);
-    int status = luaL_loadbuffer(L, ret, strlen(ret), "=stdin");
-    lua_remove(L, -2);
-    if (status != LUA_OK) lua_pop(L, 1);
-    return status;
-}
-
 /* Read and compile one chunk, asking for more lines while it is incomplete.
  * Returns -1 at end of input, else the load status (function or message on
  * top of the stack). */
 static int load_chunk(lua_State *L) {
     char *line = read_line(interactive ? "> " : "");
     if (!line) return -1;
-    if (try_expression(L, line) == LUA_OK) {
+    int status = cwb_lua_load_typed(L, line, 1, "=stdin");
+    if (status != CWB_LUA_INCOMPLETE) {
         free(line);
-        return LUA_OK;
+        return status;
     }
     luaL_Buffer b;
     lua_pushstring(L, line); /* the text so far, at a fixed slot */
     free(line);
     int text = lua_gettop(L);
     for (;;) {
-        size_t n;
-        const char *s = lua_tolstring(L, text, &n);
-        int status = luaL_loadbuffer(L, s, n, "=stdin");
-        if (!incomplete(L, status)) {
-            lua_remove(L, text);
-            return status;
-        }
-        lua_pop(L, 1); /* the message */
         char *more = read_line(interactive ? ">> " : "");
+        const char *s = lua_tostring(L, text);
         if (!more) { /* end of input inside a chunk: report what it lacks */
-            status = luaL_loadbuffer(L, s, n, "=stdin");
+            status = luaL_loadbuffer(L, s, strlen(s), "=stdin");
             lua_remove(L, text);
             return status;
         }
@@ -107,19 +82,11 @@ static int load_chunk(lua_State *L) {
         free(more);
         luaL_pushresult(&b);
         lua_replace(L, text);
-    }
-}
-
-/* Print the values above `base` with the global print. */
-static void print_results(lua_State *L, int base) {
-    int n = lua_gettop(L) - base;
-    if (n <= 0) return;
-    luaL_checkstack(L, LUA_MINSTACK, "too many results to print");
-    lua_getglobal(L, "print");
-    lua_insert(L, base + 1);
-    if (lua_pcall(L, n, 0, 0) != LUA_OK) {
-        fprintf(stderr, "error calling 'print' (%s)\n", lua_tostring(L, -1));
-        lua_pop(L, 1);
+        status = cwb_lua_load_typed(L, lua_tostring(L, text), 0, "=stdin");
+        if (status != CWB_LUA_INCOMPLETE) {
+            lua_remove(L, text);
+            return status;
+        }
     }
 }
 
@@ -148,9 +115,9 @@ int cwb_repl_plain(lua_State *L) {
     for (;;) {
         int status = load_chunk(L);
         if (status == -1) break;
-        if (status == LUA_OK) status = cwb_docall(L, 0, LUA_MULTRET, 0);
-        if (status == LUA_OK) print_results(L, 0);
-        else report(L);
+        if (status == LUA_OK) status = cwb_lua_docall(L, 0, LUA_MULTRET, CWB_CALL_SIGINT);
+        if (status == LUA_OK) status = cwb_lua_print_results(L, 0);
+        if (status != LUA_OK) report(L);
         cwb_lua_clear_interrupt();
         lua_settop(L, 0);
         fflush(stdout);

@@ -5,7 +5,7 @@
  * Everything is painted into stdscr and sent with one refresh; curses sends
  * only what changed.
  */
-#include "tui_internal.h"
+#include "ui/tui_internal.h"
 
 #include <curses.h>
 #include <math.h>

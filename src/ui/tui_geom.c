@@ -17,10 +17,10 @@
  * of the time whichever projection is on: a t-SNE frame costs more, so
  * frames come less often.
  */
-#include "tui_internal.h"
-#include "metrics.h"
-#include "project.h"
-#include "tsne.h"
+#include "ui/tui_internal.h"
+#include "engine/eval/metrics.h"
+#include "engine/eval/project.h"
+#include "engine/eval/tsne.h"
 
 #include <curses.h>
 #include <math.h>

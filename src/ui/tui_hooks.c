@@ -8,15 +8,18 @@
  * look at the keyboard, so a fast loop is not slowed down; what the panes
  * cost is bounded by their own throttles (tui_plot.c, tui_geom.c).
  */
-#include "tui_internal.h"
+#include "ui/tui_internal.h"
 #include "lua/lcwb.h"
+#include "lua/observer.h"
 
 #include <math.h>
 #include <string.h>
 
-static void *h_begin(void *ud, lua_State *L, const char *name, long total, int64_t id) {
+static void *h_begin(void *ud, lua_State *L, const char *name, const char *params, long total,
+                     int64_t id) {
     (void)ud;
     (void)L;
+    (void)params;
     tui_run *r = tui_run_new(name, total, id);
     if (!r) return NULL;
     r->outer = tui.cur;
@@ -27,7 +30,7 @@ static void *h_begin(void *ud, lua_State *L, const char *name, long total, int64
     return r;
 }
 
-static void h_embed(void *run, cwb_ui_embed_fn fn, void *src) {
+static void h_embed(void *run, cwb_run_embed_fn fn, void *src) {
     tui_run *r = run;
     r->efn = fn;
     r->esrc = src;
@@ -111,14 +114,8 @@ static void h_end(void *run, const char *status) {
     tui.need_draw = 1;
 }
 
-static const cwb_ui_hooks hooks = {NULL, h_begin, h_embed, h_metric, h_tick, h_end};
+static const cwb_run_observer hooks = {NULL, h_begin, h_embed, h_metric, h_tick, h_end};
 
-void tui_hooks_install(lua_State *L) {
-    lua_pushlightuserdata(L, (void *)&hooks);
-    lua_setfield(L, LUA_REGISTRYINDEX, CWB_UI_HOOKS_KEY);
-}
+void tui_hooks_install(lua_State *L) { cwb_lua_set_observer(L, &hooks); }
 
-void tui_hooks_remove(lua_State *L) {
-    lua_pushnil(L);
-    lua_setfield(L, LUA_REGISTRYINDEX, CWB_UI_HOOKS_KEY);
-}
+void tui_hooks_remove(lua_State *L) { cwb_lua_set_observer(L, NULL); }

@@ -9,7 +9,7 @@
  * readline's own output goes to /dev/null, and completion listings go to the
  * output area.  A finished line is queued; tui_main.c runs it.
  */
-#include "tui_internal.h"
+#include "ui/tui_internal.h"
 
 #include <curses.h>
 #include <lauxlib.h>

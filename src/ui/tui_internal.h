@@ -21,9 +21,10 @@
 
 #include <lua.h>
 
-#include "layout.h"
-#include "tui.h"
-#include "tui_text.h"
+#include "ui/layout.h"
+#include "ui/tui.h"
+#include "lua/observer.h"
+#include "ui/tui_text.h"
 
 struct cwb_gnuplot;
 
@@ -52,7 +53,7 @@ typedef struct tui_run {
     double rate, rate_t;
     long rate_done;
     /* geometry source, NULL once the run is over */
-    cwb_ui_embed_fn efn;
+    cwb_run_embed_fn efn;
     void *esrc;
     int stop;                  /* stop() asked for this run */
     int active;

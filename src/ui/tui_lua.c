@@ -5,7 +5,7 @@
  * gnuplot window that follows the pane, clear the output area, choose the
  * geometry pane's projection.
  */
-#include "tui_internal.h"
+#include "ui/tui_internal.h"
 #include "lua/lcwb.h"
 
 #include <lauxlib.h>

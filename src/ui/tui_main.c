@@ -13,7 +13,8 @@
 #ifdef HAVE_CONFIG_H
 #include "config.h"
 #endif
-#include "tui_internal.h"
+#include "ui/tui_internal.h"
+#include "lua/lchunk.h"
 #include "lua/lcwb.h"
 
 #include <curses.h>
@@ -168,28 +169,14 @@ static void arm_hook(lua_State *L) {
     else lua_sethook(L, NULL, 0, 0);
 }
 
-static int msghandler(lua_State *L) {
-    const char *msg = lua_tostring(L, 1);
-    if (!msg) {
-        if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING) return 1;
-        msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
-    }
-    luaL_traceback(L, L, msg, 1);
-    return 1;
-}
-
 /* Call the function on top (no arguments) with a traceback handler. */
 static int docall(lua_State *L, int nres) {
-    int base = lua_gettop(L);
-    lua_pushcfunction(L, msghandler);
-    lua_insert(L, base);
     if (tui.depth == 0) cwb_lua_clear_interrupt(); /* a late Ctrl-C from the last chunk */
     tui.depth++;
     arm_hook(L);
-    int st = lua_pcall(L, 0, nres, base);
+    int st = cwb_lua_docall(L, 0, nres, CWB_CALL_TRACEBACK);
     tui.depth--;
     arm_hook(L); /* C loops disarm it when they see Ctrl-C */
-    lua_remove(L, base);
     if (st != LUA_OK && !tui.quit) cwb_lua_clear_interrupt(); /* Ctrl-C stops one chunk */
     return st;
 }
@@ -222,30 +209,6 @@ static void report(lua_State *L) {
     tui.need_draw = 1;
 }
 
-/* Print the values above base with the global print, as lua.c does. */
-static void print_results(lua_State *L, int base) {
-    int n = lua_gettop(L) - base;
-    if (n <= 0) return;
-    if (!lua_checkstack(L, LUA_MINSTACK)) {
-        lua_settop(L, base);
-        return;
-    }
-    lua_getglobal(L, "print");
-    lua_insert(L, base + 1);
-    if (lua_pcall(L, n, 0, 0) != LUA_OK) {
-        tui_msg(TUI_ATTR_ERROR, "error calling 'print' (%s)", lua_tostring(L, -1));
-        lua_pop(L, 1);
-    }
-}
-
-static int incomplete(lua_State *L, int status) {
-    static const char mark[] = "<eof>";
-    if (status != LUA_ERRSYNTAX) return 0;
-    size_t n;
-    const char *msg = lua_tolstring(L, -1, &n);
-    return msg && n >= sizeof mark - 1 && strcmp(msg + n - (sizeof mark - 1), mark) == 0;
-}
-
 /* One line typed at the prompt: complete the chunk or run it. */
 static void exec_line(const char *line) {
     lua_State *L = tui_lua();
@@ -257,15 +220,7 @@ static void exec_line(const char *line) {
     tui.scroll = 0;
     tui.need_draw = 1;
 
-    int status;
-    if (!tui.chunk) { /* an expression first, so that 1+1 prints 2 */
-        const char *ret = lua_pushfstring(L, "return %s;", line);
-        status = luaL_loadbuffer(L, ret, strlen(ret), "=stdin");
-        lua_remove(L, -2);
-        if (status == LUA_OK) goto run;
-        lua_pop(L, 1);
-        if (!*line) return;
-    }
+    if (!tui.chunk && !*line) return;
     size_t n = (tui.chunk ? strlen(tui.chunk) + 1 : 0) + strlen(line) + 1;
     char *text = malloc(n);
     if (!text) {
@@ -273,11 +228,11 @@ static void exec_line(const char *line) {
         return;
     }
     snprintf(text, n, "%s%s%s", tui.chunk ? tui.chunk : "", tui.chunk ? "\n" : "", line);
+    /* an expression first (on a chunk's first line), so that 1+1 prints 2 */
+    int status = cwb_lua_load_typed(L, text, !tui.chunk, "=stdin");
     free(tui.chunk);
     tui.chunk = NULL;
-    status = luaL_loadbuffer(L, text, strlen(text), "=stdin");
-    if (incomplete(L, status)) {
-        lua_pop(L, 1);
+    if (status == CWB_LUA_INCOMPLETE) {
         tui.chunk = text;
         tui_input_prompt();
         return;
@@ -289,10 +244,9 @@ static void exec_line(const char *line) {
         lua_settop(L, base);
         return;
     }
-run:
     status = docall(L, LUA_MULTRET);
-    if (status == LUA_OK) print_results(L, base);
-    else report(L);
+    if (status == LUA_OK) status = cwb_lua_print_results(L, base);
+    if (status != LUA_OK) report(L);
     lua_settop(L, base);
     tui_out_sync();
     tui.need_draw = 1;

@@ -9,7 +9,7 @@
  * thread moves the buffer into the scrollback whenever it wants the output
  * in order (before it writes an echo or an error line itself).
  */
-#include "tui_internal.h"
+#include "ui/tui_internal.h"
 
 #include <errno.h>
 #include <fcntl.h>

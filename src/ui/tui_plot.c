@@ -10,7 +10,7 @@
  * Runs are coloured as in the article's figure: decomposable red,
  * conventional (infonce) blue, standard grey, others from a palette.
  */
-#include "tui_internal.h"
+#include "ui/tui_internal.h"
 #include "lua/lcwb.h"
 #include "plot/gnuplot.h"
 

@@ -5,7 +5,7 @@
 #ifndef _XOPEN_SOURCE
 #define _XOPEN_SOURCE 700 /* wcwidth */
 #endif
-#include "tui_text.h"
+#include "ui/tui_text.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -18,10 +18,4 @@ int cwb_repl_main(lua_State *L, int plain);
  * expressions, reports errors on one line and goes on; EOF exits 0. */
 int cwb_repl_plain(lua_State *L);
 
-/* Run the function on top of the stack (with nargs arguments above it)
- * under the SIGINT handling of main.c and a message handler that adds a
- * traceback; returns the lua_pcall status with the message on top
- * (main.c). */
-int cwb_docall(lua_State *L, int nargs, int nres, int traceback);
-
 #endif

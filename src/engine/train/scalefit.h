@@ -1,0 +1,49 @@
+/*
+ * scalefit.h - the gradient-bias experiment with a known optimum
+ * (docs/methods.md, "The experiments", 1).
+ *
+ * Fixed L2-normalised embeddings a, b (n x k) of clustered pairs; the only
+ * parameter is the logit scale theta (inverse temperature).  theta* minimises
+ * the population InfoNCE (all n-1 negatives) and is found by Newton's method;
+ * SGD on the minibatch loss of a given kind then shows where each loss
+ * settles: theta / theta* = 1 is the optimum.
+ */
+#ifndef CWB_SCALEFIT_H
+#define CWB_SCALEFIT_H
+
+#include <stdint.h>
+#include "engine/loss/loss.h"
+
+/* Newton on the population loss from theta0 (> 0); converges to |L'| < 1e-10. */
+int cwb_scale_optimum(const float *a, const float *b, int n, int k, int chunk,
+                      double theta0, double *theta_star);
+
+typedef struct {
+    cwb_loss_cfg loss;       /* kind, alpha, gamma, noise_sigma; n_total is set to n */
+    int unscaled;            /* INFONCE/DCL only: n_total = 0, the standard in-batch
+                              * loss (negatives not scaled by (n-1)/(B-1)) instead of
+                              * the minibatch estimate of the population loss */
+    int batch;               /* B >= 2 */
+    float batch_noise;       /* skew of the batches (sampler noise) */
+    int importance;          /* importance-weight skewed negatives */
+    double lr;               /* plain SGD on theta */
+    double theta0;           /* initial theta */
+    uint64_t seed;
+} cwb_scalefit_cfg;
+
+typedef struct cwb_scalefit cwb_scalefit;
+/* labels[n] (cluster of each pair) is used by the skewed sampler; may be NULL
+ * when batch_noise = 0.  a, b are copied. */
+cwb_scalefit *cwb_scalefit_new(const cwb_scalefit_cfg *cfg, const float *a,
+                               const float *b, const int *labels, int n, int k);
+void cwb_scalefit_free(cwb_scalefit *s);
+/* One SGD step on theta; *theta receives the new value, *loss the reported loss. */
+int cwb_scalefit_step(cwb_scalefit *s, double *theta, double *loss);
+
+/* Fixed embeddings for the experiment: n pairs from `clusters` clusters on
+ * S^{k-1}; a_i = normalise(c + spread e), b_i = normalise(a_i + pair_noise e'). */
+int cwb_scalefit_pairs(int n, int k, int clusters, float spread,
+                       float pair_noise, uint64_t seed, float *a, float *b,
+                       int *labels);
+
+#endif
