@@ -123,6 +123,9 @@ static int ctx_quiet;
 static volatile sig_atomic_t ctx_interrupted;
 
 static void copy_str(char *dst, size_t n, const char *src, const char *def) {
+    /* the workbench's run() passes cwb_lua_outdir() back in: snprintf onto
+     * its own source is undefined (glibc left "" and recipes wrote to /) */
+    if (src == dst) return;
     snprintf(dst, n, "%s", src && *src ? src : def);
 }
 
