@@ -4,6 +4,7 @@
  */
 #include "lua/lchunk.h"
 #include "lua/lcwb.h"
+#include "lua/lpretty.h"
 
 #include <lauxlib.h>
 #include <signal.h>
@@ -98,7 +99,8 @@ int cwb_lua_print_results(lua_State *L, int base) {
         lua_pushliteral(L, "too many results to print");
         return LUA_ERRRUN;
     }
-    lua_getglobal(L, "print");
+    /* cwb.pp: tables readable, everything else as print shows it */
+    lua_pushcfunction(L, cwb_lua_l_pp);
     lua_insert(L, base + 1);
     int status = lua_pcall(L, n, 0, 0);
     if (status != LUA_OK) {

@@ -40,8 +40,10 @@ int cwb_lua_incomplete(lua_State *L, int status);
 int cwb_lua_load_typed(lua_State *L, const char *text, int try_expression,
                        const char *chunkname);
 
-/* Show the values above base, as a REPL does, with the global print.  Returns LUA_OK, or a status with the
- * message on top when printing failed.  The values are consumed. */
+/* Show the values above base, as a REPL does: tables as readable text
+ * (lua/lpretty.h, the same as cwb.pp), all of it through the global print.
+ * Returns LUA_OK, or a status with the message on top when printing
+ * failed.  The values are consumed. */
 int cwb_lua_print_results(lua_State *L, int base);
 
 #endif

@@ -12,9 +12,13 @@
 #include "config.h"
 #endif
 #include "lua/lbind.h"
+#include "lua/lchunk.h"
+#include "lua/lpretty.h"
 #include "engine/core/error.h"
 
+#include <ctype.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -468,6 +472,7 @@ static const luaL_Reg cwb_fns[] = {
     {"help", l_help},     {"helptext", l_helptext}, {"doc", l_doc},
     {"seed", l_seed},     {"outdir", l_outdir},     {"outpath", l_outpath},
     {"write_file", l_write_file}, {"recipe", l_recipe}, {"quiet", l_quiet},
+    {"pretty", cwb_lua_l_pretty}, {"pp", cwb_lua_l_pp},
     {NULL, NULL}};
 
 static const cwb_lua_doc cwb_docs[] = {
@@ -483,6 +488,10 @@ static const cwb_lua_doc cwb_docs[] = {
                    "temporary file renamed over it; devices and FIFOs are written in place)"},
     {"recipe", "cwb.recipe() -> string: the running recipe's path (recorded with each run)"},
     {"quiet", "cwb.quiet() -> boolean: true under --quiet (no progress output)"},
+    {"pretty", "cwb.pretty(v [, {depth=4, items=50, width=}]) -> string: v as readable text; a "
+               "table as a constructor (keys sorted, nested, bounded, cycles marked <cycle>)"},
+    {"pp", "cwb.pp(...): print the values as the REPL shows results (tables as cwb.pretty "
+           "writes them)"},
     {NULL, NULL}};
 
 int luaopen_cwb(lua_State *L) {
