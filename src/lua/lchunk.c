@@ -76,6 +76,8 @@ int cwb_lua_incomplete(lua_State *L, int status) {
 
 int cwb_lua_load_typed(lua_State *L, const char *text, int try_expression,
                        const char *chunkname) {
+    lua_pushstring(L, text);
+    lua_setfield(L, LUA_REGISTRYINDEX, CWB_LUA_TYPED_KEY);
     if (try_expression) {
         const char *ret = lua_pushfstring(L, "return %s;", text);
         int status = luaL_loadbuffer(L, ret, strlen(ret), chunkname);
