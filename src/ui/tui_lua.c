@@ -6,43 +6,13 @@
  * geometry pane's projection.
  */
 #include "ui/tui_internal.h"
+#include "ui/repl_cmds.h"
 #include "lua/lcwb.h"
 
 #include <lauxlib.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* run("recipe.lua", ...): the recipe as a chunk, with arg = {[0] = path, ...}
- * and the recipe recorded with its runs, as `cwb run` does. */
-static int l_run(lua_State *L) {
-    const char *path = luaL_checkstring(L, 1);
-    int nargs = lua_gettop(L) - 1;
-    char old_recipe[1024];
-    snprintf(old_recipe, sizeof old_recipe, "%s", cwb_lua_recipe());
-    if (luaL_loadfile(L, path) != LUA_OK) return lua_error(L);
-    lua_insert(L, 2); /* the chunk below its arguments */
-    lua_getglobal(L, "arg");
-    int old_arg = lua_gettop(L);
-    lua_createtable(L, nargs, 1);
-    lua_pushvalue(L, 1);
-    lua_rawseti(L, -2, 0);
-    for (int i = 1; i <= nargs; i++) {
-        lua_pushvalue(L, 2 + i);
-        lua_rawseti(L, -2, i);
-    }
-    lua_setglobal(L, "arg");
-    cwb_lua_set_context(path, cwb_lua_outdir(), cwb_lua_seed());
-    /* call chunk(...) keeping the stack below: copy the function and args up */
-    int top = lua_gettop(L);
-    for (int i = 2; i <= 2 + nargs; i++) lua_pushvalue(L, i);
-    int st = lua_pcall(L, nargs, LUA_MULTRET, 0);
-    cwb_lua_set_context(old_recipe, cwb_lua_outdir(), cwb_lua_seed());
-    lua_pushvalue(L, old_arg);
-    lua_setglobal(L, "arg");
-    if (st != LUA_OK) return lua_error(L);
-    return lua_gettop(L) - top;
-}
 
 static int l_pause(lua_State *L) {
     if (!tui.cur) return luaL_error(L, "pause: nothing is running");
@@ -159,14 +129,13 @@ static int l_projection(lua_State *L) {
     return 0;
 }
 
-static const luaL_Reg fns[] = {{"run", l_run},   {"pause", l_pause}, {"resume", l_resume},
+static const luaL_Reg fns[] = {{"run", cwb_repl_run},   {"pause", l_pause}, {"resume", l_resume},
                                {"stop", l_stop}, {"quit", l_quit},   {"png", l_png},
                                {"show", l_show}, {"window", l_window}, {"clear", l_clear},
                                {"projection", l_projection}, {NULL, NULL}};
 
 static const cwb_lua_doc docs[] = {
-    {"run", "run(\"recipe.lua\", ...) -> results: run a recipe in the workbench with the panes "
-            "live (arg = {[0] = path, ...}); type while it runs"},
+    {"run", cwb_repl_run_doc},
     {"pause", "pause(): hold the current run between two steps (the prompt stays live)"},
     {"resume", "resume(): go on with the paused run"},
     {"stop", "stop(): end the current run early, as if its steps were done (Ctrl-C aborts the "
