@@ -154,6 +154,9 @@ void tui_input_prompt(void);   /* refresh the prompt (continuation or not) */
 
 /* tui_draw.c */
 void tui_draw_all(void);
+/* A message in the middle of r, wrapped at spaces (pane placeholders, the
+ * too-small verdict). */
+void tui_draw_note(cwb_rect r, const char *msg);
 void tui_colors_init(void);
 int tui_color_attr(int fg, int bold);
 
