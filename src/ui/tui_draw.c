@@ -6,6 +6,7 @@
  * only what changed.
  */
 #include "ui/tui_internal.h"
+#include "lua/lpretty.h"
 
 #include <curses.h>
 #include <math.h>
@@ -192,6 +193,7 @@ void tui_draw_all(void) {
     if (!tui.curses_on) return;
     if (tui.need_layout) {
         cwb_layout_compute(LINES, COLS, &tui.lo);
+        if (tui.lo.ok) cwb_lua_set_print_width(tui.lo.output.w); /* tables fit the output area */
         tui.need_layout = 0;
         tui.plot_dirty = 1;
         clearok(curscr, TRUE);

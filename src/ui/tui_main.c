@@ -16,6 +16,7 @@
 #include "ui/tui_internal.h"
 #include "lua/lchunk.h"
 #include "lua/lcwb.h"
+#include "lua/lpretty.h"
 
 #include <curses.h>
 #include <errno.h>
@@ -364,6 +365,7 @@ int cwb_tui_main(lua_State *L) {
     tui_sb_free(&tui.sb);
     lua_sethook(L, NULL, 0, 0);
     cwb_lua_clear_interrupt();
+    cwb_lua_set_print_width(80);
     memset(&tui, 0, sizeof tui);
     tui.ttyfd = -1;
     return 0;
