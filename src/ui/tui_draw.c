@@ -217,7 +217,7 @@ void tui_draw_all(void) {
     frame(tui.lo.plot, title, right);
     tui_plot_draw(inner(tui.lo.plot));
     if (tui.lo.geom.h > 0) {
-        frame(tui.lo.geom, tui.g_title[0] ? tui.g_title : "geometry", NULL);
+        frame(tui.lo.geom, tui_geom_title(tui.lo.geom.w - 6), NULL);
         tui_geom_draw(inner(tui.lo.geom));
     }
     draw_output(tui.lo.output);

@@ -30,10 +30,11 @@ static void *h_begin(void *ud, lua_State *L, const char *name, const char *param
     return r;
 }
 
-static void h_embed(void *run, cwb_run_embed_fn fn, void *src) {
+static void h_embed(void *run, cwb_run_embed_fn fn, void *src, const int *labels) {
     tui_run *r = run;
     r->efn = fn;
     r->esrc = src;
+    r->elabels = labels;
     tui.geom_next = 0; /* show the starting geometry at the first tick */
 }
 
@@ -66,6 +67,7 @@ static int h_tick(void *run, lua_State *L, long done) {
     tui_tick(L);
     if (tui.paused && r == tui.cur) {
         double p0 = tui_now();
+        tui_geom_update(r, 1); /* the picture of where it paused, not of the last frame */
         tui.need_draw = 1;
         lua_State *saved = tui.Lcur;
         tui.Lcur = L;
@@ -89,6 +91,7 @@ static void h_end(void *run, const char *status) {
         tui_geom_update(r, 1); /* the final picture */
     r->efn = NULL;
     r->esrc = NULL;
+    r->elabels = NULL;
     if (tui.cur == r) tui.cur = r->outer;
     else /* ended out of order (an error unwound several): drop it from the chain */
         for (tui_run *c = tui.cur; c; c = c->outer)

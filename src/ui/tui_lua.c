@@ -3,7 +3,7 @@
  * (help(run) ...): run a recipe with the panes live, pause/resume/stop the
  * current run, quit, save the curves as PNG, pick the plotted metric, open a
  * gnuplot window that follows the pane, clear the output area, choose the
- * geometry pane's projection.
+ * geometry pane's projection and what its points are coloured by.
  */
 #include "ui/tui_internal.h"
 #include "ui/repl_cmds.h"
@@ -121,18 +121,36 @@ static int l_projection(lua_State *L) {
     luaL_argcheck(L, perp > 0 && isfinite(perp), 2, "the perplexity must be positive and finite");
     if (kind == TUI_PROJ_PCA && !lua_isnoneornil(L, 2))
         return luaL_argerror(L, 2, "a perplexity goes with \"tsne\" only");
-    tui_geom_set_projection(kind, perp);
+    /* projected at once: the run as it is now, paused or not, else the last picture */
+    const char *when = tui_geom_set_projection(kind, perp) == 0 ? "" : " from the first frame of a run";
     if (kind == TUI_PROJ_TSNE)
-        tui_msg(TUI_ATTR_INFO, "geometry: t-SNE, perplexity %g, from the next frame of a run", perp);
+        tui_msg(TUI_ATTR_INFO, "geometry: t-SNE, perplexity %g%s", perp, when);
     else
-        tui_msg(TUI_ATTR_INFO, "geometry: PCA from the next frame of a run");
+        tui_msg(TUI_ATTR_INFO, "geometry: PCA%s", when);
     return 0;
+}
+
+/* colour_by("class" | "view" | "auto"); colour_by() -> setting, shown */
+static int l_colour_by(lua_State *L) {
+    static const char *const names[] = {"auto", "class", "view", NULL};
+    static const int kinds[] = {TUI_COLOUR_AUTO, TUI_COLOUR_CLASS, TUI_COLOUR_VIEW};
+    const char *shown;
+    if (!lua_isnoneornil(L, 1)) {
+        tui_geom_set_colour(kinds[luaL_checkoption(L, 1, NULL, names)]);
+        tui_geom_colour(&shown);
+        if (tui.g_valid) tui_msg(TUI_ATTR_INFO, "geometry: points coloured by %s", shown);
+        return 0;
+    }
+    lua_pushstring(L, tui_geom_colour(&shown));
+    lua_pushstring(L, shown);
+    return 2;
 }
 
 static const luaL_Reg fns[] = {{"run", cwb_repl_run},   {"pause", l_pause}, {"resume", l_resume},
                                {"stop", l_stop}, {"quit", l_quit},   {"png", l_png},
                                {"show", l_show}, {"window", l_window}, {"clear", l_clear},
-                               {"projection", l_projection}, {NULL, NULL}};
+                               {"projection", l_projection}, {"colour_by", l_colour_by},
+                               {NULL, NULL}};
 
 static const cwb_lua_doc docs[] = {
     {"run", cwb_repl_run_doc},
@@ -149,8 +167,11 @@ static const cwb_lua_doc docs[] = {
                "curve pane; needs a display; also cwb.plot.window"},
     {"clear", "clear(): empty the output area"},
     {"projection", "projection(\"pca\" | \"tsne\" [, perplexity]): how the geometry pane projects the "
-                   "embeddings, PCA (default) or exact t-SNE (perplexity 30, at most 128 rows per view); "
-                   "projection() -> name, perplexity"},
+                   "embeddings, PCA (default) or exact t-SNE (perplexity 30, at most 128 rows per view), "
+                   "at once (paused, or the last picture after a run); projection() -> name, perplexity"},
+    {"colour_by", "colour_by(\"class\" | \"view\" | \"auto\"): what the geometry pane colours the points "
+                  "by: the data's classes (clusters), or the two views; auto (default) is class when "
+                  "the data has labels; colour_by() -> setting, what is shown"},
     {NULL, NULL}};
 
 void tui_lua_open(lua_State *L) {
