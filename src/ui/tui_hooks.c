@@ -62,6 +62,11 @@ static int h_tick(void *run, lua_State *L, long done) {
         r->rate = r->rate > 0 ? 0.5 * r->rate + 0.5 * inst : inst;
         r->rate_t = now;
         r->rate_done = done;
+        r->rate_n++;
+    } else if (r->rate_n == 0 && now - r->t0 - r->paused_s > 0) {
+        /* no half-second sample yet (a scale fit is often over before
+         * one): the run's own average so far, not "0 st/s" */
+        r->rate = (double)done / (now - r->t0 - r->paused_s);
     }
     if (now < tui.next_input && !tui.paused) return r->stop;
     tui_tick(L);

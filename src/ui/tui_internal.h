@@ -49,12 +49,15 @@ typedef struct tui_run {
     tui_series series[TUI_MAX_SERIES];
     int nseries;
     int color;                 /* 0..7 */
-    /* steps/s, smoothed */
+    /* steps/s, smoothed over half-second samples (rate_n of them so far;
+     * before the first, the run's average) */
     double rate, rate_t;
     long rate_done;
-    /* geometry source, NULL once the run is over */
+    int rate_n;
+    /* geometry source and the rows' labels (NULL: none), NULL once the run is over */
     cwb_run_embed_fn efn;
     void *esrc;
+    const int *elabels;
     int stop;                  /* stop() asked for this run */
     int active;
     struct tui_run *outer;     /* the run this one was started inside, if any */
