@@ -101,7 +101,7 @@ static void h_end(void *run, const char *status) {
     else /* ended out of order (an error unwound several): drop it from the chain */
         for (tui_run *c = tui.cur; c; c = c->outer)
             if (c->outer == r) c->outer = r->outer;
-    if (!tui.cur) tui.paused = 0;
+    if (!tui.cur) tui.paused = tui.quit_armed = 0; /* nothing left to lose: Ctrl-D quits */
     double secs = r->t1 - r->t0, busy = secs - r->paused_s;
     const tui_series *loss = tui_run_find(r, "loss");
     char extra[96] = "";

@@ -72,6 +72,7 @@ typedef struct {
     lua_State *Lcur;           /* the thread running now (a run may be in a coroutine) */
     int depth;                 /* chunks running (nested while a run goes on) */
     int quit;                  /* Ctrl-D or quit(): leave when back at the top */
+    int quit_armed;            /* Ctrl-D once during a run: a second one quits */
     int paused;
     volatile sig_atomic_t sigint, sigwinch;
 
