@@ -51,34 +51,42 @@ static int l_png(lua_State *L) {
     return 0;
 }
 
+/* Push the metrics the runs have, "loss top1 ..." ("(no runs yet)"). */
+static void push_metric_names(lua_State *L) {
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    char seen[TUI_MAX_SERIES * 4][32];
+    int nseen = 0;
+    for (int i = 0; i < tui.nruns; i++)
+        for (int j = 0; j < tui.runs[i]->nseries; j++) {
+            const char *nm = tui.runs[i]->series[j].name;
+            int dup = 0;
+            for (int k = 0; k < nseen && !dup; k++) dup = strcmp(seen[k], nm) == 0;
+            if (dup || nseen == (int)(sizeof seen / sizeof seen[0])) continue;
+            snprintf(seen[nseen++], 32, "%s", nm);
+            if (nseen > 1) luaL_addchar(&b, ' ');
+            luaL_addstring(&b, nm);
+        }
+    if (!nseen) luaL_addstring(&b, "(no runs yet)");
+    luaL_pushresult(&b);
+}
+
 static int l_show(lua_State *L) {
     if (lua_isnoneornil(L, 1)) { /* list what there is */
-        luaL_Buffer b;
-        luaL_buffinit(L, &b);
-        luaL_addstring(&b, "showing '");
-        luaL_addstring(&b, tui.metric);
-        luaL_addstring(&b, "'; the runs have:");
-        int any = 0;
-        char seen[TUI_MAX_SERIES * 4][32];
-        int nseen = 0;
-        for (int i = 0; i < tui.nruns; i++)
-            for (int j = 0; j < tui.runs[i]->nseries; j++) {
-                const char *nm = tui.runs[i]->series[j].name;
-                int dup = 0;
-                for (int k = 0; k < nseen && !dup; k++) dup = strcmp(seen[k], nm) == 0;
-                if (dup || nseen == (int)(sizeof seen / sizeof seen[0])) continue;
-                snprintf(seen[nseen++], 32, "%s", nm);
-                luaL_addchar(&b, ' ');
-                luaL_addstring(&b, nm);
-                any = 1;
-            }
-        if (!any) luaL_addstring(&b, " (no runs yet)");
-        luaL_pushresult(&b);
+        push_metric_names(L);
+        lua_pushfstring(L, "showing '%s'; the runs have: %s", tui.metric, lua_tostring(L, -1));
         return 1;
     }
     const char *m = luaL_checkstring(L, 1);
     luaL_argcheck(L, *m && strlen(m) < sizeof tui.metric, 1, "a metric name such as 'loss'");
     snprintf(tui.metric, sizeof tui.metric, "%s", m);
+    int have = 0;
+    for (int i = 0; i < tui.nruns && !have; i++) have = tui_run_find(tui.runs[i], m) != NULL;
+    if (!have) { /* a typo would show an empty pane: say what there is */
+        push_metric_names(L);
+        tui_msg(TUI_ATTR_ERROR, "show: no run has '%s' values (yet); the runs have: %s", m,
+                lua_tostring(L, -1));
+    }
     tui.plot_dirty = 1;
     tui_plot_update(1);
     tui.need_draw = 1;
