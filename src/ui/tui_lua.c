@@ -170,7 +170,8 @@ static const cwb_lua_doc docs[] = {
     {"png", "png([path]): save the curve pane's runs as a PNG figure (default "
             "OUTDIR/cwb-METRIC.png); also the F2 key"},
     {"show", "show([metric]): plot that metric of every run in the curve pane (\"loss\", "
-             "\"top1\", \"theta\", ...); without an argument, list the metrics there are"},
+             "\"top1\", \"theta\", ...; one no run has gets the list of those there are); "
+             "without an argument, list the metrics there are"},
     {"window", "window([on]): open (or with false close) a gnuplot window that follows the "
                "curve pane; needs a display; also cwb.plot.window"},
     {"clear", "clear(): empty the output area"},
