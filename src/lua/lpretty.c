@@ -171,10 +171,12 @@ static void join(pctx *c, int pieces, int np, int nseq, int more, int indent, in
     int inner = indent + INDENT, at = -1; /* at: column on the current line, -1 = fresh line */
     luaL_addchar(&b, '{');
     for (int i = 1; i <= np; i++) {
+        /* look at the piece, then let it go: the buffer may need the top */
         size_t n;
         lua_rawgeti(L, pieces, i);
         const char *s = lua_tolstring(L, -1, &n);
         int packable = i <= nseq && !memchr(s, '\n', n);
+        lua_pop(L, 1);
         if (packable && at >= 0 && (size_t)at + 1 + n + 1 <= (size_t)c->o->width) {
             luaL_addchar(&b, ' ');
             at += 1;
@@ -183,6 +185,7 @@ static void join(pctx *c, int pieces, int np, int nseq, int more, int indent, in
             for (int k = 0; k < inner; k++) luaL_addchar(&b, ' ');
             at = inner;
         }
+        lua_rawgeti(L, pieces, i);
         luaL_addvalue(&b);
         if (!(more && i == np)) luaL_addchar(&b, ',');
         at = packable ? at + (int)n + 1 : -1;

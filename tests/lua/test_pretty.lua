@@ -56,6 +56,20 @@ is(P(summary), [[{
 }]], "a wide table: one entry per line, nested tables indented")
 is(P({a = {1, 2}, b = "x"}, {width = 80}), '{a = {1, 2}, b = "x"}', "a narrow table stays on one line")
 
+-- long texts: the buffer grows while entries are added, at every possible
+-- moment (value lengths 1..200 move where it fills up)
+local wrong = 0
+for len = 1, 200 do
+  local t, want = {}, {"{"}
+  for i = 1, 30 do
+    t[string.format("k%02d", i)] = ("v"):rep(len)
+    want[#want + 1] = string.format('  k%02d = "%s",', i, ("v"):rep(len))
+  end
+  want[#want + 1] = "}"
+  if P(t) ~= table.concat(want, "\n") then wrong = wrong + 1 end
+end
+is(wrong, 0, "tables of up to 7 kB print whole, one entry per line, however the buffer grows")
+
 -- values with their own text
 local obj = setmetatable({}, {__tostring = function() return "<obj>" end})
 is(P{o = obj}, "{o = <obj>}", "a table with __tostring prints as it says")
