@@ -387,13 +387,14 @@ static int distance(const char *a, const char *b) {
     return d[n][m];
 }
 
-/* How far a typed name may be from a real one to be suggested; a real name
- * that starts with what was typed counts as one edit away. */
+/* How far a typed name is from a real one (0: too far to suggest); a real
+ * name that starts with what was typed, or differs only in case, counts as
+ * one edit away. */
 static int near_enough(const char *typed, const char *real) {
     size_t n = strlen(typed);
     if (n >= 3 && strncasecmp(real, typed, n) == 0) return 1;
     int d = distance(typed, real), limit = n <= 3 ? 1 : n <= 6 ? 2 : 3;
-    return d <= limit ? d : 0;
+    return d > limit ? 0 : d > 0 ? d : 1;
 }
 
 typedef struct {
