@@ -72,7 +72,7 @@ const char *tui_geom_projection(double *perplexity) {
 static int by_class(void) { return shown_haslab && tui.colour_by != TUI_COLOUR_VIEW; }
 
 const char *tui_geom_colour(const char **shown) {
-    if (shown) *shown = by_class() || (!tui.g_valid && tui.colour_by == TUI_COLOUR_CLASS) ? "class" : "view";
+    if (shown) *shown = !tui.g_valid ? "nothing yet" : by_class() ? "class" : "view";
     return tui.colour_by == TUI_COLOUR_CLASS ? "class" : tui.colour_by == TUI_COLOUR_VIEW ? "view" : "auto";
 }
 

@@ -200,7 +200,7 @@ void tui_geom_set_colour(int by);
 /* The pane's title in at most room columns (the longest form that fits). */
 const char *tui_geom_title(int room);
 /* What colour_by() reports: the setting, and what the pane shows now
- * ("class" or "view"). */
+ * ("class", "view", or "nothing yet" before the first picture). */
 const char *tui_geom_colour(const char **shown);
 
 /* tui_hooks.c */
