@@ -26,7 +26,8 @@
 --   runs.csv       one row per run (method, gap, seed)
 --   accuracy_vs_gap.png   downstream accuracy against the information gap
 --   pca.png, pca_<method>.csv   PCA of the pooled test embeddings of both
---                  modalities at one gap (points by modality, pairs joined)
+--                  modalities at one gap (colour: class; large dots: image,
+--                  small light dots: text; lines join pairs)
 --
 -- Usage: cwb run examples/modality_structures.lua --out DIR [-- --quick]
 -- (--quick: two gaps, one seed, a few steps: for the test-suite.)
@@ -58,6 +59,18 @@ local METHODS = {
 }
 local COLORS = {unimodal = "black", clip = "blue", ["clip+sep"] = "red",
                 ["clip+bridge"] = "dark-green", ["clip+gc"] = "orange", ["clip+all"] = "purple"}
+-- pca.png colours points by class (ten hues, then they repeat); a text
+-- point takes its class's hue mixed halfway with white
+local CLASS_COLORS = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
+                      "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"}
+local function lighter(hex)
+  local out = {}
+  for i = 2, 6, 2 do
+    local v = tonumber(hex:sub(i, i + 1), 16)
+    out[#out + 1] = string.format("%02x", math.floor((v + 255) / 2))
+  end
+  return "#" .. table.concat(out)
+end
 
 local say = cwb.quiet() and function() end or print
 local nan = 0 / 0
@@ -235,8 +248,9 @@ for _, p in ipairs(panels) do
     for i, gap in ipairs(P.gaps) do
       xs[i], bv[i], bt[i] = gap, mean_sd(col(datainfo[gap], "bayes_v")), mean_sd(col(datainfo[gap], "bayes_t"))
     end
-    fig:line(xs, bv, {color = "gray", dash = true, title = "Bayes, V latents"})
-    fig:line(xs, bt, {color = "gray", dash = 2, title = "Bayes, T latents"})
+    -- two reference lines, told apart by colour, dash and width
+    fig:line(xs, bv, {color = "black", dash = 2, width = 1.5, title = "Bayes, image (V) latents"})
+    fig:line(xs, bt, {color = "gray50", dash = 3, width = 2.5, title = "Bayes, text (T) latents"})
   end
 end
 local file, err = fig:draw()
@@ -245,8 +259,9 @@ fig:close()
 
 local pf = cwb.plot.figure{terminal = "pngcairo", output = cwb.outpath("pca.png"),
                            width = 1500, height = 950, layout = {2, 3},
-                           title = string.format("PCA of test embeddings at gap %.2f " ..
-                                                 "(blue: image, red: text, lines join %d pairs)", P.pca_gap, P.pairs)}
+                           title = string.format("PCA of test embeddings at gap %.2f (colour: class; " ..
+                                                 "large dots: image, small light dots: text; lines join %d pairs)",
+                                                 P.pca_gap, P.pairs)}
 for _, m in ipairs(METHODS) do
   local pc = pca[m.name]
   if pc then
@@ -257,9 +272,23 @@ for _, m in ipairs(METHODS) do
       pf:line({xy:get(i, 1), xy:get(n + i, 1)}, {xy:get(i, 2), xy:get(n + i, 2)},
               {color = "dark-gray", width = 1})
     end
-    pf:points(xy:col(1):slice(1, n), xy:col(2):slice(1, n), {color = "blue", size = 0.6})
-    if pc.two then
-      pf:points(xy:col(1):slice(n + 1, 2 * n), xy:col(2):slice(n + 1, 2 * n), {color = "red", size = 0.6})
+    -- one series per class and modality: image points, then text points
+    local by_class = {}
+    for i = 1, n do
+      local c = pc.labels[i]
+      local b = by_class[c] or {vx = {}, vy = {}, tx = {}, ty = {}}
+      by_class[c] = b
+      b.vx[#b.vx + 1], b.vy[#b.vy + 1] = xy:get(i, 1), xy:get(i, 2)
+      if pc.two then b.tx[#b.tx + 1], b.ty[#b.ty + 1] = xy:get(n + i, 1), xy:get(n + i, 2) end
+    end
+    local classes = {}
+    for c in pairs(by_class) do classes[#classes + 1] = c end
+    table.sort(classes)  -- the same drawing order every run
+    for _, c in ipairs(classes) do
+      local b = by_class[c]
+      local color = CLASS_COLORS[(c - 1) % #CLASS_COLORS + 1]
+      pf:points(b.vx, b.vy, {color = color, size = 0.7})
+      if #b.tx > 0 then pf:points(b.tx, b.ty, {color = lighter(color), size = 0.4}) end
     end
     local rows = {}
     for i = 1, xy:rows() do

@@ -174,8 +174,9 @@ typedef struct cwb_runguard cwb_runguard;
 cwb_runguard *cwb_run_begin(lua_State *L, int record, const char *name, const char *params_json,
                             uint64_t seed, long total_steps, int progress);
 int64_t cwb_run_id(const cwb_runguard *g);   /* -1 if not recorded */
-/* Where the workbench's geometry pane reads the run's embeddings. */
-void cwb_run_embed(cwb_runguard *g, cwb_run_embed_fn fn, void *src);
+/* Where the workbench's geometry pane reads the run's embeddings, and the
+ * label of each row (NULL: none), which it can colour the points by. */
+void cwb_run_embed(cwb_runguard *g, cwb_run_embed_fn fn, void *src, const int *labels);
 void cwb_run_metric(cwb_runguard *g, long step, const char *name, double value);
 /* After a step (or a group of steps); non-zero: the workbench asks the loop
  * to stop early, as an on_step returning false does. */

@@ -4,6 +4,7 @@
  */
 #include "lua/lchunk.h"
 #include "lua/lcwb.h"
+#include "lua/lpretty.h"
 
 #include <lauxlib.h>
 #include <signal.h>
@@ -75,6 +76,8 @@ int cwb_lua_incomplete(lua_State *L, int status) {
 
 int cwb_lua_load_typed(lua_State *L, const char *text, int try_expression,
                        const char *chunkname) {
+    lua_pushstring(L, text);
+    lua_setfield(L, LUA_REGISTRYINDEX, CWB_LUA_TYPED_KEY);
     if (try_expression) {
         const char *ret = lua_pushfstring(L, "return %s;", text);
         int status = luaL_loadbuffer(L, ret, strlen(ret), chunkname);
@@ -98,7 +101,8 @@ int cwb_lua_print_results(lua_State *L, int base) {
         lua_pushliteral(L, "too many results to print");
         return LUA_ERRRUN;
     }
-    lua_getglobal(L, "print");
+    /* cwb.pp: tables readable, everything else as print shows it */
+    lua_pushcfunction(L, cwb_lua_l_pp);
     lua_insert(L, base + 1);
     int status = lua_pcall(L, n, 0, 0);
     if (status != LUA_OK) {

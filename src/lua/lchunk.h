@@ -32,6 +32,9 @@ int cwb_lua_docall(lua_State *L, int nargs, int nres, int flags);
 int cwb_lua_incomplete(lua_State *L, int status);
 
 #define CWB_LUA_INCOMPLETE 100   /* beside the LUA_* status codes */
+/* The registry field holding the text last compiled by cwb_lua_load_typed,
+ * so that help(misspelt.name) can read back what was typed (lcwb.c). */
+#define CWB_LUA_TYPED_KEY "cwb.typed"
 /* Compile what was typed at a prompt (one line, or the lines of a chunk
  * joined by '\n'), named chunkname.  With try_expression, first as "return
  * <text>;" so that `1+1` shows 2.  Returns LUA_OK with the function on top,
@@ -40,8 +43,10 @@ int cwb_lua_incomplete(lua_State *L, int status);
 int cwb_lua_load_typed(lua_State *L, const char *text, int try_expression,
                        const char *chunkname);
 
-/* Show the values above base, as a REPL does, with the global print.  Returns LUA_OK, or a status with the
- * message on top when printing failed.  The values are consumed. */
+/* Show the values above base, as a REPL does: tables as readable text
+ * (lua/lpretty.h, the same as cwb.pp), all of it through the global print.
+ * Returns LUA_OK, or a status with the message on top when printing
+ * failed.  The values are consumed. */
 int cwb_lua_print_results(lua_State *L, int base);
 
 #endif

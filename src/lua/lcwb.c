@@ -12,9 +12,13 @@
 #include "config.h"
 #endif
 #include "lua/lbind.h"
+#include "lua/lchunk.h"
+#include "lua/lpretty.h"
 #include "engine/core/error.h"
 
+#include <ctype.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -123,6 +127,9 @@ static int ctx_quiet;
 static volatile sig_atomic_t ctx_interrupted;
 
 static void copy_str(char *dst, size_t n, const char *src, const char *def) {
+    /* the workbench's run() passes cwb_lua_outdir() back in: snprintf onto
+     * its own source is undefined (glibc left "" and recipes wrote to /) */
+    if (src == dst) return;
     snprintf(dst, n, "%s", src && *src ? src : def);
 }
 
@@ -351,20 +358,336 @@ static const char *area_name(lua_State *L, int idx) {
     return found;
 }
 
-/* Push the help text for the value at arg (the whole API when absent). */
-static void help_text(lua_State *L, int arg) {
+/* ---- help for a name that does not exist ---------------------------------- */
+
+#define NAME_MAX_PARTS 8
+#define NAME_PART_MAX 64
+#define NEAREST 3
+
+/* Optimal string alignment distance (edits and swaps of neighbours), any
+ * case; 99 for parts too long to compare. */
+static int distance(const char *a, const char *b) {
+    size_t n = strlen(a), m = strlen(b);
+    if (n >= NAME_PART_MAX || m >= NAME_PART_MAX) return 99;
+    int d[NAME_PART_MAX + 1][NAME_PART_MAX + 1];
+    for (size_t i = 0; i <= n; i++) d[i][0] = (int)i;
+    for (size_t j = 0; j <= m; j++) d[0][j] = (int)j;
+    for (size_t i = 1; i <= n; i++)
+        for (size_t j = 1; j <= m; j++) {
+            int cost = tolower((unsigned char)a[i - 1]) != tolower((unsigned char)b[j - 1]);
+            int v = d[i - 1][j] + 1;
+            if (d[i][j - 1] + 1 < v) v = d[i][j - 1] + 1;
+            if (d[i - 1][j - 1] + cost < v) v = d[i - 1][j - 1] + cost;
+            if (i > 1 && j > 1 && tolower((unsigned char)a[i - 1]) == tolower((unsigned char)b[j - 2]) &&
+                tolower((unsigned char)a[i - 2]) == tolower((unsigned char)b[j - 1]) &&
+                d[i - 2][j - 2] + 1 < v)
+                v = d[i - 2][j - 2] + 1;
+            d[i][j] = v;
+        }
+    return d[n][m];
+}
+
+/* How far a typed name is from a real one (0: too far to suggest); a real
+ * name that starts with what was typed, or differs only in case, counts as
+ * one edit away. */
+static int near_enough(const char *typed, const char *real) {
+    size_t n = strlen(typed);
+    if (n >= 3 && strncasecmp(real, typed, n) == 0) return 1;
+    int d = distance(typed, real), limit = n <= 3 ? 1 : n <= 6 ? 2 : 3;
+    return d > limit ? 0 : d > 0 ? d : 1;
+}
+
+typedef struct {
+    char name[NEAREST][160];
+    int dist[NEAREST];
+    int n;
+} nearest;
+
+static void consider(nearest *nr, const char *name, int d) {
+    if (d <= 0) return;
+    for (int i = 0; i < nr->n; i++)
+        if (strcmp(nr->name[i], name) == 0) return;
+    int at = nr->n;
+    while (at > 0 && nr->dist[at - 1] > d) at--;
+    if (at >= NEAREST) return;
+    int last = nr->n < NEAREST ? nr->n : NEAREST - 1;
+    for (int i = last; i > at; i--) {
+        memcpy(nr->name[i], nr->name[i - 1], sizeof nr->name[i]);
+        nr->dist[i] = nr->dist[i - 1];
+    }
+    snprintf(nr->name[at], sizeof nr->name[at], "%s", name);
+    nr->dist[at] = d;
+    if (nr->n < NEAREST) nr->n++;
+}
+
+/* Push the table of names the value at idx has: itself when a table, its
+ * metatable's __index when that is a table (objects, classes); nil else. */
+static int push_members(lua_State *L, int idx) {
+    idx = lua_absindex(L, idx);
+    if (lua_istable(L, idx)) {
+        lua_pushvalue(L, idx);
+        return 1;
+    }
+    if (push_class_methods(L, idx)) return 1;
+    lua_pushnil(L);
+    return 0;
+}
+
+/* Suggest members of the table at idx near `part`, named prefix..sep..key. */
+static void near_members(lua_State *L, int idx, const char *prefix, char sep, const char *part,
+                         nearest *nr) {
+    if (!push_members(L, idx)) {
+        lua_pop(L, 1);
+        return;
+    }
+    char sepstr[2] = {sep, '\0'};
+    lua_pushnil(L);
+    while (lua_next(L, -2)) {
+        lua_pop(L, 1);
+        if (lua_type(L, -1) != LUA_TSTRING) continue;
+        const char *k = lua_tostring(L, -1);
+        char full[160];
+        snprintf(full, sizeof full, "%s%s%s", prefix, *prefix ? sepstr : "", k);
+        consider(nr, full, near_enough(part, k));
+    }
+    lua_pop(L, 1);
+}
+
+/* The member `part` of the value on top, replacing it (nil when absent),
+ * read without running code: raw fields, then the __index table. */
+static void raw_member(lua_State *L, const char *part) {
+    int v = lua_gettop(L);
+    lua_pushnil(L);
+    if (lua_istable(L, v)) {
+        lua_pushstring(L, part);
+        lua_rawget(L, v);
+        lua_replace(L, v + 1);
+    }
+    if (lua_isnil(L, v + 1) && push_class_methods(L, v)) {
+        lua_getfield(L, -1, part);
+        lua_replace(L, v + 1);
+        lua_pop(L, 1);
+    }
+    lua_replace(L, v);
+}
+
+/* A dotted name ("cwb.trainer.new", "trainer.new", "tr:run") cut into parts. */
+typedef struct {
+    char part[NAME_MAX_PARTS][NAME_PART_MAX];
+    char sep[NAME_MAX_PARTS];  /* the separator before part[i + 1] */
+    int n;
+    char found[160];           /* the part that exists, as a name ("cwb.trainer") */
+} dotted;
+
+/* Push the local variable `name` of the function calling help (level 1);
+ * 0 (nothing pushed) if it has none of that name. */
+static int push_caller_local(lua_State *L, const char *name) {
+    lua_Debug ar;
+    if (!lua_getstack(L, 1, &ar)) return 0;
+    int found = 0;
+    const char *n;
+    for (int i = 1; (n = lua_getlocal(L, &ar, i)) != NULL; i++) {
+        if (strcmp(n, name) == 0 && n[0] != '(') { /* the last one of the name is in scope */
+            if (found) lua_remove(L, -2);
+            found = 1;
+        } else
+            lua_pop(L, 1);
+    }
+    return found;
+}
+
+/* Resolve d's parts from the caller's locals, the globals, or the cwb
+ * module when the first is none of those; push the deepest value found
+ * (the globals table when not even the first part exists).  Returns how
+ * many parts resolved (d->n: the whole name exists). */
+static int resolve(lua_State *L, dotted *d, const char *name) {
+    d->n = 0;
+    d->found[0] = '\0';
+    for (const char *p = name; *p && d->n < NAME_MAX_PARTS;) {
+        size_t n = strcspn(p, ".:");
+        snprintf(d->part[d->n], NAME_PART_MAX, "%.*s", (int)n, p);
+        d->sep[d->n++] = p[n] ? p[n] : '.';
+        p += n + (p[n] ? 1 : 0);
+    }
+    lua_pushglobaltable(L);
+    int i = 0;
+    if (d->n > 0 && push_caller_local(L, d->part[0])) {
+        if (lua_isnil(L, -1)) lua_pop(L, 1);
+        else {
+            lua_remove(L, -2);
+            snprintf(d->found, sizeof d->found, "%s", d->part[0]);
+            i = 1;
+        }
+    }
+    if (d->n > 0 && i == 0) {
+        lua_pushvalue(L, -1);
+        raw_member(L, d->part[0]);
+        int missing = lua_isnil(L, -1);
+        lua_pop(L, 1);
+        if (missing) {
+            if (push_cwb(L)) {
+                lua_pushvalue(L, -1);
+                raw_member(L, d->part[0]);
+                missing = lua_isnil(L, -1);
+                lua_pop(L, 1);
+            }
+            if (!missing) {
+                lua_remove(L, -2);
+                snprintf(d->found, sizeof d->found, "cwb");
+            } else
+                lua_pop(L, 1);
+        }
+    }
+    for (; i < d->n; i++) {
+        lua_pushvalue(L, -1);
+        raw_member(L, d->part[i]);
+        if (lua_isnil(L, -1)) {
+            lua_pop(L, 1);
+            break;
+        }
+        lua_remove(L, -2);
+        size_t fl = strlen(d->found);
+        char sep[2] = {i ? d->sep[i - 1] : '.', '\0'};
+        snprintf(d->found + fl, sizeof d->found - fl, "%s%s", fl ? sep : "", d->part[i]);
+    }
+    return i;
+}
+
+/* help for a name that is not there ("nothing matches" after a search for
+ * a word, else "no such function or table") and the nearest names --
+ * members of the part of the name that exists (the globals and the module
+ * for a first part), else anything in the module with a near last part. */
+static void add_no_such(sbuf *s, const char *name, int searched) {
+    lua_State *L = s->L;
+    dotted d;
+    int i = resolve(L, &d, name);
+    nearest nr = {.n = 0};
+    char sep = lua_isuserdata(L, -1) ? ':' : i ? d.sep[i - 1] : '.'; /* objects: methods */
+    if (i < d.n) near_members(L, -1, d.found, sep, d.part[i], &nr);
+    lua_pop(L, 1);
+    if (i == 0 && d.n > 0) {
+        if (push_cwb(L)) near_members(L, -1, "cwb", '.', d.part[0], &nr);
+        lua_pop(L, 1);
+    }
+    if (nr.n == 0 && d.n > 0) { /* anywhere in the module */
+        const char *last = d.part[d.n - 1];
+        if (push_cwb(L)) {
+            near_members(L, -1, "cwb", '.', last, &nr);
+            for (size_t a = 0; a < N_AREAS; a++) {
+                char area[64];
+                snprintf(area, sizeof area, "cwb.%s", AREAS[a].name);
+                lua_getfield(L, -1, AREAS[a].name);
+                near_members(L, -1, area, '.', last, &nr);
+                lua_pop(L, 1);
+            }
+        }
+        lua_pop(L, 1);
+    }
+    lua_pushfstring(L, "help: %s '%s'", searched ? "nothing matches" : "no such function or table",
+                    name);
+    sb_addtop(s);
+    for (int k = 0; k < nr.n; k++) {
+        lua_pushfstring(L, "%s%s", k == 0 ? "; did you mean " : k == nr.n - 1 ? " or " : ", ",
+                        nr.name[k]);
+        sb_addtop(s);
+    }
+    lua_pushstring(L, nr.n ? "?\n" : searched ? "\n" : "; help(\"word\") searches the API\n");
+    sb_addtop(s);
+}
+
+/* The name written as the argument of the help call that is running, when
+ * it can be read back from the caller's source line: a typed line (the
+ * REPLs keep it under CWB_LUA_TYPED_KEY), a file, or a loaded string. */
+static int typed_name(lua_State *L, char *out, size_t cap) {
+    lua_Debug ar;
+    if (!lua_getstack(L, 1, &ar) || !lua_getinfo(L, "Sl", &ar) || ar.currentline < 1) return 0;
+    char line[1024] = "";
+    const char *text = NULL;
+    if (strcmp(ar.source, "=stdin") == 0) {
+        lua_getfield(L, LUA_REGISTRYINDEX, CWB_LUA_TYPED_KEY);
+        text = lua_tostring(L, -1);
+        lua_pop(L, 1); /* the registry keeps the string alive */
+    } else if (ar.source[0] != '=' && ar.source[0] != '@')
+        text = ar.source;
+    if (text) {
+        for (int n = 1; n < ar.currentline && text; n++) {
+            text = strchr(text, '\n');
+            if (text) text++;
+        }
+        if (!text) return 0;
+        snprintf(line, sizeof line, "%.*s", (int)strcspn(text, "\n"), text);
+    } else if (ar.source[0] == '@') {
+        FILE *f = fopen(ar.source + 1, "r");
+        if (!f) return 0;
+        for (int n = 0; n < ar.currentline && fgets(line, sizeof line, f); n++) {
+        }
+        fclose(f);
+        line[strcspn(line, "\n")] = '\0';
+    }
+    /* help ( name ) or helptext ( name ), name a dotted path */
+    for (const char *p = line; (p = strstr(p, "help")) != NULL; p += 4) {
+        if (p > line && (isalnum((unsigned char)p[-1]) || p[-1] == '_')) continue;
+        const char *q = p + 4;
+        if (strncmp(q, "text", 4) == 0) q += 4; /* cwb.helptext(x) */
+        while (*q == ' ' || *q == '\t') q++;
+        if (*q++ != '(') continue;
+        while (*q == ' ' || *q == '\t') q++;
+        size_t n = 0;
+        while (isalnum((unsigned char)q[n]) || q[n] == '_' || q[n] == '.' || q[n] == ':') n++;
+        const char *e = q + n;
+        while (*e == ' ' || *e == '\t') e++;
+        if (n == 0 || n >= cap || *e != ')' || !(isalpha((unsigned char)q[0]) || q[0] == '_') ||
+            (n == 3 && strncmp(q, "nil", 3) == 0))
+            continue;
+        snprintf(out, cap, "%.*s", (int)n, q);
+        return 1;
+    }
+    return 0;
+}
+
+/* Is the word a name (a.b, a:b), so that "nothing matches" can suggest? */
+static int is_name(const char *w) {
+    if (!(isalpha((unsigned char)w[0]) || w[0] == '_')) return 0;
+    for (; *w; w++)
+        if (!(isalnum((unsigned char)*w) || *w == '_' || *w == '.' || *w == ':')) return 0;
+    return 1;
+}
+
+/* Push the help text for the value at arg: the whole API when there is no
+ * argument (given = 0); a nil argument is a name that does not exist. */
+static void help_text(lua_State *L, int arg, int given) {
     sbuf s;
     int t = lua_type(L, arg);
     sb_init(&s, L);
-    if (t == LUA_TNONE || t == LUA_TNIL) {
+    if (!given) {
         lua_pushfstring(L, "cwb %s: the Lua API. help(f) shows one entry, help(\"word\") "
                            "searches. Indices count from 1.\n\n", PACKAGE_VERSION);
         sb_addtop(&s);
         add_listing(&s, NULL);
+    } else if (t == LUA_TNIL) {
+        char name[160];
+        if (typed_name(L, name, sizeof name)) add_no_such(&s, name, 0);
+        else {
+            lua_pushliteral(L, "help: the argument is nil: no such function or table (a "
+                               "misspelt name?); help() lists the API, help(\"word\") searches "
+                               "it\n");
+            sb_addtop(&s);
+        }
     } else if (t == LUA_TSTRING) {
         const char *w = lua_tostring(L, arg);
         add_listing(&s, w);
-        if (s.n == 0) {
+        if (s.n == 0 && is_name(w)) { /* help "trainer.new", help "trainer.nwe" */
+            dotted d;
+            int parts = resolve(L, &d, w);
+            if (parts == d.n) {
+                help_text(L, lua_gettop(L), 1);
+                lua_remove(L, -2);
+                sb_addtop(&s);
+            } else {
+                lua_pop(L, 1);
+                add_no_such(&s, w, strpbrk(w, ".:") == NULL);
+            }
+        } else if (s.n == 0) {
             lua_pushfstring(L, "help: nothing matches '%s'\n", w);
             sb_addtop(&s);
         }
@@ -393,8 +716,9 @@ static void help_text(lua_State *L, int arg) {
 /* Printed through the global print, so that a front end which redirects
  * print (the workbench's output pane) shows help too. */
 static int l_help(lua_State *L) {
+    int given = lua_gettop(L) > 0;
     lua_settop(L, 1);
-    help_text(L, 1);
+    help_text(L, 1, given);
     size_t n;
     const char *s = lua_tolstring(L, -1, &n);
     if (n > 0 && s[n - 1] == '\n') n--; /* print adds its own */
@@ -405,8 +729,9 @@ static int l_help(lua_State *L) {
 }
 
 static int l_helptext(lua_State *L) {
+    int given = lua_gettop(L) > 0;
     lua_settop(L, 1);
-    help_text(L, 1);
+    help_text(L, 1, given);
     return 1;
 }
 
@@ -465,11 +790,13 @@ static const luaL_Reg cwb_fns[] = {
     {"help", l_help},     {"helptext", l_helptext}, {"doc", l_doc},
     {"seed", l_seed},     {"outdir", l_outdir},     {"outpath", l_outpath},
     {"write_file", l_write_file}, {"recipe", l_recipe}, {"quiet", l_quiet},
+    {"pretty", cwb_lua_l_pretty}, {"pp", cwb_lua_l_pp},
     {NULL, NULL}};
 
 static const cwb_lua_doc cwb_docs[] = {
     {"help", "help([x]) -> nothing: print the API (no argument), the doc of a function, table "
-             "or object, or the entries matching a word"},
+             "or object, or the entries matching a word; a misspelt name (nil) or a name that "
+             "matches nothing gets \"no such function\" and the nearest names"},
     {"helptext", "cwb.helptext([x]) -> string: what help(x) would print"},
     {"doc", "cwb.doc(x) -> string|nil: the one-line doc string of a function, table or object"},
     {"seed", "cwb.seed() -> integer: the session seed (--seed N, default 1); the default of "
@@ -480,6 +807,10 @@ static const cwb_lua_doc cwb_docs[] = {
                    "temporary file renamed over it; devices and FIFOs are written in place)"},
     {"recipe", "cwb.recipe() -> string: the running recipe's path (recorded with each run)"},
     {"quiet", "cwb.quiet() -> boolean: true under --quiet (no progress output)"},
+    {"pretty", "cwb.pretty(v [, {depth=4, items=50, width=}]) -> string: v as readable text; a "
+               "table as a constructor (keys sorted, nested, bounded, cycles marked <cycle>)"},
+    {"pp", "cwb.pp(...): print the values as the REPL shows results (tables as cwb.pretty "
+           "writes them)"},
     {NULL, NULL}};
 
 int luaopen_cwb(lua_State *L) {

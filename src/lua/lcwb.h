@@ -55,7 +55,9 @@ void cwb_lua_set_store_path(const char *path);
 /* Why cwb_lua_store last returned NULL ("" if it did not), for that warning. */
 const char *cwb_lua_store_error(void);
 
-/* Set by main.c/REPL: the recipe name and --out directory, for run records and figures. */
+/* Set by main.c/REPL: the recipe name and --out directory, for run records and figures.
+ * Either string may be the one the getter returns (run() keeps the folder by
+ * passing cwb_lua_outdir() back); NULL or "" gives "(none)" / ".". */
 void cwb_lua_set_context(const char *recipe, const char *outdir, unsigned long long seed);
 const char *cwb_lua_recipe(void);
 const char *cwb_lua_outdir(void);      /* "." if none */

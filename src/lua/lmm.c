@@ -536,7 +536,8 @@ static int t_run(lua_State *L) {
     const char *params = lua_tostring(L, -1);
     cwb_runguard *g = cwb_run_begin(L, record, name, params, c->seed, steps, progress);
     int gidx = lua_gettop(L);
-    if (c->mode == CWB_MM_TWO_TOWER) cwb_run_embed(g, embed_fn, tr->t);
+    if (c->mode == CWB_MM_TWO_TOWER)
+        cwb_run_embed(g, embed_fn, tr->t, cwb_mm_trainer_data(tr->t)->labels);
 
     cwb_mm_step_info s;
     memset(&s, 0, sizeof s);

@@ -118,8 +118,8 @@ const cwb_run_observer *cwb_lua_observer(lua_State *L) {
     return h;
 }
 
-void cwb_run_embed(cwb_runguard *g, cwb_run_embed_fn fn, void *src) {
-    if (g->ui && g->hooks->run_embed) g->hooks->run_embed(g->ui, fn, src);
+void cwb_run_embed(cwb_runguard *g, cwb_run_embed_fn fn, void *src, const int *labels) {
+    if (g->ui && g->hooks->run_embed) g->hooks->run_embed(g->ui, fn, src, labels);
 }
 
 int64_t cwb_run_id(const cwb_runguard *g) { return g->store ? g->run : -1; }

@@ -327,7 +327,7 @@ static int tr_run(lua_State *L) {
     const char *params = lua_tostring(L, -1);
     cwb_runguard *g = cwb_run_begin(L, record, name, params, c->seed, steps, progress);
     int gidx = lua_gettop(L);
-    cwb_run_embed(g, embed_fn, tr->t);
+    cwb_run_embed(g, embed_fn, tr->t, cwb_trainer_data(tr->t)->labels);
 
     cwb_step_info in = {0};
     cwb_eval_info ev;

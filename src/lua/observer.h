@@ -31,9 +31,10 @@ typedef struct cwb_run_observer {
      * observer does not follow this run). */
     void *(*run_begin)(void *ud, lua_State *L, const char *name, const char *params,
                        long total, int64_t id);
-    /* Where the geometry pane can read the run's current embeddings; valid
-     * until run_end. */
-    void (*run_embed)(void *run, cwb_run_embed_fn fn, void *src);
+    /* Where the geometry pane can read the run's current embeddings, and
+     * the class (cluster) label of each of their n rows, or NULL when the
+     * data has none; both valid until run_end. */
+    void (*run_embed)(void *run, cwb_run_embed_fn fn, void *src, const int *labels);
     void (*run_metric)(void *run, long step, const char *name, double value);
     /* After a step (or a group of steps): done of total.  May run Lua on L.
      * Non-zero: stop the loop early. */

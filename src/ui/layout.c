@@ -3,6 +3,10 @@
  *
  * The proportions favour the panes: the output area takes a quarter of the
  * rows (3 to 12), the status and input lines one each, the panes the rest.
+ * A short terminal would leave the output area too few lines to read an
+ * answer (5 on the classic 80x24), so it gets at least OUT_SHORT_H rows
+ * while the panes keep TOP_KEEP_H: 80x24 is 15 rows of panes over 7 of
+ * output.
  * The geometry pane wants to be about square on screen, and a terminal cell
  * is about twice as tall as it is wide, so it is given twice as many columns
  * as rows, within 45% of the width.
@@ -18,6 +22,9 @@
 /* Side by side from this width; stacked below it when tall enough. */
 #define SIDE_MIN_COLS 72
 #define STACK_MIN_TOP 18
+/* The output area of a short terminal. */
+#define OUT_SHORT_H 7
+#define TOP_KEEP_H 12
 
 static int clamp(int v, int lo, int hi) { return v < lo ? lo : v > hi ? hi : v; }
 
@@ -38,6 +45,8 @@ int cwb_layout_compute(int rows, int cols, cwb_layout *lo) {
     }
     lo->ok = 1;
     int out_h = clamp((rows - 2) / 4, 3, 12);
+    int short_h = rows - 2 - TOP_KEEP_H < OUT_SHORT_H ? rows - 2 - TOP_KEEP_H : OUT_SHORT_H;
+    if (out_h < short_h) out_h = short_h;
     int top_h = rows - 2 - out_h; /* >= 7 since rows >= 12 */
     lo->input = rect(rows - 1, 0, 1, cols);
     lo->status = rect(rows - 2, 0, 1, cols);

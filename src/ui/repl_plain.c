@@ -13,6 +13,7 @@
 #endif
 #include "ui/ui.h"
 #include "ui/tui.h"
+#include "ui/repl_cmds.h"
 #include "lua/lchunk.h"
 #include "lua/lcwb.h"
 
@@ -112,7 +113,8 @@ int cwb_repl_plain(lua_State *L) {
         fflush(stdout);
     }
     lua_settop(L, 0);
-    for (;;) {
+    cwb_repl_open_plain(L);
+    while (!cwb_repl_quit_asked()) {
         int status = load_chunk(L);
         if (status == -1) break;
         if (status == LUA_OK) status = cwb_lua_docall(L, 0, LUA_MULTRET, CWB_CALL_SIGINT);

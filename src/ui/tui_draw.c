@@ -6,6 +6,7 @@
  * only what changed.
  */
 #include "ui/tui_internal.h"
+#include "lua/lpretty.h"
 
 #include <curses.h>
 #include <math.h>
@@ -89,6 +90,7 @@ static void draw_output(cwb_rect r) {
                 continue;
             }
             size_t end = k + 1 < rows ? starts[k + 1] : l->n;
+            while (end > starts[k] && s[end - 1] == ' ') end--; /* where a row was broken */
             attrset(line_attr(l->attr));
             mvaddnstr(row, r.x, s + starts[k], (int)(end - starts[k]));
             attrset(A_NORMAL);
@@ -166,15 +168,12 @@ static void draw_status(void) {
     attrset(A_NORMAL);
 }
 
-/* The too-small verdict, wrapped at spaces and centred. */
-static void draw_small(void) {
-    const char *m = tui.lo.msg;
-    int rows = LINES, cols = COLS > 0 ? COLS : 1;
+void tui_draw_note(cwb_rect r, const char *m) {
     const char *lines[16];
-    int lens[16], n = 0;
+    int lens[16], n = 0, cols = r.w > 0 ? r.w : 1;
     while (*m && n < 16) {
         int len = (int)strlen(m);
-        if (len > cols) {
+        if (len > cols) { /* break at the last space that fits */
             len = cols;
             while (len > 0 && m[len] != ' ') len--;
             if (len == 0) len = cols;
@@ -184,16 +183,17 @@ static void draw_small(void) {
         m += len;
         while (*m == ' ') m++;
     }
-    int y = (rows - n) / 2 > 0 ? (rows - n) / 2 : 0;
-    for (int i = 0; i < n && y + i < rows; i++)
-        mvaddnstr(y + i, (cols - lens[i]) / 2 > 0 ? (cols - lens[i]) / 2 : 0, lines[i], lens[i]);
-    if (rows > 0) move(rows - 1, 0);
+    if (n > r.h) n = r.h;
+    int y = r.y + (r.h - n) / 2;
+    for (int i = 0; i < n; i++)
+        mvaddnstr(y + i, r.x + (cols - lens[i]) / 2, lines[i], lens[i]);
 }
 
 void tui_draw_all(void) {
     if (!tui.curses_on) return;
     if (tui.need_layout) {
         cwb_layout_compute(LINES, COLS, &tui.lo);
+        if (tui.lo.ok) cwb_lua_set_print_width(tui.lo.output.w); /* tables fit the output area */
         tui.need_layout = 0;
         tui.plot_dirty = 1;
         clearok(curscr, TRUE);
@@ -201,8 +201,10 @@ void tui_draw_all(void) {
     }
     tui.need_draw = 0;
     erase();
-    if (!tui.lo.ok) {
-        draw_small();
+    if (!tui.lo.ok) { /* the too-small verdict */
+        cwb_rect all = {0, 0, LINES, COLS};
+        tui_draw_note(all, tui.lo.msg);
+        if (LINES > 0) move(LINES - 1, 0);
         refresh();
         return;
     }
@@ -215,7 +217,7 @@ void tui_draw_all(void) {
     frame(tui.lo.plot, title, right);
     tui_plot_draw(inner(tui.lo.plot));
     if (tui.lo.geom.h > 0) {
-        frame(tui.lo.geom, tui.g_title[0] ? tui.g_title : "geometry", NULL);
+        frame(tui.lo.geom, tui_geom_title(tui.lo.geom.w - 6), NULL);
         tui_geom_draw(inner(tui.lo.geom));
     }
     draw_output(tui.lo.output);

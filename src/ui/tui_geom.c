@@ -1,15 +1,20 @@
 /*
  * tui_geom.c - the geometry pane: where the two views (or modalities) sit.
  *
- * The run's current embeddings of both views are pooled and projected to
- * the plane (docs/methods.md "2-D projections"): by default on their top
- * two principal axes (cwb_pca2), or with projection("tsne") by exact t-SNE
- * (cwb_tsne), drawn as coloured dots (view a cyan, view b yellow, both in
- * one cell white), with the two centroids A and B and the modality-gap vector
- * between them.  The caption gives alignment, uniformity and the centroid
- * gap of the full data set (methods.md "Metrics").  At most SAMPLE rows per
- * view are projected (TSNE_SAMPLE for t-SNE, whose cost is quadratic),
- * always the same ones.  Frames move rather than jump: each PCA axis keeps
+ * The run's current embeddings of both views are sampled into a pool (at
+ * most SAMPLE rows per view, always the same ones, with their class labels
+ * when the data has them) and projected to the plane (docs/methods.md "2-D
+ * projections"): by default on their top two principal axes (cwb_pca2), or
+ * with projection("tsne") by exact t-SNE (cwb_tsne) of TSNE_SAMPLE of them,
+ * whose cost is quadratic.  The points are drawn as dots coloured by class
+ * when there are labels, so that clusters show (a cell takes the colour of
+ * most of its points), or with colour_by("view") by view (view a cyan, view
+ * b yellow, both in one cell white); the two centroids A and B and the
+ * modality-gap vector between them are drawn over them.  The caption gives
+ * alignment, uniformity and the centroid gap of the full data set
+ * (methods.md "Metrics").  The pool outlives the run, so projection() can
+ * project the last picture again at once, paused or after the run (a
+ * running run is sampled afresh first).  Frames move rather than jump: each PCA axis keeps
  * the sign it had in the last frame, and each t-SNE frame continues from the
  * last layout with a short descent (TSNE_ITERS_WARM iterations, no early
  * exaggeration, which would tear the settled layout apart) instead of
@@ -38,7 +43,7 @@
 #define COLOR_A 6 /* cyan */
 #define COLOR_B 3 /* yellow */
 
-static size_t capbuf, capidx, capprev, capwork;
+static size_t cappool, capplab, capbuf, capprev, caplab, capwork;
 
 /* The projection asked for, and what the points on screen (tui.gprev) are
  * (the caption describes those until the next frame): a warm start or a
@@ -46,7 +51,7 @@ static size_t capbuf, capidx, capprev, capwork;
  * run. */
 static int proj = TUI_PROJ_PCA;
 static double tsne_perplexity = 30;
-static int shown_proj = -1, shown_serial = -1;
+static int shown_proj = -1, shown_serial = -1, shown_haslab, shown_classes;
 static double shown_perplexity, shown_kl;
 static void *tsne_work;
 
@@ -59,74 +64,125 @@ static int grow(void **p, size_t *cap, size_t need) {
     return 0;
 }
 
-void tui_geom_set_projection(int kind, double perplexity) {
-    proj = kind == TUI_PROJ_TSNE ? TUI_PROJ_TSNE : TUI_PROJ_PCA;
-    if (perplexity > 0) tsne_perplexity = perplexity;
-    shown_serial = -1; /* no warm start: the next t-SNE frame starts afresh */
-    tui.geom_next = 0;
-    tui.need_draw = 1;
-}
-
 const char *tui_geom_projection(double *perplexity) {
     if (perplexity) *perplexity = tsne_perplexity;
     return proj == TUI_PROJ_TSNE ? "tsne" : "pca";
 }
 
-/* t-SNE of the 2m pooled points into out, continuing from the last frame
- * when it was t-SNE of the same run; 0 on success. */
-static int tsne_frame(const tui_run *r, const float *pool, int m, int k, float *out) {
+static int by_class(void) { return shown_haslab && tui.colour_by != TUI_COLOUR_VIEW; }
+
+const char *tui_geom_colour(const char **shown) {
+    if (shown) *shown = !tui.g_valid ? "nothing yet" : by_class() ? "class" : "view";
+    return tui.colour_by == TUI_COLOUR_CLASS ? "class" : tui.colour_by == TUI_COLOUR_VIEW ? "view" : "auto";
+}
+
+/* The pane's title: the longest of a few forms that fits `room` columns,
+ * so that a narrow pane (80x24) still shows the step whole. */
+const char *tui_geom_title(int room) {
+    static char t[160];
+    if (!tui.g_valid) return "geometry";
+    char proj_name[48], colour[40];
+    if (shown_proj == TUI_PROJ_TSNE)
+        snprintf(proj_name, sizeof proj_name, "t-SNE, perplexity %g", shown_perplexity);
+    else
+        snprintf(proj_name, sizeof proj_name, "PCA");
+    if (by_class()) snprintf(colour, sizeof colour, "by class (%d)", shown_classes);
+    else snprintf(colour, sizeof colour, "by view%s", tui.colour_by == TUI_COLOUR_CLASS ? " (no labels)" : "");
+    const char *kind = shown_proj == TUI_PROJ_TSNE ? "t-SNE" : "PCA";
+    for (int form = 0; form < 5; form++) {
+        switch (form) {
+        case 0: snprintf(t, sizeof t, "geometry (%s), step %ld, %s", proj_name, tui.gp_step, colour); break;
+        case 1: snprintf(t, sizeof t, "geometry (%s), step %ld", proj_name, tui.gp_step); break;
+        case 2: snprintf(t, sizeof t, "%s, step %ld, %s", kind, tui.gp_step, by_class() ? "class" : "view"); break;
+        case 3: snprintf(t, sizeof t, "%s, step %ld", kind, tui.gp_step); break;
+        default: snprintf(t, sizeof t, "step %ld", tui.gp_step);
+        }
+        if ((int)strlen(t) <= room) break;
+    }
+    return t;
+}
+
+void tui_geom_set_colour(int by) {
+    tui.colour_by = by;
+    tui.need_draw = 1;
+}
+
+/* Sample the run's embeddings as they are now into the pool, and measure
+ * the caption's metrics on the whole data set.  0 on success. */
+static int take_sample(tui_run *r) {
+    const float *a, *b;
+    int n, k;
+    if (!r->efn || r->efn(r->esrc, &a, &b, &n, &k) != 0 || n < 2 || k < 2) return -1;
+    int m = n < SAMPLE ? n : SAMPLE; /* n >= 2: t-SNE's 4 points at least */
+    if (grow((void **)&tui.gpool, &cappool, (size_t)2 * m * k * sizeof(float)) ||
+        grow((void **)&tui.gplab, &capplab, (size_t)m * sizeof(int)))
+        return -1;
+    /* evenly spread rows: the same ones every frame */
+    for (int i = 0; i < m; i++) {
+        long row = (long)i * n / m;
+        memcpy(tui.gpool + (size_t)i * k, a + (size_t)row * k, (size_t)k * sizeof(float));
+        memcpy(tui.gpool + (size_t)(m + i) * k, b + (size_t)row * k, (size_t)k * sizeof(float));
+        tui.gplab[i] = r->elabels ? r->elabels[row] : 0;
+    }
+    tui.gpm = m;
+    tui.gpk = k;
+    tui.gp_haslab = r->elabels != NULL;
+    tui.gp_serial = r->serial;
+    tui.gp_step = r->done;
+    tui.g_align = cwb_alignment(a, b, n, k);
+    tui.g_unif = cwb_uniformity(tui.gpool, m, k, 0);
+    tui.g_gap = cwb_gap_centroid(a, b, n, k);
+    return 0;
+}
+
+/* t-SNE of the 2m points x into out, continuing from the last frame when it
+ * was t-SNE of the same run; 0 on success. */
+static int tsne_frame(const float *x, int m, int k, float *out, int warm) {
     size_t need = cwb_tsne_work_bytes(2 * m, k);
     if (!need || grow(&tsne_work, &capwork, need)) return -1;
     cwb_tsne_cfg c;
     cwb_tsne_defaults(&c);
     c.perplexity = tsne_perplexity;
-    int warm = tui.g_valid && tui.gn == m && shown_proj == TUI_PROJ_TSNE && shown_serial == r->serial;
     c.iterations = warm ? TSNE_ITERS_WARM : TSNE_ITERS_COLD;
     if (warm) {
         c.init = tui.gprev;
         c.exaggeration_iters = 0;
     }
     cwb_tsne_info info;
-    if (cwb_tsne(pool, 2 * m, k, &c, out, &info, tsne_work, need) != 0) return -1;
+    if (cwb_tsne(x, 2 * m, k, &c, out, &info, tsne_work, need) != 0) return -1;
     shown_perplexity = info.perplexity;
     shown_kl = info.kl;
     return 0;
 }
 
-void tui_geom_update(tui_run *r, int force) {
-    if (!r || !r->efn) return;
-    double now = tui_now();
-    if (!force && now < tui.geom_next) return;
-    double t0 = now;
-    const float *a, *b;
-    int n, k;
-    if (r->efn(r->esrc, &a, &b, &n, &k) != 0 || n < 2 || k < 2) {
-        tui.geom_next = now + GEOM_MIN_PERIOD;
-        return;
-    }
-    int kind = proj, limit = kind == TUI_PROJ_TSNE ? TSNE_SAMPLE : SAMPLE;
-    int m = n < limit ? n : limit; /* n >= 2: t-SNE's 4 points at least */
-    int have_prev = tui.g_valid && tui.gn == m && shown_proj == kind;
-    if (grow((void **)&tui.gbuf, &capbuf, (size_t)2 * m * k * sizeof(float) + (size_t)4 * m * sizeof(float)) ||
-        grow((void **)&tui.gidx, &capidx, (size_t)m * sizeof(int)) ||
-        grow((void **)&tui.gprev, &capprev, (size_t)4 * m * sizeof(float)))
-        return;
-    tui.gpts = tui.gprev;
-    /* evenly spread rows: the same ones every frame */
-    for (int i = 0; i < m; i++) tui.gidx[i] = (int)((long)i * n / m);
-    float *pool = tui.gbuf, *out = tui.gbuf + (size_t)2 * m * k;
-    for (int i = 0; i < m; i++) {
-        memcpy(pool + (size_t)i * k, a + (size_t)tui.gidx[i] * k, (size_t)k * sizeof(float));
-        memcpy(pool + (size_t)(m + i) * k, b + (size_t)tui.gidx[i] * k, (size_t)k * sizeof(float));
+static int cmp_int(const void *pa, const void *pb) {
+    int a = *(const int *)pa, b = *(const int *)pb;
+    return (a > b) - (a < b);
+}
+
+/* Project the pool with the projection asked for: the points, centroids
+ * and title the pane draws.  0 on success. */
+static int project_pool(void) {
+    int mp = tui.gpm, k = tui.gpk, kind = proj;
+    if (mp < 2) return -1;
+    int m = kind == TUI_PROJ_TSNE && mp > TSNE_SAMPLE ? TSNE_SAMPLE : mp;
+    int same = tui.g_valid && tui.gn == m && shown_proj == kind && shown_serial == tui.gp_serial;
+    if (grow((void **)&tui.gbuf, &capbuf, ((size_t)2 * m * k + (size_t)4 * m) * sizeof(float)) ||
+        grow((void **)&tui.gprev, &capprev, (size_t)4 * m * sizeof(float)) ||
+        grow((void **)&tui.glab, &caplab, (size_t)2 * m * sizeof(int)))
+        return -1;
+    float *x = tui.gbuf, *out = tui.gbuf + (size_t)2 * m * k;
+    for (int i = 0; i < m; i++) { /* t-SNE: every (mp/m)-th pooled pair */
+        long src = (long)i * mp / m;
+        memcpy(x + (size_t)i * k, tui.gpool + (size_t)src * k, (size_t)k * sizeof(float));
+        memcpy(x + (size_t)(m + i) * k, tui.gpool + (size_t)(mp + src) * k, (size_t)k * sizeof(float));
+        tui.glab[i] = tui.gplab[src];
     }
     float expl[2] = {0, 0};
-    int rc = kind == TUI_PROJ_TSNE ? tsne_frame(r, pool, m, k, out) : cwb_pca2(pool, 2 * m, k, out, expl);
-    if (rc != 0) {
-        tui.geom_next = now + GEOM_MIN_PERIOD;
-        return;
-    }
+    int rc = kind == TUI_PROJ_TSNE ? tsne_frame(x, m, k, out, same) : cwb_pca2(x, 2 * m, k, out, expl);
+    if (rc != 0) return -1;
     /* keep each PCA axis pointing the way it did (same points, same order) */
-    if (kind == TUI_PROJ_PCA && have_prev) {
+    if (kind == TUI_PROJ_PCA && same) {
         for (int ax = 0; ax < 2; ax++) {
             double dot = 0;
             for (int i = 0; i < 2 * m; i++) dot += (double)out[2 * i + ax] * tui.gprev[2 * i + ax];
@@ -146,49 +202,144 @@ void tui_geom_update(tui_run *r, int force) {
         tui.ca[ax] = (float)(sa / m);
         tui.cb[ax] = (float)(sb / m);
     }
-    tui.g_align = cwb_alignment(a, b, n, k);
-    tui.g_unif = cwb_uniformity(pool, m, k, 0);
-    tui.g_gap = cwb_gap_centroid(a, b, n, k);
     tui.g_expl[0] = expl[0];
     tui.g_expl[1] = expl[1];
     tui.g_valid = 1;
     shown_proj = kind;
-    shown_serial = r->serial;
-    if (kind == TUI_PROJ_TSNE)
-        snprintf(tui.g_title, sizeof tui.g_title, "geometry (t-SNE, perplexity %g), step %ld", shown_perplexity,
-                 r->step);
-    else
-        snprintf(tui.g_title, sizeof tui.g_title, "geometry (PCA), step %ld", r->step);
+    shown_serial = tui.gp_serial;
+    shown_haslab = tui.gp_haslab;
+    shown_classes = 0;
+    if (shown_haslab) { /* distinct labels, counted on a sorted copy */
+        int *tmp = tui.glab + m;
+        memcpy(tmp, tui.glab, (size_t)m * sizeof(int));
+        qsort(tmp, (size_t)m, sizeof(int), cmp_int);
+        for (int i = 0; i < m; i++) shown_classes += i == 0 || tmp[i] != tmp[i - 1];
+    }
+    tui.need_draw = 1;
+    return 0;
+}
+
+void tui_geom_update(tui_run *r, int force) {
+    if (!r || !r->efn) return;
+    double now = tui_now();
+    if (!force && now < tui.geom_next) return;
+    double t0 = now;
+    if (take_sample(r) != 0 || project_pool() != 0) {
+        tui.geom_next = now + GEOM_MIN_PERIOD;
+        return;
+    }
     double cost = tui_now() - t0;
     tui.geom_cost = cost;
     double wait = cost / GEOM_BUDGET;
     tui.geom_next = now + (wait > GEOM_MIN_PERIOD ? wait : GEOM_MIN_PERIOD);
+}
+
+int tui_geom_set_projection(int kind, double perplexity) {
+    proj = kind == TUI_PROJ_TSNE ? TUI_PROJ_TSNE : TUI_PROJ_PCA;
+    if (perplexity > 0) tsne_perplexity = perplexity;
+    shown_serial = -1; /* no warm start: this t-SNE frame starts afresh */
     tui.need_draw = 1;
+    /* the run going on as it is now (paused or between two ticks), else
+     * the last picture's pool */
+    if (tui.cur && tui.cur->efn) take_sample(tui.cur);
+    double t0 = tui_now();
+    if (project_pool() != 0) {
+        tui.geom_next = 0; /* the next tick of a run draws it */
+        return -1;
+    }
+    double wait = (tui_now() - t0) / GEOM_BUDGET;
+    tui.geom_next = t0 + (wait > GEOM_MIN_PERIOD ? wait : GEOM_MIN_PERIOD);
+    return 0;
 }
 
 void tui_geom_free(void) {
+    free(tui.gpool);
+    free(tui.gplab);
     free(tui.gbuf);
-    free(tui.gidx);
+    free(tui.glab);
     free(tui.gprev);
     free(tsne_work);
     tsne_work = NULL;
-    tui.gbuf = NULL;
-    tui.gidx = NULL;
+    tui.gpool = tui.gbuf = NULL;
+    tui.gplab = tui.glab = NULL;
     tui.gprev = tui.gpts = NULL;
-    tui.gn = 0;
+    tui.gn = tui.gpm = 0;
     tui.g_valid = 0;
-    capbuf = capidx = capprev = capwork = 0;
+    cappool = capplab = capbuf = caplab = capprev = capwork = 0;
     shown_proj = -1;
+    shown_haslab = 0;
 }
 
 static void put(int y, int x, chtype ch, int attr) { mvaddch(y, x, ch | (chtype)attr); }
 
+/* A class's colour: the six colours that show on a dark or light
+ * background, then the same six bold (bright on most terminals). */
+static int class_attr(int label, int strong) {
+    static const int six[] = {1, 2, 3, 4, 5, 6};
+    unsigned u = (unsigned)label % 12u;
+    return tui_color_attr(six[u % 6], u >= 6 || strong);
+}
+
+typedef struct {
+    int cell, label;
+} cell_label;
+
+static int cmp_cell_label(const void *pa, const void *pb) {
+    const cell_label *a = pa, *b = pb;
+    if (a->cell != b->cell) return (a->cell > b->cell) - (a->cell < b->cell);
+    return (a->label > b->label) - (a->label < b->label);
+}
+
+static chtype density(int k) { return k == 1 ? '.' : k <= 3 ? 'o' : 'O'; }
+
+/* Points by class: each cell shows how many points fell in it and the
+ * colour of the class most of them have (ties: the smaller label). */
+static void draw_by_class(cwb_rect r, const int *cellof, int npts) {
+    cell_label *cl = malloc((size_t)npts * sizeof *cl);
+    if (!cl) return;
+    int n = 0, m = tui.gn;
+    for (int i = 0; i < npts; i++)
+        if (cellof[i] >= 0) cl[n++] = (cell_label){cellof[i], tui.glab[i % m]};
+    qsort(cl, (size_t)n, sizeof *cl, cmp_cell_label);
+    int pw = r.w;
+    for (int i = 0; i < n;) {
+        int j = i, best = cl[i].label, bestn = 0;
+        while (j < n && cl[j].cell == cl[i].cell) {
+            int q = j;
+            while (q < n && cl[q].cell == cl[i].cell && cl[q].label == cl[j].label) q++;
+            if (q - j > bestn) bestn = q - j, best = cl[j].label;
+            j = q;
+        }
+        int k = j - i;
+        put(r.y + cl[i].cell / pw, r.x + cl[i].cell % pw, density(k), class_attr(best, k > 3));
+        i = j;
+    }
+    free(cl);
+}
+
+/* Points by view: view a cyan, view b yellow, a cell holding both white. */
+static void draw_by_view(cwb_rect r, const int *cellof, int npts) {
+    int ph = r.h, pw = r.w, m = tui.gn;
+    unsigned short *na = calloc((size_t)ph * pw * 2, sizeof *na);
+    if (!na) return;
+    unsigned short *nb = na + (size_t)ph * pw;
+    for (int i = 0; i < npts; i++)
+        if (cellof[i] >= 0) (i < m ? na : nb)[cellof[i]]++;
+    for (int y = 0; y < ph; y++)
+        for (int x = 0; x < pw; x++) {
+            int ka = na[y * pw + x], kb = nb[y * pw + x];
+            if (!ka && !kb) continue;
+            int k = ka + kb;
+            int attr = ka && kb ? tui_color_attr(7, 1) : tui_color_attr(ka ? COLOR_A : COLOR_B, k > 3);
+            put(r.y + y, r.x + x, density(k), attr);
+        }
+    free(na);
+}
+
 void tui_geom_draw(cwb_rect r) {
     if (r.h < 3 || r.w < 10) return;
     if (!tui.g_valid) {
-        const char *m = "embeddings appear here during a trainer run";
-        int len = (int)strlen(m) < r.w ? (int)strlen(m) : r.w;
-        mvaddnstr(r.y + r.h / 2, r.x + (r.w - len) / 2, m, len);
+        tui_draw_note(r, "embeddings appear here during a trainer run");
         return;
     }
     int ph = r.h - 1, pw = r.w; /* the last row is the caption */
@@ -209,25 +360,16 @@ void tui_geom_draw(cwb_rect r) {
     float cx = (x0 + x1) / 2, cy = (y0 + y1) / 2;
 #define COL(v) ((int)lroundf(((v)-cx) * sx + (float)(pw - 1) / 2))
 #define ROW(v) ((int)lroundf((cy - (v)) * sy + (float)(ph - 1) / 2))
-    unsigned short *na = calloc((size_t)ph * pw * 2, sizeof *na);
-    if (!na) return;
-    unsigned short *nb = na + (size_t)ph * pw;
+    int *cellof = malloc((size_t)2 * m * sizeof *cellof);
+    if (!cellof) return;
     for (int i = 0; i < 2 * m; i++) {
         int c = COL(p[2 * i]), rr = ROW(p[2 * i + 1]);
-        if (c < 0 || c >= pw || rr < 0 || rr >= ph) continue;
-        if (i < m) na[rr * pw + c]++;
-        else nb[rr * pw + c]++;
+        cellof[i] = c < 0 || c >= pw || rr < 0 || rr >= ph ? -1 : rr * pw + c;
     }
-    for (int y = 0; y < ph; y++)
-        for (int x = 0; x < pw; x++) {
-            int ka = na[y * pw + x], kb = nb[y * pw + x];
-            if (!ka && !kb) continue;
-            int k = ka + kb;
-            chtype ch = k == 1 ? '.' : k <= 3 ? 'o' : 'O';
-            int attr = ka && kb ? tui_color_attr(7, 1) : tui_color_attr(ka ? COLOR_A : COLOR_B, k > 3);
-            put(r.y + y, r.x + x, ch, attr);
-        }
-    free(na);
+    cwb_rect plane = {r.y, r.x, ph, pw};
+    if (by_class()) draw_by_class(plane, cellof, 2 * m);
+    else draw_by_view(plane, cellof, 2 * m);
+    free(cellof);
     /* the gap vector from centroid A to centroid B */
     int ax = COL(tui.ca[0]), ay = ROW(tui.ca[1]), bx = COL(tui.cb[0]), by = ROW(tui.cb[1]);
     int steps = abs(bx - ax) > abs(by - ay) ? abs(bx - ax) : abs(by - ay);
@@ -240,13 +382,22 @@ void tui_geom_draw(cwb_rect r) {
     if (bx >= 0 && bx < pw && by >= 0 && by < ph) put(r.y + by, r.x + bx, 'B', tui_color_attr(COLOR_B, 1) | A_REVERSE);
 #undef COL
 #undef ROW
+    /* the caption, shorter forms on a narrow pane so that no number is cut */
     char cap[160];
-    if (shown_proj == TUI_PROJ_TSNE)
-        snprintf(cap, sizeof cap, "align %.3f  unif %.2f  gap %.3f  KL %.2f", tui.g_align, tui.g_unif,
-                 tui.g_gap, shown_kl);
-    else
-        snprintf(cap, sizeof cap, "align %.3f  unif %.2f  gap %.3f  (PCA %.0f%%+%.0f%%)", tui.g_align,
-                 tui.g_unif, tui.g_gap, 100 * tui.g_expl[0], 100 * tui.g_expl[1]);
+    for (int form = 0; form < 3; form++) {
+        if (form == 0 && shown_proj == TUI_PROJ_TSNE)
+            snprintf(cap, sizeof cap, "align %.3f  unif %.2f  gap %.3f  KL %.2f", tui.g_align,
+                     tui.g_unif, tui.g_gap, shown_kl);
+        else if (form == 0)
+            snprintf(cap, sizeof cap, "align %.3f  unif %.2f  gap %.3f  (PCA %.0f%%+%.0f%%)",
+                     tui.g_align, tui.g_unif, tui.g_gap, 100 * tui.g_expl[0], 100 * tui.g_expl[1]);
+        else if (form == 1)
+            snprintf(cap, sizeof cap, "align %.3f unif %.2f gap %.3f", tui.g_align, tui.g_unif,
+                     tui.g_gap);
+        else
+            snprintf(cap, sizeof cap, "al %.2f un %.2f gap %.3f", tui.g_align, tui.g_unif, tui.g_gap);
+        if ((int)strlen(cap) <= r.w) break;
+    }
     size_t n = tui_u8_fit(cap, strlen(cap), r.w, NULL);
     mvaddnstr(r.y + r.h - 1, r.x, cap, (int)n);
 }

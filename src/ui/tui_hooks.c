@@ -30,10 +30,11 @@ static void *h_begin(void *ud, lua_State *L, const char *name, const char *param
     return r;
 }
 
-static void h_embed(void *run, cwb_run_embed_fn fn, void *src) {
+static void h_embed(void *run, cwb_run_embed_fn fn, void *src, const int *labels) {
     tui_run *r = run;
     r->efn = fn;
     r->esrc = src;
+    r->elabels = labels;
     tui.geom_next = 0; /* show the starting geometry at the first tick */
 }
 
@@ -61,11 +62,17 @@ static int h_tick(void *run, lua_State *L, long done) {
         r->rate = r->rate > 0 ? 0.5 * r->rate + 0.5 * inst : inst;
         r->rate_t = now;
         r->rate_done = done;
+        r->rate_n++;
+    } else if (r->rate_n == 0 && now - r->t0 - r->paused_s > 0) {
+        /* no half-second sample yet (a scale fit is often over before
+         * one): the run's own average so far, not "0 st/s" */
+        r->rate = (double)done / (now - r->t0 - r->paused_s);
     }
     if (now < tui.next_input && !tui.paused) return r->stop;
     tui_tick(L);
     if (tui.paused && r == tui.cur) {
         double p0 = tui_now();
+        tui_geom_update(r, 1); /* the picture of where it paused, not of the last frame */
         tui.need_draw = 1;
         lua_State *saved = tui.Lcur;
         tui.Lcur = L;
@@ -89,11 +96,12 @@ static void h_end(void *run, const char *status) {
         tui_geom_update(r, 1); /* the final picture */
     r->efn = NULL;
     r->esrc = NULL;
+    r->elabels = NULL;
     if (tui.cur == r) tui.cur = r->outer;
     else /* ended out of order (an error unwound several): drop it from the chain */
         for (tui_run *c = tui.cur; c; c = c->outer)
             if (c->outer == r) c->outer = r->outer;
-    if (!tui.cur) tui.paused = 0;
+    if (!tui.cur) tui.paused = tui.quit_armed = 0; /* nothing left to lose: Ctrl-D quits */
     double secs = r->t1 - r->t0, busy = secs - r->paused_s;
     const tui_series *loss = tui_run_find(r, "loss");
     char extra[96] = "";

@@ -70,12 +70,21 @@ static void redisplay(void) {
     refresh();
 }
 
-/* A finished line (NULL: Ctrl-D on an empty line). */
+/* A finished line (NULL: Ctrl-D on an empty line).  While a run goes on,
+ * a first Ctrl-D only asks: a stray key would throw the run away. */
 static void on_line(char *line) {
     if (!line) {
+        if (tui.cur && !tui.quit_armed) {
+            tui.quit_armed = 1;
+            tui_msg(TUI_ATTR_ERROR, "%s is running: Ctrl-D again quits (and interrupts it); "
+                                    "stop() ends the run, Ctrl-C interrupts the chunk",
+                    tui.cur->name);
+            return;
+        }
         tui_request_quit();
         return;
     }
+    tui.quit_armed = 0;
     /* into the history now, while readline is between lines (adding it
      * later would shift the entry readline is editing) */
     HIST_ENTRY *prev = history_length > 0 ? history_get(history_base + history_length - 1) : NULL;

@@ -9,8 +9,8 @@
  *   tui_plot.c    the runs' series, the curve pane (gnuplot dumb), PNG export
  *   tui_geom.c    the geometry pane: PCA or t-SNE of both views, centroids, gap
  *   tui_hooks.c   the live-run hooks the binding calls (tui.h)
- *   tui_lua.c     run, pause, resume, stop, quit, png, show, window, clear,
- *                 projection
+ *   tui_lua.c     pause, resume, stop, quit, png, show, window, clear,
+ *                 projection, colour_by (run is repl_cmds.c's)
  */
 #ifndef CWB_TUI_INTERNAL_H
 #define CWB_TUI_INTERNAL_H
@@ -49,12 +49,15 @@ typedef struct tui_run {
     tui_series series[TUI_MAX_SERIES];
     int nseries;
     int color;                 /* 0..7 */
-    /* steps/s, smoothed */
+    /* steps/s, smoothed over half-second samples (rate_n of them so far;
+     * before the first, the run's average) */
     double rate, rate_t;
     long rate_done;
-    /* geometry source, NULL once the run is over */
+    int rate_n;
+    /* geometry source and the rows' labels (NULL: none), NULL once the run is over */
     cwb_run_embed_fn efn;
     void *esrc;
+    const int *elabels;
     int stop;                  /* stop() asked for this run */
     int active;
     struct tui_run *outer;     /* the run this one was started inside, if any */
@@ -69,6 +72,7 @@ typedef struct {
     lua_State *Lcur;           /* the thread running now (a run may be in a coroutine) */
     int depth;                 /* chunks running (nested while a run goes on) */
     int quit;                  /* Ctrl-D or quit(): leave when back at the top */
+    int quit_armed;            /* Ctrl-D once during a run: a second one quits */
     int paused;
     volatile sig_atomic_t sigint, sigwinch;
 
@@ -107,16 +111,21 @@ typedef struct {
     struct cwb_gnuplot *gpwin; /* plot.window(true) */
     double win_next;
 
-    /* geometry pane */
+    /* geometry pane: the last sample of a run's embeddings (the pool), kept
+     * after the run so that it can be projected again, and its projection */
+    float *gpool;              /* gpm rows of view a then gpm of view b, gpk wide */
+    int *gplab;                /* label of each pooled row (of a pair); gp_haslab */
+    int gpm, gpk, gp_haslab, gp_serial;
+    long gp_step;              /* the run's step when the pool was taken */
     float *gpts;               /* 2-D points: gn of view a then gn of view b */
+    int *glab;                 /* label of each of the gn pairs shown */
     int gn;
     float ca[2], cb[2];        /* centroids in the plane */
     double g_align, g_unif, g_gap, g_expl[2];
     int g_valid;
-    char g_title[96];
+    int colour_by;             /* TUI_COLOUR_AUTO, _CLASS or _VIEW */
     double geom_next, geom_cost;
-    float *gbuf;               /* pooled rows to project, then their projection */
-    int *gidx;                 /* sampled rows */
+    float *gbuf;               /* rows to project, then their projection */
     float *gprev;              /* previous points: PCA axes' signs, t-SNE warm start */
 
     /* timing */
@@ -154,6 +163,9 @@ void tui_input_prompt(void);   /* refresh the prompt (continuation or not) */
 
 /* tui_draw.c */
 void tui_draw_all(void);
+/* A message in the middle of r, wrapped at spaces (pane placeholders, the
+ * too-small verdict). */
+void tui_draw_note(cwb_rect r, const char *msg);
 void tui_colors_init(void);
 int tui_color_attr(int fg, int bold);
 
@@ -175,10 +187,21 @@ void tui_geom_draw(cwb_rect r);
 void tui_geom_free(void);
 enum { TUI_PROJ_PCA, TUI_PROJ_TSNE };
 /* Choose the geometry pane's projection (perplexity <= 0 keeps the last
- * one); the next frame of a run uses it. */
-void tui_geom_set_projection(int kind, double perplexity);
+ * one) and project at once: the running run's embeddings as they are now
+ * (paused or not), else the last ones seen.  0, or -1 when there is
+ * nothing to project yet (the first frame of a run will use it). */
+int tui_geom_set_projection(int kind, double perplexity);
 /* "pca" or "tsne", and the t-SNE perplexity asked for (nullable). */
 const char *tui_geom_projection(double *perplexity);
+enum { TUI_COLOUR_AUTO, TUI_COLOUR_CLASS, TUI_COLOUR_VIEW };
+/* What the points are coloured by: class when the run's data has labels
+ * (AUTO, the default, or CLASS), else by view. */
+void tui_geom_set_colour(int by);
+/* The pane's title in at most room columns (the longest form that fits). */
+const char *tui_geom_title(int room);
+/* What colour_by() reports: the setting, and what the pane shows now
+ * ("class", "view", or "nothing yet" before the first picture). */
+const char *tui_geom_colour(const char **shown);
 
 /* tui_hooks.c */
 void tui_hooks_install(lua_State *L);

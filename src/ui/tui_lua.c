@@ -3,46 +3,16 @@
  * (help(run) ...): run a recipe with the panes live, pause/resume/stop the
  * current run, quit, save the curves as PNG, pick the plotted metric, open a
  * gnuplot window that follows the pane, clear the output area, choose the
- * geometry pane's projection.
+ * geometry pane's projection and what its points are coloured by.
  */
 #include "ui/tui_internal.h"
+#include "ui/repl_cmds.h"
 #include "lua/lcwb.h"
 
 #include <lauxlib.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* run("recipe.lua", ...): the recipe as a chunk, with arg = {[0] = path, ...}
- * and the recipe recorded with its runs, as `cwb run` does. */
-static int l_run(lua_State *L) {
-    const char *path = luaL_checkstring(L, 1);
-    int nargs = lua_gettop(L) - 1;
-    char old_recipe[1024];
-    snprintf(old_recipe, sizeof old_recipe, "%s", cwb_lua_recipe());
-    if (luaL_loadfile(L, path) != LUA_OK) return lua_error(L);
-    lua_insert(L, 2); /* the chunk below its arguments */
-    lua_getglobal(L, "arg");
-    int old_arg = lua_gettop(L);
-    lua_createtable(L, nargs, 1);
-    lua_pushvalue(L, 1);
-    lua_rawseti(L, -2, 0);
-    for (int i = 1; i <= nargs; i++) {
-        lua_pushvalue(L, 2 + i);
-        lua_rawseti(L, -2, i);
-    }
-    lua_setglobal(L, "arg");
-    cwb_lua_set_context(path, cwb_lua_outdir(), cwb_lua_seed());
-    /* call chunk(...) keeping the stack below: copy the function and args up */
-    int top = lua_gettop(L);
-    for (int i = 2; i <= 2 + nargs; i++) lua_pushvalue(L, i);
-    int st = lua_pcall(L, nargs, LUA_MULTRET, 0);
-    cwb_lua_set_context(old_recipe, cwb_lua_outdir(), cwb_lua_seed());
-    lua_pushvalue(L, old_arg);
-    lua_setglobal(L, "arg");
-    if (st != LUA_OK) return lua_error(L);
-    return lua_gettop(L) - top;
-}
 
 static int l_pause(lua_State *L) {
     if (!tui.cur) return luaL_error(L, "pause: nothing is running");
@@ -81,34 +51,42 @@ static int l_png(lua_State *L) {
     return 0;
 }
 
+/* Push the metrics the runs have, "loss top1 ..." ("(no runs yet)"). */
+static void push_metric_names(lua_State *L) {
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    char seen[TUI_MAX_SERIES * 4][32];
+    int nseen = 0;
+    for (int i = 0; i < tui.nruns; i++)
+        for (int j = 0; j < tui.runs[i]->nseries; j++) {
+            const char *nm = tui.runs[i]->series[j].name;
+            int dup = 0;
+            for (int k = 0; k < nseen && !dup; k++) dup = strcmp(seen[k], nm) == 0;
+            if (dup || nseen == (int)(sizeof seen / sizeof seen[0])) continue;
+            snprintf(seen[nseen++], 32, "%s", nm);
+            if (nseen > 1) luaL_addchar(&b, ' ');
+            luaL_addstring(&b, nm);
+        }
+    if (!nseen) luaL_addstring(&b, "(no runs yet)");
+    luaL_pushresult(&b);
+}
+
 static int l_show(lua_State *L) {
     if (lua_isnoneornil(L, 1)) { /* list what there is */
-        luaL_Buffer b;
-        luaL_buffinit(L, &b);
-        luaL_addstring(&b, "showing '");
-        luaL_addstring(&b, tui.metric);
-        luaL_addstring(&b, "'; the runs have:");
-        int any = 0;
-        char seen[TUI_MAX_SERIES * 4][32];
-        int nseen = 0;
-        for (int i = 0; i < tui.nruns; i++)
-            for (int j = 0; j < tui.runs[i]->nseries; j++) {
-                const char *nm = tui.runs[i]->series[j].name;
-                int dup = 0;
-                for (int k = 0; k < nseen && !dup; k++) dup = strcmp(seen[k], nm) == 0;
-                if (dup || nseen == (int)(sizeof seen / sizeof seen[0])) continue;
-                snprintf(seen[nseen++], 32, "%s", nm);
-                luaL_addchar(&b, ' ');
-                luaL_addstring(&b, nm);
-                any = 1;
-            }
-        if (!any) luaL_addstring(&b, " (no runs yet)");
-        luaL_pushresult(&b);
+        push_metric_names(L);
+        lua_pushfstring(L, "showing '%s'; the runs have: %s", tui.metric, lua_tostring(L, -1));
         return 1;
     }
     const char *m = luaL_checkstring(L, 1);
     luaL_argcheck(L, *m && strlen(m) < sizeof tui.metric, 1, "a metric name such as 'loss'");
     snprintf(tui.metric, sizeof tui.metric, "%s", m);
+    int have = 0;
+    for (int i = 0; i < tui.nruns && !have; i++) have = tui_run_find(tui.runs[i], m) != NULL;
+    if (!have) { /* a typo would show an empty pane: say what there is */
+        push_metric_names(L);
+        tui_msg(TUI_ATTR_ERROR, "show: no run has '%s' values (yet); the runs have: %s", m,
+                lua_tostring(L, -1));
+    }
     tui.plot_dirty = 1;
     tui_plot_update(1);
     tui.need_draw = 1;
@@ -151,22 +129,39 @@ static int l_projection(lua_State *L) {
     luaL_argcheck(L, perp > 0 && isfinite(perp), 2, "the perplexity must be positive and finite");
     if (kind == TUI_PROJ_PCA && !lua_isnoneornil(L, 2))
         return luaL_argerror(L, 2, "a perplexity goes with \"tsne\" only");
-    tui_geom_set_projection(kind, perp);
+    /* projected at once: the run as it is now, paused or not, else the last picture */
+    const char *when = tui_geom_set_projection(kind, perp) == 0 ? "" : " from the first frame of a run";
     if (kind == TUI_PROJ_TSNE)
-        tui_msg(TUI_ATTR_INFO, "geometry: t-SNE, perplexity %g, from the next frame of a run", perp);
+        tui_msg(TUI_ATTR_INFO, "geometry: t-SNE, perplexity %g%s", perp, when);
     else
-        tui_msg(TUI_ATTR_INFO, "geometry: PCA from the next frame of a run");
+        tui_msg(TUI_ATTR_INFO, "geometry: PCA%s", when);
     return 0;
 }
 
-static const luaL_Reg fns[] = {{"run", l_run},   {"pause", l_pause}, {"resume", l_resume},
+/* colour_by("class" | "view" | "auto"); colour_by() -> setting, shown */
+static int l_colour_by(lua_State *L) {
+    static const char *const names[] = {"auto", "class", "view", NULL};
+    static const int kinds[] = {TUI_COLOUR_AUTO, TUI_COLOUR_CLASS, TUI_COLOUR_VIEW};
+    const char *shown;
+    if (!lua_isnoneornil(L, 1)) {
+        tui_geom_set_colour(kinds[luaL_checkoption(L, 1, NULL, names)]);
+        tui_geom_colour(&shown);
+        if (tui.g_valid) tui_msg(TUI_ATTR_INFO, "geometry: points coloured by %s", shown);
+        return 0;
+    }
+    lua_pushstring(L, tui_geom_colour(&shown));
+    lua_pushstring(L, shown);
+    return 2;
+}
+
+static const luaL_Reg fns[] = {{"run", cwb_repl_run},   {"pause", l_pause}, {"resume", l_resume},
                                {"stop", l_stop}, {"quit", l_quit},   {"png", l_png},
                                {"show", l_show}, {"window", l_window}, {"clear", l_clear},
-                               {"projection", l_projection}, {NULL, NULL}};
+                               {"projection", l_projection}, {"colour_by", l_colour_by},
+                               {NULL, NULL}};
 
 static const cwb_lua_doc docs[] = {
-    {"run", "run(\"recipe.lua\", ...) -> results: run a recipe in the workbench with the panes "
-            "live (arg = {[0] = path, ...}); type while it runs"},
+    {"run", cwb_repl_run_doc},
     {"pause", "pause(): hold the current run between two steps (the prompt stays live)"},
     {"resume", "resume(): go on with the paused run"},
     {"stop", "stop(): end the current run early, as if its steps were done (Ctrl-C aborts the "
@@ -175,13 +170,17 @@ static const cwb_lua_doc docs[] = {
     {"png", "png([path]): save the curve pane's runs as a PNG figure (default "
             "OUTDIR/cwb-METRIC.png); also the F2 key"},
     {"show", "show([metric]): plot that metric of every run in the curve pane (\"loss\", "
-             "\"top1\", \"theta\", ...); without an argument, list the metrics there are"},
+             "\"top1\", \"theta\", ...; one no run has gets the list of those there are); "
+             "without an argument, list the metrics there are"},
     {"window", "window([on]): open (or with false close) a gnuplot window that follows the "
                "curve pane; needs a display; also cwb.plot.window"},
     {"clear", "clear(): empty the output area"},
     {"projection", "projection(\"pca\" | \"tsne\" [, perplexity]): how the geometry pane projects the "
-                   "embeddings, PCA (default) or exact t-SNE (perplexity 30, at most 128 rows per view); "
-                   "projection() -> name, perplexity"},
+                   "embeddings, PCA (default) or exact t-SNE (perplexity 30, at most 128 rows per view), "
+                   "at once (paused, or the last picture after a run); projection() -> name, perplexity"},
+    {"colour_by", "colour_by(\"class\" | \"view\" | \"auto\"): what the geometry pane colours the points "
+                  "by: the data's classes (clusters), or the two views; auto (default) is class when "
+                  "the data has labels; colour_by() -> setting, what is shown"},
     {NULL, NULL}};
 
 void tui_lua_open(lua_State *L) {

@@ -16,6 +16,7 @@
 #include "ui/tui_internal.h"
 #include "lua/lchunk.h"
 #include "lua/lcwb.h"
+#include "lua/lpretty.h"
 
 #include <curses.h>
 #include <errno.h>
@@ -333,10 +334,12 @@ int cwb_tui_main(lua_State *L) {
     tui_input_start();
     tui_hooks_install(L);
     tui_lua_open(L);
-    tui_msg(TUI_ATTR_INFO, "cwb %s, the contrastive-learning workbench (%s). help() lists the API; "
-                           "Ctrl-D quits.", PACKAGE_VERSION, LUA_RELEASE);
+    /* three short lines: each fits the classic 80 columns whole */
+    tui_msg(TUI_ATTR_INFO, "cwb %s, the contrastive-learning workbench (%s).", PACKAGE_VERSION,
+            LUA_RELEASE);
     tui_msg(TUI_ATTR_INFO, "run \"recipe.lua\" trains with live panes; pause() resume() stop() "
-                           "show() png(); Ctrl-C interrupts.");
+                           "show() png()");
+    tui_msg(TUI_ATTR_INFO, "help() lists the API; Ctrl-C interrupts, Ctrl-D quits.");
 
     tui_plot_warm();
     while (!tui.quit) {
@@ -362,6 +365,7 @@ int cwb_tui_main(lua_State *L) {
     tui_sb_free(&tui.sb);
     lua_sethook(L, NULL, 0, 0);
     cwb_lua_clear_interrupt();
+    cwb_lua_set_print_width(80);
     memset(&tui, 0, sizeof tui);
     tui.ttyfd = -1;
     return 0;

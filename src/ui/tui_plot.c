@@ -356,9 +356,7 @@ void tui_plot_draw(cwb_rect r) {
         snprintf(msg, sizeof msg, tui.nruns ? "no '%s' values yet (show \"metric\" picks another)"
                                             : "no runs yet: run \"recipe.lua\" or a trainer's run{}",
                  tui.metric);
-        int len = (int)strlen(msg);
-        if (len > r.w) len = r.w;
-        if (r.h > 0) mvaddnstr(r.y + r.h / 2, r.x + (r.w - len) / 2, msg, len);
+        tui_draw_note(r, msg);
         return;
     }
     for (int y = 0; y < r.h; y++) {

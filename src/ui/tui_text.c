@@ -284,6 +284,12 @@ int tui_wrap(const char *s, size_t n, int width, size_t *starts, int maxrows) {
         if (k == 0 && i < n) { /* a character wider than the row: take it anyway */
             int cw;
             k = u8_char(s + i, n - i, &cw);
+        } else if (i + k < n && s[i + k] == ' ') {
+            k++; /* the space after a full row ends it, unseen */
+        } else if (i + k < n) { /* break after the row's last space, if it has one */
+            size_t j = k;
+            while (j > 1 && s[i + j - 1] != ' ') j--;
+            if (j > 1) k = j;
         }
         i += k;
     } while (i < n);

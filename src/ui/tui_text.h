@@ -67,8 +67,10 @@ int tui_u8_width(const char *s, size_t n);
 /* Bytes of s that fit in cols columns without splitting a character;
  * *used (nullable) receives their width. */
 size_t tui_u8_fit(const char *s, size_t n, int cols, int *used);
-/* Rows a line takes when wrapped at width (>= 1); starts[] (nullable,
- * maxrows entries) receives the byte offset of each row. */
+/* Rows a line takes when wrapped at width (>= 1), at spaces where a row
+ * has one (a word longer than the row is cut); starts[] (nullable,
+ * maxrows entries) receives the byte offset of each row.  A row may end in
+ * a space one column past the width: trim it when drawing. */
 int tui_wrap(const char *s, size_t n, int width, size_t *starts, int maxrows);
 
 #endif

@@ -21,7 +21,18 @@ field() {
 lt() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a + 0 < b + 0) }'; }
 
 # ---- the recipe, quick mode -------------------------------------------------------
+# gnuplot through a wrapper that keeps the scripts it is sent, so that what
+# the figures draw can be read back (gp.log)
+if "$CWB" -e 'assert(cwb.plot.available())' >/dev/null 2>&1; then
+    have_gnuplot=1
+    GNUPLOT=$(command -v "${CWB_GNUPLOT:-gnuplot}")
+    printf '#!/bin/sh\ntee -a "%s/gp.log" | exec "%s" "$@"\n' "$tmp" "$GNUPLOT" > gp.sh
+    chmod +x gp.sh
+    CWB_GNUPLOT=$tmp/gp.sh
+    export CWB_GNUPLOT
+fi
 run run --quiet --db runs.db --out res "$RECIPE" -- --quick
+unset CWB_GNUPLOT
 [ $st -eq 0 ]; ok $? "the recipe runs in --quick mode (exit 0)"
 [ -s res/summary.csv ]; ok $? "summary.csv is written"
 head -1 res/summary.csv | grep -q '^method,info_gap,zero_shot_acc,fewshot_acc,r1_v2t,r1_t2v,gap_centroid,gap_paired\(,\|$\)'
@@ -54,9 +65,19 @@ lt "$clip" "$sep"; ok $? "gap 1: deep feature separation recovers part of it ($s
 run --db runs.db runs list
 [ $st -eq 0 ] && [ "$(grep -c ' done ' out)" -eq 12 ] && has "clip+sep gap=1.00 seed=1" out
 ok $? "the 12 runs are recorded in the store"
-if "$CWB" -e 'assert(cwb.plot.available())' >/dev/null 2>&1; then
+if [ -n "$have_gnuplot" ]; then
     [ -s res/accuracy_vs_gap.png ] && [ -s res/pca.png ]; ok $? "figures: accuracy_vs_gap.png and pca.png"
+    # the two Bayes reference lines: each in the legend, in styles of their own
+    styles=$(grep "title 'Bayes" gp.log | sed 's/.* with lines//; s/ title .*//' | sort -u | wc -l)
+    [ "$(grep -c "title 'Bayes" gp.log)" -eq 2 ] && [ "$styles" -eq 2 ]
+    ok $? "accuracy_vs_gap.png: the two Bayes lines are in the legend with distinct styles ($styles)"
+    # pca.png: points coloured by class (ten classes), not by modality
+    colours=$(sed -n '/set output .*pca\.png/,$p' gp.log | grep 'with points' |
+              grep -o "lc rgb '#[0-9a-f]*'" | sort -u | wc -l)
+    [ "$colours" -ge 10 ]; ok $? "pca.png: points coloured by class ($colours colours)"
 else
+    skip "gnuplot not available: no figures"
+    skip "gnuplot not available: no figures"
     skip "gnuplot not available: no figures"
 fi
 [ -s res/pca_clip_sep.csv ] && head -1 res/pca_clip_sep.csv | grep -q '^pc1,pc2,modality,label,pair$'

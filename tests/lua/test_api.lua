@@ -712,6 +712,23 @@ do
   like(cwb.helptext("gamma"), "r:gamma", "help(\"word\") searches")
   like(cwb.helptext("zzzz"), "nothing matches 'zzzz'", "a search without matches says so")
   like(cwb.helptext(function() end), "no documentation for this function", "unknown functions say so")
+  -- a misspelt name: help(nil) reads the name back from this line of the file
+  local nwe = cwb.helptext(cwb.trainer.nwe)
+  like(nwe, "no such function or table 'cwb.trainer.nwe'; did you mean cwb.trainer.new?",
+       "help(misspelt.name) says no such function and suggests the nearest name")
+  ok(not nwe:find("cwb.tensor"), "help(nil) does not print the whole API")
+  local t1 = tensor.ones(1, 1)
+  like(cwb.helptext(t1.matmull), "did you mean t1:matmul?", "a misspelt method of a local object")
+  like(cwb.helptext("trainer.nwe"), "no such function or table 'trainer.nwe'; did you mean cwb.trainer.new?",
+       "help \"dotted.name\" that does not exist suggests too")
+  like(cwb.helptext("infonse"), "nothing matches 'infonse'; did you mean cwb.loss.infonce?",
+       "a word that matches nothing suggests near names")
+  like(cwb.helptext("string.format"), "no documentation for this function",
+       "help \"dotted.name\" that no doc mentions looks the name up")
+  local x
+  like(cwb.helptext(x), "no such function or table 'x'", "a nil local is named")
+  like(load("return cwb.helptext(nil)")(), "the argument is nil", "help(nil) itself says what it got")
+  like(cwb.helptext(), "cwb.tensor", "help() without an argument still lists the API")
   is(cwb.doc(print), nil, "doc(x) is nil for undocumented values")
 end
 

@@ -90,9 +90,23 @@ int main(void) {
     double aspect = (double)(lo.geom.w - 2) / (2.0 * (lo.geom.h - 2));
     ok(aspect > 0.8 && aspect <= 1.05, "120x40: geometry content about square (w/2h = %.2f)",
        aspect);
+    /* the classic terminal, laid out on purpose (issue 9, item 18): an
+     * answer of a few lines stays readable under panes that still show a
+     * curve, a cloud of points and the welcome's placeholders */
     cwb_layout_compute(24, 80, &lo);
-    ok(lo.ok && lo.mode == CWB_LAYOUT_SIDE && lo.output.h == 5,
-       "80x24: side by side, 5 output rows (mode %d, %d rows)", (int)lo.mode, lo.output.h);
+    ok(lo.ok && lo.mode == CWB_LAYOUT_SIDE && lo.output.h == 7 && lo.plot.h == 15,
+       "80x24: side by side, 15 rows of panes over 7 output rows (mode %d, %d and %d rows)",
+       (int)lo.mode, lo.plot.h, lo.output.h);
+    ok(lo.plot.w - 2 >= 48 && lo.geom.w - 2 >= 26,
+       "80x24: curves get %d columns inside, geometry %d (>= 48 and 26)", lo.plot.w - 2,
+       lo.geom.w - 2);
+    int grew = 1;
+    for (int r = 20; r <= 30; r++) {
+        cwb_layout a;
+        cwb_layout_compute(r, 80, &a);
+        if (a.output.h < (r - 2 - 12 < 7 ? r - 2 - 12 : 7) || a.plot.h < 12) grew = 0;
+    }
+    ok(grew, "20 to 30 rows: at least 7 output rows while the panes keep 12");
     cwb_layout_compute(50, 60, &lo);
     ok(lo.ok && lo.mode == CWB_LAYOUT_STACKED && lo.geom.y == lo.plot.h && lo.geom.w == 60,
        "60x50: geometry stacked under the curves");

@@ -96,6 +96,12 @@ int main(void) {
     int rows = tui_wrap("abcdefghij", 10, 4, starts, 8);
     ok(rows == 3 && starts[1] == 4 && starts[2] == 8, "wrap 10 columns at 4: 3 rows at 0,4,8");
     ok(tui_wrap("", 0, 10, starts, 8) == 1, "an empty line takes one row");
+    rows = tui_wrap("hello world foo", 15, 8, starts, 8);
+    ok(rows == 3 && starts[1] == 6 && starts[2] == 12, "words wrap whole: 'hello ' 'world ' 'foo'");
+    rows = tui_wrap("aaaa bbbb", 9, 4, starts, 8);
+    ok(rows == 2 && starts[1] == 5, "a space right after a full row ends it: 'aaaa' 'bbbb'");
+    rows = tui_wrap("a verylongword", 14, 6, starts, 8);
+    ok(rows == 3 && starts[1] == 2 && starts[2] == 8, "a word longer than the row is cut");
     ok(tui_wrap(u, strlen(u), 1, NULL, 0) == 4, "width 1: a too-wide character still advances");
     return done_testing();
 }

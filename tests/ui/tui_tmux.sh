@@ -6,43 +6,9 @@
 # comes back with capture-pane.  Every wait polls with a timeout, so the test
 # is quick when cwb is and fails (rather than hangs) when it is not.
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/tap.sh"
-if ! command -v tmux >/dev/null 2>&1; then
-    echo "1..0 # SKIP tmux not installed"
-    exit 0
-fi
+. "${top_srcdir:-$(dirname "$0")/../..}/tests/ui/tmux_lib.sh"
 abs() { (cd "$(dirname "$1")" && printf '%s/%s\n' "$(pwd)" "$(basename "$1")"); }
-CWB=$(abs "$top_builddir/src/cwb")
 RECIPE=$(abs "$top_srcdir/tests/ui/tui_recipe.lua")
-if [ ! -x "$CWB" ]; then
-    echo "1..0 # SKIP $CWB not built"
-    exit 0
-fi
-# box-drawing characters come back from capture-pane as UTF-8 only when cwb
-# runs in a UTF-8 locale; C.UTF-8 is part of every recent glibc
-UTF8=$(locale -a 2>/dev/null | grep -i -m1 '^c\.utf-\{0,1\}8$')
-UTF8=${UTF8:-C.UTF-8}
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/cwb-tui.XXXXXX") || exit 1
-SOCK="$TMP/tmux.sock"
-T() { tmux -u -S "$SOCK" -f /dev/null "$@"; }
-cleanup() { T kill-server >/dev/null 2>&1; rm -rf "$TMP"; }
-trap cleanup EXIT INT TERM
-
-cap() { T capture-pane -p -t cwb 2>/dev/null; }
-# wait_for REGEX [SECONDS]: poll the screen until a line matches
-wait_for() {
-    limit=$(( ${2:-8} * 10 ))
-    i=0
-    while [ $i -lt $limit ]; do
-        cap > "$TMP/screen" && grep -q -- "$1" "$TMP/screen" && return 0
-        sleep 0.1
-        i=$((i + 1))
-    done
-    echo "# waited for '$1'; the screen was:"
-    sed 's/^/#   /' "$TMP/screen"
-    return 1
-}
-keys() { T send-keys -t cwb "$@"; }
-line() { T send-keys -t cwb -l "$1"; T send-keys -t cwb Enter; }
 # the curve pane (left of the junction) and the geometry pane (right), rows 2-28
 panes() {
     cap | sed -n '2,28p' > "$TMP/p"
@@ -51,9 +17,7 @@ panes() {
 }
 
 echo "1..28"
-T new-session -d -s cwb -x 120 -y 40 \
-    "cd '$TMP' && env TERM=screen LC_ALL=$UTF8 CWB_HISTORY='$TMP/history' CWB_DB='$TMP/runs.db' '$CWB'; \
-     echo EXIT=\$? > '$TMP/exit'; stty -a > '$TMP/stty' 2>&1; sleep 30"
+tmux_start cwb 120 40
 
 wait_for '^cwb>[ ]*$' 10
 ok $? "the workbench starts with a prompt on the last line"
@@ -168,43 +132,27 @@ wait_for '┐┌' && ! grep -q 'too small' "$TMP/screen" && [ "$(wc -l < "$TMP/s
 ok $? "resizing to 80x24 lays the panes out again"
 
 keys C-d
+wait_exit cwb
+grep -q '^EXIT=0$' "$TMP/exit.cwb" 2>/dev/null
+ok $? "Ctrl-D on an empty line exits with status 0 ($(cat "$TMP/exit.cwb" 2>/dev/null))"
 i=0
-while [ ! -s "$TMP/exit" ] && [ $i -lt 80 ]; do sleep 0.1; i=$((i + 1)); done
-grep -q '^EXIT=0$' "$TMP/exit" 2>/dev/null
-ok $? "Ctrl-D on an empty line exits with status 0 ($(cat "$TMP/exit" 2>/dev/null))"
-i=0
-while [ ! -s "$TMP/stty" ] && [ $i -lt 30 ]; do sleep 0.1; i=$((i + 1)); done
-grep -q ' icanon' "$TMP/stty" && grep -q ' echo ' "$TMP/stty"
+while [ ! -s "$TMP/stty.cwb" ] && [ $i -lt 30 ]; do sleep 0.1; i=$((i + 1)); done
+grep -q ' icanon' "$TMP/stty.cwb" && grep -q ' echo ' "$TMP/stty.cwb"
 ok $? "the terminal is restored (icanon, echo)"
 grep -q '^6\*7$' "$TMP/history" && grep -q 'resume()' "$TMP/history"
 ok $? "the lines typed are saved in CWB_HISTORY"
 
 # quit() after an error, in a fresh session; then the plain REPL on the same terminal
-rm -f "$TMP/exit"
-T new-session -d -s cwb2 -x 100 -y 30 \
-    "cd '$TMP' && env TERM=screen LC_ALL=$UTF8 CWB_HISTORY='$TMP/history' CWB_DB='$TMP/runs.db' '$CWB'; \
-     echo EXIT=\$? > '$TMP/exit'; sleep 30"
-T send-keys -t cwb2 -l 'nil + 1'
-T send-keys -t cwb2 Enter
-T send-keys -t cwb2 -l 'quit()'
-T send-keys -t cwb2 Enter
-i=0
-while [ ! -s "$TMP/exit" ] && [ $i -lt 80 ]; do sleep 0.1; i=$((i + 1)); done
-grep -q '^EXIT=0$' "$TMP/exit" 2>/dev/null
-ok $? "quit() after an error exits with status 0 ($(cat "$TMP/exit" 2>/dev/null))"
+tmux_start cwb2 100 30
+line 'nil + 1'
+line 'quit()'
+wait_exit cwb2
+grep -q '^EXIT=0$' "$TMP/exit.cwb2" 2>/dev/null
+ok $? "quit() after an error exits with status 0 ($(cat "$TMP/exit.cwb2" 2>/dev/null))"
 
-T new-session -d -s cwb3 -x 100 -y 30 \
-    "cd '$TMP' && env TERM=screen LC_ALL=$UTF8 CWB_HISTORY='$TMP/history' CWB_DB='$TMP/runs.db' '$CWB' --plain; sleep 30"
-T send-keys -t cwb3 -l '6*9'
-T send-keys -t cwb3 Enter
-i=0
-while [ $i -lt 80 ]; do
-    T capture-pane -p -t cwb3 > "$TMP/plain"
-    grep -q '^54$' "$TMP/plain" && break
-    sleep 0.1
-    i=$((i + 1))
-done
-grep -q '^54$' "$TMP/plain" && ! grep -q 'geometry' "$TMP/plain"
+tmux_start cwb3 100 30 --plain
+line '6*9'
+wait_for '^54$' && ! grep -q 'geometry' "$TMP/screen"
 ok $? "cwb --plain on a terminal is the plain line REPL, without panes"
 
 [ $failed -eq 0 ]

@@ -1,0 +1,27 @@
+/*
+ * repl_cmds.h - the commands both REPLs give as Lua globals: run() is the
+ * same in each; the plain REPL (repl_plain.c) also gets every workbench
+ * command with its headless meaning, so that a line written for the
+ * workbench never fails with "attempt to call a nil value" there.
+ *
+ * Layer: ui.  Included by repl_plain.c and tui_lua.c.
+ */
+#ifndef CWB_REPL_CMDS_H
+#define CWB_REPL_CMDS_H
+
+#include <lua.h>
+
+/* run("recipe.lua", ...) -> what the recipe returns: the recipe as a chunk
+ * with arg = {[0] = path, ...}, recorded with its runs under its path, as
+ * `cwb run` does; the output folder and seed stay the session's. */
+int cwb_repl_run(lua_State *L);
+extern const char cwb_repl_run_doc[];
+
+/* The plain REPL's globals: run, quit, and pause, resume, stop, show, png,
+ * window, projection, colour_by, clear with what they mean without panes
+ * (docs/tour.md, "The plain REPL"). */
+void cwb_repl_open_plain(lua_State *L);
+/* quit() was called in the plain REPL: leave after the current chunk. */
+int cwb_repl_quit_asked(void);
+
+#endif
