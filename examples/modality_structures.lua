@@ -109,7 +109,7 @@ U.check(#METHODS >= 1, "--methods: give at least one of %s", ALL_METHODS)
 local COLORS = {unimodal = "black", clip = "blue", ["clip+sep"] = "red",
                 ["clip+bridge"] = "dark-green", ["clip+gc"] = "orange", ["clip+all"] = "purple"}
 
-local say = cwb.quiet() and function() end or print
+local say = U.say
 local nan = 0 / 0
 local function isnan(v) return v ~= v end
 
@@ -129,11 +129,9 @@ local function fmt(v)
   return (string.format("%.4f", v):gsub("^%-(0%.0+)$", "%1"))
 end
 
--- Write a CSV atomically (cwb.write_file): a table of rows, each a list.
+-- A CSV in --out, atomically (U.write_csv; the cells are already text).
 local function write_csv(name, header, rows)
-  local lines = {table.concat(header, ",")}
-  for _, r in ipairs(rows) do lines[#lines + 1] = table.concat(r, ",") end
-  return cwb.write_file(cwb.outpath(name), table.concat(lines, "\n") .. "\n")
+  return U.write_csv(cwb.outpath(name), header, rows)
 end
 
 -- ---- the runs --------------------------------------------------------------
