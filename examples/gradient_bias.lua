@@ -1,5 +1,5 @@
 -- gradient_bias.lua - the article's gradient-bias figure (docs/methods.md,
--- "The experiments the product must reproduce", 1; docs/gradient-bias.md).
+-- "The experiments", 1; docs/gradient-bias.md).
 --
 -- Panel 1, a known optimum.  Fixed unit-norm embeddings of clustered pairs;
 -- the only parameter is the logit scale theta (inverse temperature).  The
