@@ -19,13 +19,7 @@ for DOC in $DOCS; do
         echo "not ok $n - $name is readable"
         continue
     fi
-    rm -f "$tmp"/block_*.lua
-    # block_<line>.lua for each ```lua ... ``` fence
-    awk -v dir="$tmp" '
-        /^```lua[ \t]*$/ { inblock = 1; name = sprintf("%s/block_%04d.lua", dir, NR); next }
-        /^```/ && inblock { inblock = 0; close(name); next }
-        inblock { print > name }
-    ' "$DOC"
+    tap_lua_blocks "$DOC" "$tmp"
     found=0
     for f in "$tmp"/block_*.lua; do
         [ -e "$f" ] || continue

@@ -184,12 +184,7 @@ fi
 
 # ---- the Lua examples of docs/store.md and docs/plot.md run as recipes ------------
 for doc in store plot; do
-    rm -f "$tmp"/block_*.lua
-    awk -v dir="$tmp" '
-        /^```lua[ \t]*$/ { inblock = 1; name = sprintf("%s/block_%04d.lua", dir, NR); next }
-        /^```/ && inblock { inblock = 0; close(name); next }
-        inblock { print > name }
-    ' "$top_srcdir/docs/$doc.md"
+    tap_lua_blocks "$top_srcdir/docs/$doc.md" "$tmp"
     found=0
     for f in "$tmp"/block_*.lua; do
         [ -e "$f" ] || continue
