@@ -1,5 +1,5 @@
 -- gradient_bias.lua - the article's gradient-bias figure (docs/methods.md,
--- "The experiments the product must reproduce", 1; docs/gradient-bias.md).
+-- "The experiments", 1; docs/gradient-bias.md).
 --
 -- Panel 1, a known optimum.  Fixed unit-norm embeddings of clustered pairs;
 -- the only parameter is the logit scale theta (inverse temperature).  The
@@ -69,7 +69,17 @@ if not P then return end
 if P.quick then
   P.steps, P.rep_steps, P.rep_seeds = math.min(P.steps, 4000), math.min(P.rep_steps, 200), 1
 end
-assert(P.runs >= 1 and P.steps >= 20, "need --runs >= 1 and --steps >= 20")
+-- Arguments the runs would refuse only after minutes of work are refused now,
+-- in one line (U.check).
+U.check(P.runs >= 1 and P.steps >= 20, "need --runs >= 1 and --steps >= 20")
+local max_batch = P.quick and 128 or 256   -- panel 1 has 256 pairs, panel 2 (quick) 128 samples
+U.check(P.batch >= 2 and P.batch <= max_batch, "--batch %d: must be in [2, %d]", P.batch, max_batch)
+U.check(P.noise >= 0 and P.noise < math.huge, "--noise %g: must be finite and >= 0", P.noise)
+U.check(P.batch_noise >= 0 and P.batch_noise <= 1, "--batch-noise %g: must be in [0, 1]", P.batch_noise)
+U.check(P.gamma > 0 and P.gamma <= 1, "--gamma %g: must be in (0, 1]", P.gamma)
+U.check(P.rep_gamma > 0 and P.rep_gamma <= 1, "--rep-gamma %g: must be in (0, 1]", P.rep_gamma)
+U.check(P.lr_scale > 0 and P.lr_scale < math.huge, "--lr-scale %g: must be positive", P.lr_scale)
+U.check(P.rep_steps >= 1 and P.rep_seeds >= 1, "need --rep-steps >= 1 and --rep-seeds >= 1")
 
 -- Panel 1's data: the pairs of the engine's own scalefit tests (n = 256).
 -- Few pairs keep the decomposable loss's running estimates fresh: each

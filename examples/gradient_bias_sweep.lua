@@ -38,6 +38,7 @@ local P = U.args(arg, {
   {"quick", "flag", false, "a tiny grid and budget (seconds), for the test-suite"},
 }, "gradient_bias_sweep.lua: batch size, noise, alpha and gamma (docs/gradient-bias.md)")
 if not P then return end
+U.check(P.seeds >= 1 and P.visits >= 1, "need --seeds >= 1 and --visits >= 1")
 
 local GRID = P.quick and {
   batches = {8, 64}, noises = {0, 1}, gammas = {0.02, 0.2}, alphas = {10, math.huge},

@@ -4,8 +4,9 @@
 # source tree), CWB as an absolute path (so a test may cd), and the TAP
 # helpers: ok STATUS DESCRIPTION, skip REASON, run ARGS (cwb into ./out and
 # ./err, status in $st), has STRING FILE.  tap_tmpdir NAME makes $tmp,
-# removed at exit.  A test prints "1..$n" at its end and fails when
-# $failed is not 0.
+# removed at exit; tap_lua_blocks DOC DIR extracts a document's ```lua
+# examples.  A test prints "1..$n" at its end and fails when $failed is not
+# 0.
 : "${top_srcdir:=.}" "${top_builddir:=.}"
 
 # tap_abs PATH: PATH, made absolute against the current directory
@@ -37,5 +38,16 @@ ok() { # ok STATUS DESCRIPTION
     fi
 }
 skip() { n=$((n + 1)); echo "ok $n # SKIP $1"; }
+# tap_lua_blocks DOC DIR: each ```lua ... ``` block of DOC into
+# DIR/block_<line>.lua (those of an earlier DOC removed), so that a test can
+# run a document's examples as recipes.
+tap_lua_blocks() {
+    rm -f "$2"/block_*.lua
+    awk -v dir="$2" '
+        /^```lua[ \t]*$/ { inblock = 1; name = sprintf("%s/block_%04d.lua", dir, NR); next }
+        /^```/ && inblock { inblock = 0; close(name); next }
+        inblock { print > name }
+    ' "$1"
+}
 run() { "$CWB" "$@" >out 2>err; st=$?; }
 has() { grep -F -q -e "$1" "$2"; }

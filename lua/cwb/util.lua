@@ -32,6 +32,41 @@ local CONVERT = {
   end,
   string = function(s) return s, "a string" end,
 }
+-- A comma-separated list of numbers ("0,0.5,1"), as a Lua list.
+CONVERT.numbers = function(s)
+  local out = {}
+  for item in (s .. ","):gmatch("([^,]*),") do
+    local v = CONVERT.number(item:match("^%s*(.-)%s*$"))
+    if v == nil then return nil, "a comma-separated list of numbers" end
+    out[#out + 1] = v
+  end
+  return out, "a comma-separated list of numbers"
+end
+
+local function show_default(kind, v)
+  if kind == "numbers" and type(v) == "table" then
+    local t = {}
+    for i, x in ipairs(v) do t[i] = tostring(x) end
+    return table.concat(t, ",")
+  end
+  return tostring(v)
+end
+
+-- Append `text` to lines, wrapped at 79 columns, continuation lines indented
+-- by `indent` spaces; the first line starts after `head`.
+local function wrap(lines, head, text, indent)
+  local line, fresh = head, true
+  for word in text:gmatch("%S+") do
+    if not fresh and #line + 1 + #word > 79 then
+      lines[#lines + 1] = line
+      line = string.rep(" ", indent) .. word
+    else
+      line = line .. (fresh and "" or " ") .. word
+    end
+    fresh = false
+  end
+  lines[#lines + 1] = line
+end
 
 -- The usage text for a spec (see U.args).
 function U.usage(spec, title)
@@ -40,22 +75,42 @@ function U.usage(spec, title)
   lines[#lines + 1] = "recipe arguments (after --):"
   for _, o in ipairs(spec) do
     local name, kind, default, help = o[1], o[2], o[3], o[4]
-    local flag = "--" .. name:gsub("_", "-") .. (kind == "flag" and "" or " " .. kind:upper())
-    local dflt = kind == "flag" and "" or " (default " .. tostring(default) .. ")"
-    lines[#lines + 1] = string.format("  %-22s %s%s", flag, help or "", dflt)
+    local metavar = kind == "numbers" and "X,Y,..." or kind:upper()
+    local flag = "--" .. name:gsub("_", "-") .. (kind == "flag" and "" or " " .. metavar)
+    local dflt = (kind == "flag" or default == nil) and ""
+                 or " (default " .. show_default(kind, default) .. ")"
+    wrap(lines, string.format("  %-22s ", flag), (help or "") .. dflt, 25)
   end
+  lines[#lines + 1] = "  --help                 this list"
   return table.concat(lines, "\n")
 end
 
+-- A bad recipe argument is the user's mistake, not the recipe's: the error
+-- is an object whose text is one line, so `cwb run` (and the workbench's
+-- run()) print that line without a traceback, as for cwb's own options.
+local ARG_ERROR = {__tostring = function(e) return e.message end}
+
+local function arg_error(argv, fmt, ...)
+  local where = argv and argv[0] and tostring(argv[0]) .. ": " or ""
+  error(setmetatable({message = where .. string.format(fmt, ...) .. " (see -- --help)"},
+                     ARG_ERROR), 0)
+end
+
+-- Is err a recipe-argument error raised by U.args?
+function U.is_arg_error(err) return getmetatable(err) == ARG_ERROR end
+
 -- Parse recipe arguments: `argv` is the recipe's `arg` table, `spec` a list of
--- {name, kind, default, help} with kind "int", "number", "string" or "flag".
--- Accepts `--name value`, `--name=value` and, for flags, `--name`; an
+-- {name, kind, default, help} with kind "int", "number", "numbers" (a comma-
+-- separated list, given as "0,0.5,1", returned as a Lua list), "string" or
+-- "flag".  Accepts `--name value`, `--name=value` and, for flags, `--name`; an
 -- underscore in a name may be written as a dash (--batch-noise).  Returns a
--- table name -> value (defaults filled in).  An unknown argument, a missing
--- or malformed value is an error that names it; `--help` prints the usage
--- and returns nil.
+-- table name -> value (defaults filled in) and a second table name -> true
+-- for the arguments actually given (so a preset such as --quick can yield to
+-- them).  An unknown argument, a missing or malformed value is an error of
+-- one line that names it and the recipe (arg[0]), without a traceback
+-- (U.is_arg_error tells it apart); `--help` prints the usage and returns nil.
 function U.args(argv, spec, title)
-  local by_name, out = {}, {}
+  local by_name, out, given = {}, {}, {}
   for _, o in ipairs(spec) do
     by_name[o[1]] = o
     out[o[1]] = o[3]
@@ -73,29 +128,32 @@ function U.args(argv, spec, title)
     if not o then
       local known = {}
       for _, s in ipairs(spec) do known[#known + 1] = "--" .. s[1]:gsub("_", "-") end
-      error(string.format("unknown argument '%s' (known: %s, --help)", tostring(a),
-                          table.concat(known, " ")), 2)
+      arg_error(argv, "unknown argument '%s' (known: %s)", tostring(a), table.concat(known, " "))
     end
     if o[2] == "flag" then
-      if value ~= nil then
-        error(string.format("argument '--%s' is a flag and takes no value", name), 2)
-      end
+      if value ~= nil then arg_error(argv, "argument '--%s' is a flag and takes no value", name) end
       out[o[1]] = true
     else
       if value == nil then
         i = i + 1
         value = argv[i]
-        if value == nil then error(string.format("argument '--%s' needs a value", name), 2) end
+        if value == nil then arg_error(argv, "argument '--%s' needs a value", name) end
       end
-      local v, what = CONVERT[o[2]](value)
-      if v == nil then
-        error(string.format("argument '--%s': '%s' is not %s", name, value, what), 2)
-      end
+      local v, what = CONVERT[o[2]](tostring(value))
+      if v == nil then arg_error(argv, "argument '--%s': '%s' is not %s", name, value, what) end
       out[o[1]] = v
     end
+    given[o[1]] = true
     i = i + 1
   end
-  return out
+  return out, given
+end
+
+-- Raise a recipe-argument error (one line, no traceback) from a recipe's own
+-- checks of its arguments: U.check(P.steps >= 20, "--steps must be >= 20").
+function U.check(cond, fmt, ...)
+  if not cond then arg_error(rawget(_G, "arg"), fmt, ...) end
+  return cond
 end
 
 -- ---- grids and statistics ------------------------------------------------------

@@ -8,6 +8,8 @@
 #include "plot/runs_plot.h"
 #include "store/export.h"
 #include "store/store.h"
+#include "util/buf.h"
+#include "util/json.h"
 
 #include <errno.h>
 #include <math.h>
@@ -27,9 +29,11 @@ static const char usage_text[] =
     "Read the run store (default ./cwb-runs.db; --db PATH or CWB_DB choose another).\n"
     "\n"
     "commands:\n"
-    "  list [--metric NAME]          one line per run: id, recipe, name, status, seed,\n"
-    "                                start, duration and the last value of a metric\n"
-    "                                (NAME, else 'loss', else the first by name)\n"
+    "  list [--metric NAME]          one line per run: id, recipe, name (whole),\n"
+    "                                status, seed, start, duration, the last value of\n"
+    "                                a metric (NAME, else 'loss', else the first by\n"
+    "                                name) and the parameters that differ between\n"
+    "                                the listed runs; stacked on a narrow terminal\n"
     "  show ID                       parameters, status and, for each metric, its\n"
     "                                count, first, last, min and max\n"
     "  export ID [--csv] [FILE] [--wide]\n"
@@ -127,47 +131,271 @@ static void fmt_time(const char *iso, char *buf, size_t len) {
 
 /* ---- list ------------------------------------------------------------------------ */
 
+/*
+ * One line per run, every field in full: a name is never cut, since the
+ * name is what a recipe writes to tell its runs apart.  The recipe column
+ * drops the leading folders that every listed recipe shares ("..." marks
+ * the cut; `show` has the full path).  The params column holds the
+ * parameters that tell the listed runs apart: those whose value is not the
+ * same in every listed run that has it (seed has its own column).  Numbers
+ * get the fewest significant digits, from 4, that keep different values
+ * (at float precision, the precision the engine keeps) different.  A pipe
+ * gets one line per run, whatever its length (for grep and awk).  On a
+ * terminal too narrow for a row the params go on indented lines below it,
+ * and one too narrow for the other columns gets each run stacked: its
+ * numbers, then recipe and name, then the params.
+ */
+
+/* Make room for element n of the array a (capacity cap, doubled as needed);
+ * runs `fail` when out of memory. */
+#define GROW(a, n, cap, fail)                                          \
+    do {                                                               \
+        if ((n) == (cap)) {                                            \
+            int c_ = (cap) ? 2 * (cap) : 16;                           \
+            void *p_ = realloc((a), (size_t)c_ * sizeof *(a));         \
+            if (!p_) fail;                                             \
+            (a) = p_;                                                  \
+            (cap) = c_;                                                \
+        }                                                              \
+    } while (0)
+
 typedef struct {
-    char id[24], recipe[64], name[64], status[16], seed[24], started[24], duration[16];
-    char last[96];
+    char *key, *text;       /* text: the value as JSON prints it (strings unquoted) */
+    int number, integer;    /* kind of value */
+    double num;
+    int64_t inum;
+    const char *shown;      /* display text chosen for the key (owned by the key table) */
+} list_param;
+
+typedef struct {
+    int64_t id;
+    char *recipe, *name, *status;
+    char seed[24], started[24], duration[16], last[96];
+    list_param *p;
+    int np, capp;
 } list_row;
 
 typedef struct {
     list_row *rows;
     int n, cap;
-    cwb_store *s;
-    const char *metric;
     int failed;
 } list_ctx;
 
-static void clip(char *dst, size_t len, const char *src) {
-    size_t n = strlen(src ? src : "");
-    if (n < len) snprintf(dst, len, "%s", src ? src : "");
-    else snprintf(dst, len, "%.*s~", (int)len - 2, src);
+static char *dup_str(const char *s) { return strdup(s ? s : ""); }
+
+static void free_rows(list_ctx *c) {
+    for (int i = 0; i < c->n; i++) {
+        list_row *r = &c->rows[i];
+        free(r->recipe);
+        free(r->name);
+        free(r->status);
+        for (int k = 0; k < r->np; k++) {
+            free(r->p[k].key);
+            free(r->p[k].text);
+        }
+        free(r->p);
+    }
+    free(c->rows);
 }
 
 static int list_one(const cwb_run_info *r, void *ud) {
     list_ctx *c = ud;
-    if (c->n == c->cap) {
-        int cap = c->cap ? 2 * c->cap : 32;
-        list_row *p = realloc(c->rows, (size_t)cap * sizeof *p);
-        if (!p) {
-            c->failed = 1;
-            return 1;
-        }
-        c->rows = p;
-        c->cap = cap;
-    }
+    GROW(c->rows, c->n, c->cap, return c->failed = 1);
     list_row *w = &c->rows[c->n++];
-    snprintf(w->id, sizeof w->id, "%lld", (long long)r->id);
-    clip(w->recipe, 25, r->recipe);
-    clip(w->name, 25, r->name);
-    snprintf(w->status, sizeof w->status, "%s", r->status);
+    memset(w, 0, sizeof *w);
+    w->id = r->id;
+    w->recipe = dup_str(r->recipe);
+    w->name = dup_str(r->name);
+    w->status = dup_str(r->status);
+    if (!w->recipe || !w->name || !w->status) c->failed = 1;
     snprintf(w->seed, sizeof w->seed, "%llu", (unsigned long long)r->seed);
     fmt_time(r->started, w->started, sizeof w->started);
     fmt_duration(r->duration, w->duration, sizeof w->duration);
     snprintf(w->last, sizeof w->last, "-");
+    return c->failed;
+}
+
+static int add_param(const cwb_run_param *q, void *ud) {
+    list_row *w = ud;
+    if (strcmp(q->key, "seed") == 0) return 0; /* the seed column */
+    GROW(w->p, w->np, w->capp, return 1);
+    list_param *p = &w->p[w->np];
+    memset(p, 0, sizeof *p);
+    p->key = dup_str(q->key);
+    if (strcmp(q->type, "text") == 0 && (!*q->text || strpbrk(q->text, " =\"\n\t"))) {
+        /* quoted, so that the column stays a list of key=value words */
+        cwb_buf b = CWB_BUF_INIT;
+        cwb_json_escape(&b, q->text, strlen(q->text));
+        p->text = b.oom ? NULL : cwb_buf_take(&b);
+        cwb_buf_free(&b);
+    } else {
+        p->text = dup_str(q->text);
+    }
+    if (!p->key || !p->text) {
+        free(p->key);
+        free(p->text);
+        return 1;
+    }
+    p->integer = strcmp(q->type, "integer") == 0;
+    p->number = p->integer || strcmp(q->type, "real") == 0;
+    p->num = q->num;
+    p->inum = q->inum;
+    w->np++;
     return 0;
+}
+
+/* How many leading bytes every listed recipe path shares, whole folders
+ * only (the list shows the rest after ".../"); 0 when a path has nothing
+ * but its file name after them. */
+static int common_dir_prefix(const list_ctx *c) {
+    if (c->n == 0) return 0;
+    const char *first = c->rows[0].recipe;
+    size_t n = strlen(first);
+    for (int i = 1; i < c->n; i++) {
+        const char *r = c->rows[i].recipe;
+        size_t k = 0;
+        while (k < n && r[k] == first[k]) k++;
+        n = k;
+    }
+    /* back to the end of a folder: the cut keeps the file names whole */
+    while (n > 0 && first[n - 1] != '/') n--;
+    for (int i = 0; i < c->n; i++) /* a bare file name has nothing to cut */
+        if (strlen(c->rows[i].recipe) <= n) return 0;
+    return (int)n;
+}
+
+/* A number as text with `digits` significant digits (integers exactly). */
+static void fmt_param(const list_param *p, int digits, char *buf, size_t len) {
+    if (p->integer) snprintf(buf, len, "%lld", (long long)p->inum);
+    else snprintf(buf, len, "%.*g", digits, p->num);
+}
+
+typedef struct {
+    const char *key;
+    list_param **p;  /* the parameters with this key, one per run that has it */
+    int np, capp;
+    char **text;     /* the distinct display texts */
+    int n, cap;
+    int differs;     /* not the same in every run that has the key */
+} key_info;
+
+static void free_keys(key_info *keys, int n) {
+    for (int j = 0; keys && j < n; j++) {
+        for (int v = 0; v < keys[j].n; v++) free(keys[j].text[v]);
+        free(keys[j].text);
+        free(keys[j].p);
+    }
+    free(keys);
+}
+
+static int by_num(const void *x, const void *y) {
+    double a = (*(list_param *const *)x)->num, b = (*(list_param *const *)y)->num;
+    return (a > b) - (a < b);
+}
+
+/* The fewest digits, from 4 to 9, at which the key's different values (as
+ * floats) print differently.  Rounding is monotone, so only neighbours in
+ * sorted order can collide; sorts k->p. */
+static int key_digits(key_info *k) {
+    qsort(k->p, (size_t)k->np, sizeof *k->p, by_num);
+    int digits = 4;
+    for (; digits < 9; digits++) {
+        int clash = 0;
+        for (int i = 1; i < k->np && !clash; i++) {
+            const list_param *a = k->p[i - 1], *b = k->p[i];
+            if (a->integer || b->integer || !a->number || !b->number) continue;
+            if ((float)a->num == (float)b->num) continue;
+            char ta[40], tb[40];
+            fmt_param(a, digits, ta, sizeof ta);
+            fmt_param(b, digits, tb, sizeof tb);
+            clash = strcmp(ta, tb) == 0;
+        }
+        if (!clash) break;
+    }
+    return digits;
+}
+
+/* Choose each key's display texts and whether it tells runs apart: the key
+ * table into *out (*nk keys).  0, or -1 when out of memory. */
+static int classify_params(list_ctx *c, key_info **out, int *nk) {
+    key_info *keys = NULL;
+    int n = 0, cap = 0;
+    for (int i = 0; i < c->n; i++)
+        for (int k = 0; k < c->rows[i].np; k++) {
+            list_param *a = &c->rows[i].p[k];
+            int j = 0;
+            while (j < n && strcmp(keys[j].key, a->key) != 0) j++;
+            if (j == n) {
+                GROW(keys, n, cap, goto nomem);
+                memset(&keys[n], 0, sizeof keys[n]);
+                keys[n++].key = a->key;
+            }
+            key_info *ki = &keys[j];
+            GROW(ki->p, ki->np, ki->capp, goto nomem);
+            ki->p[ki->np++] = a;
+        }
+    for (int j = 0; j < n; j++) {
+        key_info *ki = &keys[j];
+        int digits = key_digits(ki);
+        for (int i = 0; i < ki->np; i++) {
+            list_param *a = ki->p[i];
+            char num[64];
+            fmt_param(a, digits, num, sizeof num);
+            const char *t = a->number ? num : a->text;
+            int v = 0;
+            while (v < ki->n && strcmp(ki->text[v], t) != 0) v++;
+            if (v == ki->n) {
+                GROW(ki->text, ki->n, ki->cap, goto nomem);
+                if (!(ki->text[v] = dup_str(t))) goto nomem;
+                ki->n++;
+            }
+            a->shown = ki->text[v];
+        }
+        ki->differs = ki->n > 1;
+    }
+    *out = keys;
+    *nk = n;
+    return 0;
+nomem:
+    free_keys(keys, n);
+    return -1;
+}
+
+static int key_differs(const key_info *keys, int nk, const char *key) {
+    for (int j = 0; j < nk; j++)
+        if (strcmp(keys[j].key, key) == 0) return keys[j].differs;
+    return 0;
+}
+
+/* The terminal's width (COLUMNS where the terminal does not say), or 0
+ * when stdout is not a terminal. */
+static int tty_width(void) {
+    struct winsize ws;
+    if (isatty(STDOUT_FILENO) && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col >= 20)
+        return ws.ws_col;
+    const char *cols = getenv("COLUMNS");
+    if (isatty(STDOUT_FILENO) && cols && atoi(cols) >= 20) return atoi(cols);
+    return 0;
+}
+
+/* Continuation lines of a stacked run: text indented, broken at spaces
+ * before `width` (a word longer than a line stays whole). */
+#define STACK_INDENT 6
+static void print_wrapped(const char *p, int indent, int width) {
+    int room = width - indent > 20 ? width - indent : 20;
+    while (*p) {
+        int n = (int)strlen(p);
+        if (n > room) {
+            int cut = room;
+            while (cut > 0 && p[cut] != ' ') cut--;
+            if (cut == 0)
+                for (cut = room; p[cut] && p[cut] != ' '; cut++) {}
+            n = cut;
+        }
+        printf("%*s%.*s\n", indent, "", n, p);
+        p += n;
+        while (*p == ' ') p++;
+    }
 }
 
 static int cmd_list(cli *cl, int argc, char **argv) {
@@ -178,53 +406,106 @@ static int cmd_list(cli *cl, int argc, char **argv) {
         else return usage_error("list: unexpected argument '%s'", argv[i]);
     }
     NEED_STORE(cl, s);
-    list_ctx c = {.s = s, .metric = metric};
+    list_ctx c = {0};
+    int rc = 0;
+    key_info *keys = NULL;
+    int nk = 0;
+    cwb_buf line = CWB_BUF_INIT, par = CWB_BUF_INIT;
     if (cwb_store_runs(s, list_one, &c)) {
-        free(c.rows);
-        return say(1, "%s", cwb_store_errmsg(s));
+        rc = say(1, "%s", cwb_store_errmsg(s));
+        goto out;
     }
-    if (c.failed) {
-        free(c.rows);
-        return say(1, "out of memory listing runs");
-    }
+    if (c.failed) goto nomem;
     for (int i = 0; i < c.n; i++) {
         char name[64];
         double v;
-        int64_t id = strtoll(c.rows[i].id, NULL, 10);
-        int r = cwb_store_main_metric(s, id, metric, name, sizeof name, &v);
-        if (r < 0) {
-            free(c.rows);
-            return say(1, "%s", cwb_store_errmsg(s));
+        list_row *r = &c.rows[i];
+        int m = cwb_store_main_metric(s, r->id, metric, name, sizeof name, &v);
+        if (m < 0 || cwb_store_run_params(s, r->id, add_param, r)) {
+            rc = say(1, "%s", cwb_store_errmsg(s));
+            goto out;
         }
-        if (r > 0) snprintf(c.rows[i].last, sizeof c.rows[i].last, "%.40s=%.6g", name, v);
+        if (m > 0) snprintf(r->last, sizeof r->last, "%.40s=%.6g", name, v);
     }
     if (c.n == 0) {
         printf("no runs in %s\n", cwb_store_path(s));
-        free(c.rows);
-        return 0;
+        goto out;
     }
+    if (classify_params(&c, &keys, &nk)) goto nomem;
+    const int cut = common_dir_prefix(&c);
+    const char *marker = cut ? ".../" : "";
+
     static const char *head[] = {"id", "recipe", "name", "status", "seed", "started",
-                                 "duration", "last"};
-    int w[8];
-    for (int k = 0; k < 8; k++) w[k] = (int)strlen(head[k]);
+                                 "duration", "last", "params"};
+    enum { NCOL = 8 };   /* params, the last column, is not padded */
+    int w[NCOL];
+    for (int k = 0; k < NCOL; k++) w[k] = (int)strlen(head[k]);
     for (int i = 0; i < c.n; i++) {
         const list_row *r = &c.rows[i];
-        const char *f[8] = {r->id, r->recipe, r->name, r->status, r->seed, r->started,
-                            r->duration, r->last};
-        for (int k = 0; k < 8; k++)
-            if ((int)strlen(f[k]) > w[k]) w[k] = (int)strlen(f[k]);
+        char id[24];
+        snprintf(id, sizeof id, "%lld", (long long)r->id);
+        int len[NCOL] = {(int)strlen(id), (int)(strlen(marker) + strlen(r->recipe + cut)),
+                         (int)strlen(r->name), (int)strlen(r->status), (int)strlen(r->seed),
+                         (int)strlen(r->started), (int)strlen(r->duration), (int)strlen(r->last)};
+        for (int k = 0; k < NCOL; k++)
+            if (len[k] > w[k]) w[k] = len[k];
     }
-    /* numbers right-aligned, text left-aligned */
-    printf("%*s  %-*s  %-*s  %-*s  %*s  %-*s  %*s  %s\n", w[0], head[0], w[1], head[1], w[2],
-           head[2], w[3], head[3], w[4], head[4], w[5], head[5], w[6], head[6], head[7]);
+    int width = tty_width(), fixed = 2 * NCOL;
+    for (int k = 0; k < NCOL; k++) fixed += w[k];
+    int any_params = 0;
+    for (int j = 0; j < nk; j++) any_params |= keys[j].differs;
+    /* On a terminal narrower than the fixed columns, each run is stacked:
+     * its numbers on one line, then recipe and name, then the params. */
+    const int stacked = width && fixed - 2 > width;
+
+    if (stacked) /* numbers right-aligned, text left-aligned */
+        printf("%*s  %-*s  %*s  %-*s  %*s  %s\n%*s%s\n", w[0], head[0], w[3], head[3], w[4],
+               head[4], w[5], head[5], w[6], head[6], head[7], STACK_INDENT, "",
+               any_params ? "recipe  name / params" : "recipe  name");
+    else
+        printf("%*s  %-*s  %-*s  %-*s  %*s  %-*s  %*s  %-*s%s%s\n", w[0], head[0], w[1],
+               head[1], w[2], head[2], w[3], head[3], w[4], head[4], w[5], head[5], w[6],
+               head[6], any_params ? w[7] : 0, head[7], any_params ? "  " : "",
+               any_params ? head[8] : "");
     for (int i = 0; i < c.n; i++) {
         const list_row *r = &c.rows[i];
-        printf("%*s  %-*s  %-*s  %-*s  %*s  %-*s  %*s  %s\n", w[0], r->id, w[1], r->recipe, w[2],
-               r->name, w[3], r->status, w[4], r->seed, w[5], r->started, w[6], r->duration,
-               r->last);
+        cwb_buf_reset(&par);
+        for (int k = 0; k < r->np; k++)
+            if (key_differs(keys, nk, r->p[k].key))
+                cwb_buf_printf(&par, "%s%s=%s", par.n ? " " : "", r->p[k].key, r->p[k].shown);
+        cwb_buf_reset(&line);
+        char id[24];
+        snprintf(id, sizeof id, "%lld", (long long)r->id);
+        if (stacked) {
+            printf("%*s  %-*s  %*s  %-*s  %*s  %s\n", w[0], id, w[3], r->status, w[4], r->seed,
+                   w[5], r->started, w[6], r->duration, r->last);
+            cwb_buf_printf(&line, "%s%s  %s", marker, r->recipe + cut, r->name);
+            if (line.oom || par.oom) goto nomem;
+            print_wrapped(cwb_buf_text(&line), STACK_INDENT, width);
+            if (par.n) print_wrapped(cwb_buf_text(&par), STACK_INDENT, width);
+            continue;
+        }
+        const int same_line = par.n && (!width || fixed + (int)par.n <= width);
+        /* the recipe's field: marker and path, padded as one */
+        const int pad = w[1] - (int)(strlen(marker) + strlen(r->recipe + cut));
+        cwb_buf_printf(&line, "%*s  %s%s%*s  %-*s  %-*s  %*s  %-*s  %*s  %-*s", w[0], id, marker,
+                       r->recipe + cut, pad, "", w[2], r->name, w[3], r->status, w[4], r->seed,
+                       w[5], r->started, w[6], r->duration, same_line ? w[7] : 0, r->last);
+        if (par.oom || line.oom) goto nomem;
+        if (same_line) printf("%s  %s\n", cwb_buf_text(&line), cwb_buf_text(&par));
+        else printf("%s\n", cwb_buf_text(&line));
+        if (par.n && !same_line) /* too wide: the params below, wrapped at spaces */
+            print_wrapped(cwb_buf_text(&par), STACK_INDENT, width);
     }
-    free(c.rows);
-    return 0;
+    goto out;
+nomem:
+    rc = say(1, "out of memory listing runs");
+out:
+    cwb_buf_free(&line);
+    cwb_buf_free(&par);
+    free_keys(keys, nk);
+    free_rows(&c);
+    return rc;
 }
 
 /* ---- show ------------------------------------------------------------------------ */

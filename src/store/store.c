@@ -469,6 +469,46 @@ int cwb_store_run_get(cwb_store *s, int64_t id, cwb_run_fn fn, void *ud) {
 }
 
 /* The value of one metric at its first (dir = "ASC") or last step. */
+/* The leaves of the params object: members whose parent is an object (so an
+ * array counts as one value, its elements are not visited), in document
+ * order.  SQLite's json_tree does the reading (util/json.h writes only). */
+int cwb_store_run_params(cwb_store *s, int64_t run, int (*fn)(const cwb_run_param *p, void *ud),
+                         void *ud) {
+    if (!s || cwb_store_flush(s)) return -1;
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db,
+                           "WITH t AS (SELECT j.* FROM runs, json_tree(runs.params) AS j "
+                           "WHERE runs.id = ?) "
+                           "SELECT replace(substr(c.fullkey, 3), '\"', ''), c.type, c.value "
+                           "FROM t AS c "
+                           "JOIN t AS p ON p.id = c.parent "
+                           "WHERE p.type = 'object' AND c.type != 'object' ORDER BY c.id",
+                           -1, &st, NULL) != SQLITE_OK)
+        return fail_db(s, "reading run parameters");
+    sqlite3_bind_int64(st, 1, run);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        cwb_run_param q;
+        q.key = col_text(st, 0);
+        q.type = col_text(st, 1);
+        q.text = col_text(st, 2);
+        /* json_tree gives true and false as 1 and 0 */
+        if (!q.text || strcmp(q.type, "true") == 0 || strcmp(q.type, "false") == 0 ||
+            strcmp(q.type, "null") == 0)
+            q.text = q.type;
+        int number = strcmp(q.type, "integer") == 0 || strcmp(q.type, "real") == 0;
+        q.num = number ? sqlite3_column_double(st, 2) : NAN;
+        q.inum = strcmp(q.type, "integer") == 0 ? sqlite3_column_int64(st, 2) : 0;
+        if (fn && fn(&q, ud)) {
+            rc = SQLITE_DONE;
+            break;
+        }
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) return fail_db(s, "reading run parameters");
+    return 0;
+}
+
 static int end_value(cwb_store *s, sqlite3_stmt *st, int64_t run, const char *name,
                      double *v) {
     sqlite3_reset(st);

@@ -61,6 +61,23 @@ int cwb_store_runs(cwb_store *s, cwb_run_fn fn, void *ud);
 /* One run: 1 found (fn called), 0 no such run, -1 error. */
 int cwb_store_run_get(cwb_store *s, int64_t id, cwb_run_fn fn, void *ud);
 
+/* One parameter of a run: a member of its params object, or of an object
+ * nested in it, named by its path from the top ("batch", "loss.kind"; the
+ * names as written, unquoted); an array is one parameter (its JSON text).  type is SQLite's json_tree
+ * type: "integer", "real", "text", "true", "false", "null" or "array"; text
+ * the value as text (a string without its quotes; "true", "false", "null"
+ * for those); num the value of a number (NaN otherwise), inum that of an
+ * integer. */
+typedef struct {
+    const char *key, *type, *text;
+    double num;
+    int64_t inum;
+} cwb_run_param;
+/* The run's parameters in the order of its params JSON (none for an unknown
+ * run).  A callback returning non-zero stops.  0 or -1. */
+int cwb_store_run_params(cwb_store *s, int64_t run, int (*fn)(const cwb_run_param *p, void *ud),
+                         void *ud);
+
 typedef struct {
     const char *name;
     long count;                    /* values logged (NaN counts; min/max skip it) */

@@ -26,11 +26,21 @@ int cwb_json_escape(cwb_buf *b, const char *s, size_t n) {
     return cwb_buf_char(b, '"');
 }
 
+/* Whole numbers below 1e15 (exact in a double, and in a float when the
+ * value came from one) print as integers: %g's shortest form of 10 is
+ * "1e+01". */
+static int plain_integer(char *buf, double v) {
+    if (!(fabs(v) < 1e15) || v != floor(v)) return 0;
+    snprintf(buf, CWB_JSON_NUM_MAX, "%.0f", v);
+    return 1;
+}
+
 char *cwb_json_fmt_double(char *buf, double v) {
     if (!isfinite(v)) {
         snprintf(buf, CWB_JSON_NUM_MAX, "null");
         return buf;
     }
+    if (plain_integer(buf, v)) return buf;
     for (int p = 1; p <= 17; p++) {
         snprintf(buf, CWB_JSON_NUM_MAX, "%.*g", p, v);
         if (strtod(buf, NULL) == v) break;
@@ -43,6 +53,7 @@ char *cwb_json_fmt_float(char *buf, float v) {
         snprintf(buf, CWB_JSON_NUM_MAX, "null");
         return buf;
     }
+    if (plain_integer(buf, v)) return buf;
     for (int p = 1; p <= 9; p++) {
         snprintf(buf, CWB_JSON_NUM_MAX, "%.*g", p, (double)v);
         if (strtof(buf, NULL) == v) break;
@@ -81,7 +92,7 @@ void cwb_json_close(cwb_json *j) {
     j->first = 0;
 }
 
-void cwb_json_num(cwb_json *j, const char *k, double v) {
+void cwb_json_double(cwb_json *j, const char *k, double v) {
     char t[CWB_JSON_NUM_MAX];
     key(j, k);
     cwb_buf_str(&j->b, cwb_json_fmt_double(t, v));

@@ -14,7 +14,11 @@
  * double is written with the fewest digits that read back to the same
  * double; cwb_json_float does the same for a float, so a parameter the user
  * gave as 0.2 and the engine keeps as a float is recorded as 0.2, not as
- * 0.200000003.
+ * 0.200000003 (or 0.20000000298023224, the float's exact double).  Whole
+ * numbers below 1e15 are written without an exponent (10, not 1e+01).
+ * cwb_json_num picks the float or the double writer from the type of its
+ * value, so a config struct's float fields are recorded as the floats they
+ * are without each caller having to know which fields are floats.
  */
 #ifndef CWB_JSON_H
 #define CWB_JSON_H
@@ -42,8 +46,11 @@ void cwb_json_init(cwb_json *j);
 void cwb_json_free(cwb_json *j);
 void cwb_json_open(cwb_json *j, const char *key);   /* key NULL at top level: "{" */
 void cwb_json_close(cwb_json *j);                   /* "}" */
-void cwb_json_num(cwb_json *j, const char *key, double v);
+void cwb_json_double(cwb_json *j, const char *key, double v);
 void cwb_json_float(cwb_json *j, const char *key, float v);
+/* A number member, written as a float when v is one (see above). */
+#define cwb_json_num(j, key, v) \
+    _Generic((v), float: cwb_json_float, default: cwb_json_double)((j), (key), (v))
 void cwb_json_int(cwb_json *j, const char *key, long long v);
 void cwb_json_bool(cwb_json *j, const char *key, int v);
 void cwb_json_str(cwb_json *j, const char *key, const char *v);

@@ -83,7 +83,36 @@ fi
 [ -s res/pca_clip_sep.csv ] && head -1 res/pca_clip_sep.csv | grep -q '^pc1,pc2,modality,label,pair$'
 ok $? "PCA coordinates per method (pca_clip_sep.csv)"
 run run --quiet --db runs.db --out res2 "$RECIPE" -- --fast
-[ $st -eq 1 ] && has "unknown argument '--fast'" err; ok $? "an unknown recipe argument exits 1 and says so"
+[ $st -eq 1 ] && has "unknown argument '--fast'" err && [ "$(wc -l <err)" -eq 1 ]
+ok $? "an unknown recipe argument exits 1 and says so in one line"
+
+# ---- the recipe's options ------------------------------------------------------------
+run run --db runs.db --out res3 "$RECIPE" -- --help
+tr -s ' \n' '  ' <out >help.txt    # help lines wrap at 79 columns
+[ $st -eq 0 ] && has "--gaps X,Y,... information-gap levels, each in [0, 1] (default 0,0.25,0.5,0.75,1)" help.txt &&
+    has "--steps INT training steps per run (default 1000)" help.txt && has "--seeds INT" help.txt &&
+    has "--w-sep NUMBER" help.txt && has "--methods STRING" help.txt && [ ! -e res3/summary.csv ]
+ok $? "-- --help lists gaps, steps, seeds, weights and methods with the full run's defaults"
+# Options given with --quick win over its presets: one gap, two methods, two
+# seeds, 40 steps; the PCA falls back to the only gap.
+run run --quiet --db opts.db --out res4 "$RECIPE" -- --quick --gaps 0.5 --methods clip,clip+sep --seeds 2 --steps 40
+[ $st -eq 0 ]; ok $? "--quick --gaps 0.5 --methods clip,clip+sep --seeds 2 --steps 40 runs"
+rows=$(awk -F, 'NR > 1 { printf "%s@%s/%s ", $1, $2, $NF }' res4/summary.csv)
+[ "$rows" = "clip@0.5000/2 clip+sep@0.5000/2 " ]
+ok $? "summary.csv: one row per chosen method at the chosen gap, 2 seeds each ($rows)"
+[ "$(awk 'END { print NR - 1 }' res4/runs.csv)" -eq 4 ] && [ -s res4/pca_clip_sep.csv ] &&
+    [ ! -e res4/pca_unimodal.csv ]
+ok $? "runs.csv has the 4 runs; PCA only of the chosen methods"
+if command -v sqlite3 >/dev/null 2>&1; then
+    got=$(sqlite3 opts.db "SELECT group_concat(name || ':' || (SELECT max(step) FROM metrics m WHERE m.run = r.id), ' ') FROM runs r")
+    [ "$got" = "clip gap=0.50 seed=1:40 clip+sep gap=0.50 seed=1:40 clip gap=0.50 seed=2:40 clip+sep gap=0.50 seed=2:40" ]
+    ok $? "the store holds those runs, each trained for 40 steps ($got)"
+else
+    skip "sqlite3 not available"
+fi
+run run --quiet --db opts.db --out res5 "$RECIPE" -- --quick --pca-gap 0.5
+[ $st -eq 1 ] && [ "$(wc -l <err)" -eq 1 ] && has "--pca-gap 0.5: must be one of --gaps" err && [ ! -e res5/runs.csv ]
+ok $? "a --pca-gap outside --gaps is refused in one line before any training"
 
 # ---- cwb.mm errors as a recipe sees them -------------------------------------------------
 run --quiet -e 'cwb.mm.data{gap = 2}'

@@ -88,6 +88,38 @@ run run --db runs.db --out res3 "$MAIN" -- --help
 [ $st -eq 0 ] && has "--batch-noise" out && [ ! -e res3/summary.csv ]
 ok $? "--help lists the arguments and runs nothing"
 
+# ---- every example: -- --help, and a bad argument is one line --------------------------
+# A recipe-argument error exits 1 (a recipe error: cwb's own usage errors are
+# 2) with one line on stderr naming the recipe and the argument, and no
+# traceback.  The options a recipe declares are the {"name", "kind", ...}
+# entries of its U.args spec; --help must list each of them.
+for ex in "$EX"/*.lua; do
+    b=$(basename "$ex")
+    rm -rf help-out
+    run run --db help.db --out help-out "$ex" -- --help
+    [ $st -eq 0 ] && has "recipe arguments (after --):" out && has "--help" out && [ ! -s err ]
+    ok $? "$b -- --help exits 0 and prints the usage on stdout"
+    opts=$(sed -n 's/^ *{"\([a-z_0-9]*\)", "\(int\|number\|numbers\|string\|flag\)",.*/\1/p' "$ex" | tr _ -)
+    missing=""
+    for o in $opts; do grep -q -e "^  --$o\( \|\$\)" out || missing="$missing --$o"; done
+    [ -n "$opts" ] && [ -z "$missing" ]
+    ok $? "$b -- --help lists every option it declares ($(echo $opts | wc -w) found${missing:+; missing$missing})"
+    [ ! -e help.db ] && [ -z "$(ls -A help-out 2>/dev/null)" ]
+    ok $? "$b -- --help runs nothing (no run recorded, no output file)"
+    run run --db help.db --out help-out "$ex" -- --no-such-option 3
+    [ $st -eq 1 ] && [ "$(wc -l <err)" -eq 1 ] && has "$b: unknown argument '--no-such-option'" err &&
+        ! has "traceback" err
+    ok $? "$b: an unknown argument is one line naming it, no traceback, exit 1"
+    first=$(sed -n 's/^ *{"\([a-z_0-9]*\)", "\(int\|number\)",.*/\1/p' "$ex" | head -1 | tr _ -)
+    run run --db help.db --out help-out "$ex" -- "--$first" x
+    [ $st -eq 1 ] && [ "$(wc -l <err)" -eq 1 ] && has "argument '--$first': 'x' is not" err &&
+        ! has "traceback" err
+    ok $? "$b: a malformed value (--$first x) is one line, exit 1"
+done
+run run --db help.db --out help-out "$MAIN" -- --batch 1
+[ $st -eq 1 ] && [ "$(wc -l <err)" -eq 1 ] && has "--batch 1: must be in [2, 256]" err
+ok $? "gradient_bias.lua: an out-of-range value is refused before any run, in one line"
+
 # ---- examples/gradient_bias_sweep.lua --quick ---------------------------------------------
 run run --quiet --db runs.db --out sweep "$SWEEP" -- --quick
 [ $st -eq 0 ]; ok $? "gradient_bias_sweep.lua --quick exits 0"

@@ -66,6 +66,64 @@ ok $? "list shows both runs, a status and the last loss"
 ok $? "cwb runs show 1 exits 0"
 grep -q '"batch":8' "$tmp/out" && grep -q "theta_ratio" "$tmp/out"
 ok $? "show prints the params and every metric"
+# ---- list: whole names, the parameters that tell runs apart; show without float noise ----
+L="$tmp/list.db"
+mkdir -p "$tmp/recipes/examples"
+cat >"$tmp/recipes/examples/bias.lua" <<'LUA'
+-- two scalefit runs whose names share their first 40 characters, and two
+-- trainer runs that differ only in tau (floats in the engine)
+local a, b = cwb.scalefit.pairs{n = 32, k = 4, clusters = 2}
+for _, t0 in ipairs{2.5, 2.50001} do
+  cwb.scalefit.new(a, b, {loss = "decomposable", theta0 = t0, alpha = 10,
+                          name = string.format("gradient_bias decomposable B=8 sigma=0.5 start=%g", t0)})
+    :run{steps = 3, progress = false}
+end
+for _, tau in ipairs{0.2, 0.5} do
+  cwb.trainer.new{data = {n = 64, dim = 8}, batch = 8, encoder = {dims = {8, 16, 8}}, tau = tau,
+                  aug = {jitter = 0.3}, name = "infonce tau=" .. tau}:run{steps = 3, progress = false}
+end
+LUA
+cp "$tmp/recipes/examples/bias.lua" "$tmp/recipes/examples/other.lua"
+"$CWB" run --quiet --db "$L" "$tmp/recipes/examples/bias.lua" >"$tmp/out" 2>"$tmp/err" &&
+    "$CWB" -e 'cwb.runs.finish(cwb.runs.begin("one more", {batch = 8}))' --db "$L" >"$tmp/out" 2>"$tmp/err" &&
+    "$CWB" runs --db "$L" list >"$tmp/list" 2>"$tmp/err"
+ok $? "list of a store with scalefit, trainer and chunk runs"
+grep -q "gradient_bias decomposable B=8 sigma=0.5 start=2.5 " "$tmp/list" &&
+    grep -q "gradient_bias decomposable B=8 sigma=0.5 start=2.50001 " "$tmp/list" &&
+    grep -q " infonce tau=0.2 " "$tmp/list" && ! grep -q "~" "$tmp/list"
+ok $? "list shows every name whole, never cut"
+grep -q "theta0=2.5$" "$tmp/list" && grep -q "theta0=2.50001$" "$tmp/list"
+ok $? "the params column tells apart values that differ in the 6th digit (theta0=2.5, 2.50001)"
+grep -q " tau=0.2$" "$tmp/list" && grep -q " tau=0.5$" "$tmp/list" &&
+    [ "$(grep -c 'aug.jitter' "$tmp/list")" -eq 0 ] && [ "$(grep -c 'batch=' "$tmp/list")" -eq 0 ]
+ok $? "it shows the parameters that differ (tau) and not those the runs share (jitter, batch)"
+grep -q "^ *1  .*/examples/bias.lua  " "$tmp/list" && grep -q "(command line)" "$tmp/list"
+ok $? "recipes are listed with their paths (no common folder to drop here)"
+"$CWB" run --quiet --db "$tmp/two.db" "$tmp/recipes/examples/bias.lua" >"$tmp/out" 2>"$tmp/err" &&
+    "$CWB" run --quiet --db "$tmp/two.db" "$tmp/recipes/examples/other.lua" >"$tmp/out" 2>"$tmp/err" &&
+    "$CWB" runs --db "$tmp/two.db" list >"$tmp/list2" 2>"$tmp/err"
+grep -q "^ *1  \.\.\./bias\.lua   " "$tmp/list2" && grep -q "^ *5  \.\.\./other\.lua  " "$tmp/list2"
+ok $? "the folders every recipe shares are dropped, marked .../ ($(sed -n 2p "$tmp/list2" | cut -c1-30))"
+"$CWB" runs --db "$L" show 3 >"$tmp/out" 2>"$tmp/err"
+grep -q '"tau":0.2,' "$tmp/out" && grep -q '"jitter":0.3,' "$tmp/out" && grep -q '"lr":0.1,' "$tmp/out" &&
+    ! grep -q '0\.20000\|0\.30000\|0\.10000\|e+0' "$tmp/out"
+ok $? "show prints the params as given: tau 0.2, jitter 0.3, lr 0.1, no float noise"
+"$CWB" runs --db "$L" show 1 >"$tmp/out" 2>"$tmp/err"
+grep -q '"alpha":10,' "$tmp/out" && grep -q '"theta0":2.5,' "$tmp/out"
+ok $? "whole numbers without an exponent (alpha 10, not 1e+01)"
+if command -v script >/dev/null 2>&1; then
+    COLUMNS=70 script -qec "\"$CWB\" runs --db \"$L\" list" /dev/null | tr -d '\r' >"$tmp/narrow"
+    long=$(awk 'length($0) > 70' "$tmp/narrow" | wc -l)
+    [ "$long" -eq 0 ] && grep -q "^ *2  done " "$tmp/narrow" &&
+        grep -q "^      .*gradient_bias decomposable" "$tmp/narrow" &&
+        grep -q "^      theta0=2.50001$" "$tmp/narrow"
+    ok $? "on a 70-column terminal each run is stacked, no line longer than 70 ($long)"
+    COLUMNS=200 script -qec "\"$CWB\" runs --db \"$L\" list" /dev/null | tr -d '\r' >"$tmp/wide"
+    cmp -s "$tmp/wide" "$tmp/list"
+    ok $? "on a 200-column terminal the list is the one a pipe gets"
+else
+    skip "script (util-linux) not installed"; skip "script (util-linux) not installed"
+fi
 env -u CWB_DB "$CWB" runs list --db "$CWB_DB" >"$tmp/out" 2>"$tmp/err" &&
     grep -q "conventional" "$tmp/out"
 ok $? "--db after the command is accepted"
@@ -126,12 +184,7 @@ fi
 
 # ---- the Lua examples of docs/store.md and docs/plot.md run as recipes ------------
 for doc in store plot; do
-    rm -f "$tmp"/block_*.lua
-    awk -v dir="$tmp" '
-        /^```lua[ \t]*$/ { inblock = 1; name = sprintf("%s/block_%04d.lua", dir, NR); next }
-        /^```/ && inblock { inblock = 0; close(name); next }
-        inblock { print > name }
-    ' "$top_srcdir/docs/$doc.md"
+    tap_lua_blocks "$top_srcdir/docs/$doc.md" "$tmp"
     found=0
     for f in "$tmp"/block_*.lua; do
         [ -e "$f" ] || continue
