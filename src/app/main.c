@@ -1,7 +1,7 @@
 /*
  * main.c - the `cwb` command: recipes, chunks, the run store, the REPL.
  *
- *   cwb run RECIPE.lua [--out DIR] [--seed N] [--db PATH] [--quiet] [-- ARGS]
+ *   cwb run RECIPE.lua [--out DIR] [--seed N] [--db PATH] [--data-dir DIR] [--quiet] [-- ARGS]
  *   cwb -e 'CHUNK'     cwb runs ...     cwb [--plain]     cwb --help | --version
  *
  * Exit status: 0 success, 1 a recipe error, 2 bad usage, 130 interrupted.
@@ -58,6 +58,8 @@ static const char usage_text[] =
     "                      (cwb.outdir(), cwb.outpath(name)); default .\n"
     "  --seed N            session seed, the default of every seed= option; default 1\n"
     "  --db PATH           run store (default $CWB_DB, else ./cwb-runs.db)\n"
+    "  --data-dir DIR      where real data sets are looked for (sets CWB_DATA; default\n"
+    "                      /usr/share/datasets, Debian's dataset-* packages)\n"
     "  --quiet, -q         no progress bars or progress lines\n"
     "  --threads N         OpenBLAS threads (default $CWB_THREADS, else\n"
     "                      $OPENBLAS_NUM_THREADS, else 1: fastest for cwb's small\n"
@@ -66,8 +68,8 @@ static const char usage_text[] =
     "  --help, -h          this text\n"
     "  --version           the version\n"
     "\n"
-    "environment: CWB_DB (run store), CWB_THREADS, CWB_LUA_PATH (extra folders for require,\n"
-    "separated by ':', or Lua path templates with '?').\n"
+    "environment: CWB_DB (run store), CWB_THREADS, CWB_DATA (as --data-dir), CWB_LUA_PATH\n"
+    "(extra folders for require, separated by ':', or Lua path templates with '?').\n"
     "exit status: 0 success, 1 recipe error, 2 bad usage, 130 interrupted (Ctrl-C).\n";
 
 typedef struct {
@@ -330,6 +332,11 @@ int main(int argc, char **argv) {
         } else if (is_opt(a, "--db")) {
             if (!(o.db = opt_value(argc, argv, &i, "--db")) || !*o.db)
                 return quit(&o, usage_error("%s needs a path", "--db"));
+        } else if (is_opt(a, "--data-dir")) {
+            /* the data loaders read CWB_DATA (cwb.data.fashion_mnist) */
+            const char *v = opt_value(argc, argv, &i, "--data-dir");
+            if (!v || !*v) return quit(&o, usage_error("%s needs a folder", "--data-dir"));
+            setenv("CWB_DATA", v, 1);
         } else if (is_opt(a, "--seed")) {
             const char *v = opt_value(argc, argv, &i, "--seed");
             if (!v) return quit(&o, usage_error("%s needs a number", "--seed"));
