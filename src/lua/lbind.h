@@ -24,6 +24,7 @@
 #include "util/atomic.h"
 #include "util/json.h"
 #include "engine/data/data.h"
+#include "engine/data/image_augment.h"
 #include "engine/loss/loss.h"
 #include "lua/lcwb.h"
 #include "lua/observer.h"
@@ -85,6 +86,9 @@ void cwb_lua_synth_opts(struct cwb_opts *o, cwb_synth_cfg *c);
 void cwb_lua_aug_opts(struct cwb_opts *o, cwb_aug_cfg *c);
 extern const char *const cwb_lua_synth_keys[];   /* with "seed" */
 extern const char *const cwb_lua_aug_keys[];
+/* Image augmentation options (keys of cwb.data.image_augment) into c. */
+void cwb_lua_imaug_opts(struct cwb_opts *o, cwb_imaug_cfg *c);
+extern const char *const cwb_lua_imaug_keys[];
 
 /* ---- loss (lloss.c) -------------------------------------------------------- */
 

@@ -11,7 +11,10 @@
 #include "engine/data/data.h"
 #include "engine/data/fmnist.h"
 #include "engine/data/idx.h"
+#include "engine/data/image_augment.h"
 #include "engine/core/error.h"
+
+#include <math.h>
 
 #include <limits.h>
 #include <stdlib.h>
@@ -88,6 +91,61 @@ static int d_augment(lua_State *L) {
     cwb_tensor *out = cwb_lua_newtensor(L, x->rows, x->cols);
     if (cwb_augment(&c, x->data, out->data, x->rows, x->cols, r) != CWB_OK)
         return cwb_lua_engine_error(L, "augment");
+    return 1;
+}
+
+const char *const cwb_lua_imaug_keys[] = {"height",     "width",    "crop_pad", "crop_scale",
+                                           "flip",       "brightness", "contrast", "noise",
+                                           "erase",      "erase_area", "erase_ratio", NULL};
+
+void cwb_lua_imaug_opts(cwb_opts *o, cwb_imaug_cfg *c) {
+    c->height = (int)cwb_opts_range(o, "height", c->height, 1, INT_MAX);
+    c->width = (int)cwb_opts_range(o, "width", c->width, 1, INT_MAX);
+    c->crop_pad = (int)cwb_opts_range(o, "crop_pad", c->crop_pad, 0, INT_MAX);
+    c->crop_scale = (float)cwb_opts_num(o, "crop_scale", c->crop_scale);
+    c->flip = (float)cwb_opts_num(o, "flip", c->flip);
+    c->brightness = (float)cwb_opts_num(o, "brightness", c->brightness);
+    c->contrast = (float)cwb_opts_num(o, "contrast", c->contrast);
+    c->noise = (float)cwb_opts_num(o, "noise", c->noise);
+    c->erase = (float)cwb_opts_num(o, "erase", c->erase);
+    c->erase_ratio = (float)cwb_opts_num(o, "erase_ratio", c->erase_ratio);
+    int t = cwb_opts_get(o, "erase_area");
+    if (t == LUA_TTABLE) {
+        lua_geti(o->L, -1, 1);
+        lua_geti(o->L, -2, 2);
+        if (!lua_isnumber(o->L, -2) || !lua_isnumber(o->L, -1))
+            cwb_opts_error(o, "erase_area", "{min, max} expected");
+        c->erase_min = (float)lua_tonumber(o->L, -2);
+        c->erase_max = (float)lua_tonumber(o->L, -1);
+        lua_pop(o->L, 2);
+    } else if (t != LUA_TNIL)
+        cwb_opts_error(o, "erase_area", "table expected, got %s", luaL_typename(o->L, -1));
+    lua_pop(o->L, 1);
+}
+
+/* cwb.data.image_augment(x [, opts [, rng|seed]]): square rows by default. */
+static int d_image_augment(lua_State *L) {
+    cwb_tensor *x = cwb_lua_checktensor(L, 1);
+    cwb_opts o;
+    cwb_opts_init(&o, L, 2, cwb_lua_imaug_keys);
+    int side = (int)floor(sqrt((double)x->cols) + 0.5);
+    if (side * side != x->cols && !cwb_opts_has(&o, "height"))
+        return cwb_opts_error(&o, "height", "rows of %d values are not square images: give "
+                              "height= and width=", x->cols);
+    cwb_imaug_cfg c = cwb_imaug_defaults(side, side);
+    cwb_lua_imaug_opts(&o, &c);
+    if (!cwb_opts_has(&o, "width")) c.width = x->cols / c.height;
+    if ((long)c.height * c.width != x->cols)
+        return cwb_opts_error(&o, "height", "%d x %d images do not match rows of %d values",
+                              c.height, c.width, x->cols);
+    cwb_rng tmp;
+    cwb_rng *r = cwb_lua_torng(L, 3, &tmp, CWB_STREAM_AUG);
+    cwb_imaug *a = cwb_imaug_new(&c);
+    if (!a) return cwb_lua_engine_error(L, "image_augment");
+    cwb_tensor *out = cwb_lua_newtensor(L, x->rows, x->cols);
+    int st = cwb_imaug_apply(a, x->data, out->data, x->rows, r);
+    cwb_imaug_free(a);
+    if (st != CWB_OK) return cwb_lua_engine_error(L, "image_augment");
     return 1;
 }
 
@@ -283,6 +341,7 @@ static const luaL_Reg fns[] = {{"synth", d_synth},
                                {"fashion_mnist", d_fashion_mnist},
                                {"idx", d_idx},
                                {"augment", d_augment},
+                               {"image_augment", d_image_augment},
                                {"sampler", d_sampler},
                                {NULL, NULL}};
 static const cwb_lua_doc docs[] = {
@@ -298,6 +357,10 @@ static const cwb_lua_doc docs[] = {
             "labels (rank-1 integer files) are the stored values"},
     {"augment", "cwb.data.augment(x, {jitter=0.1, mask=0.1, flip=0, scale=0.2} [, rng|seed]) "
                 "-> tensor: an augmented copy of the rows of x"},
+    {"image_augment", "cwb.data.image_augment(x [, {height=, width= (default: square rows), "
+                      "crop_pad=0, crop_scale=0.25, flip=0.5, brightness=0.4, contrast=0.4, "
+                      "noise=0, erase=0, erase_area={0.02, 0.33}, erase_ratio=3.3} [, rng|seed]]) "
+                      "-> tensor: an augmented view of each image row (docs/data.md)"},
     {"sampler", "cwb.data.sampler(ds, {batch=256, noise=0, pair_noise=0, seed=}) -> sampler: "
                 "batches without repeats; noise skews them towards one cluster"},
     {NULL, NULL}};

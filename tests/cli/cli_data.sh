@@ -5,6 +5,7 @@
 # on good and bad files, a Fashion-MNIST data set in the trainer; and the
 # real data set's sizes when dataset-fashion-mnist is installed.  TAP.
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/tap.sh"
+AUG=$(tap_abs "$top_srcdir/examples/augmentations.lua")
 tap_tmpdir data
 cd "$tmp" || exit 1
 
@@ -66,6 +67,18 @@ local r = tr:run{steps = 3, record = false}
 print(r.steps, ds:image_size())'
 [ $st -eq 0 ] && [ "$(cat out)" = "$(printf '3\t28\t28')" ]
 ok $? "a Fashion-MNIST data set trains in cwb.trainer.new{data = ds} (3 steps)"
+
+run run --quiet --data-dir "$tmp/fake" --out fig "$AUG" -- --n 3 --erase 1
+if "$CWB" -e 'os.exit(cwb.plot.available() and 0 or 1)' 2>/dev/null; then
+    [ $st -eq 0 ] && [ "$(head -c 4 fig/augmentations.png | od -An -c | tr -d ' ')" = '211PNG' ]
+    ok $? "examples/augmentations.lua draws fig/augmentations.png (3 images, two views)"
+else
+    [ $st -eq 0 ] && grep -q "no figure" out
+    ok $? "examples/augmentations.lua runs without gnuplot and says there is no figure"
+fi
+run run --quiet --data-dir "$tmp/fake" --out fig "$AUG" -- --sharpen 1
+[ $st -eq 1 ] && grep -q "unknown or incomplete argument '--sharpen'" err
+ok $? "examples/augmentations.lua refuses an unknown option"
 
 if [ -r /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz ]; then
     run --quiet -e 'local d = cwb.data.fashion_mnist{split = "test"}
