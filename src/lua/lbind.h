@@ -92,9 +92,10 @@ extern const char *const cwb_lua_imaug_keys[];
 
 /* ---- loss (lloss.c) -------------------------------------------------------- */
 
-/* Read the running-estimate losses' knobs (alpha, gamma, noise, estep_first,
+/* Read the losses' knobs (both_views, alpha, gamma, noise, estep_first,
  * jensen) into c, whose fields hold the defaults: one reader for cwb.loss,
- * the trainer, the scale fit and the two-tower trainer. */
+ * the trainer, the scale fit and the two-tower trainer (a key the caller's
+ * option list does not allow is simply absent). */
 void cwb_lua_loss_opts(struct cwb_opts *o, cwb_loss_cfg *c);
 
 /* ---- nn (lnn.c) ------------------------------------------------------------ */
