@@ -8,6 +8,7 @@
 #include "engine/eval/probe.h"
 #include "engine/core/error.h"
 #include "engine/eval/metrics.h"
+#include "engine/eval/topk.h"
 #include "engine/core/rng.h"
 #include "engine/core/tensor.h"
 
@@ -333,21 +334,10 @@ int cwb_knn_accuracy(const float *train, const int *ytrain, int ntrain,
         int rows = ntest - r0 < PROBE_BLOCK ? ntest - r0 : PROBE_BLOCK;
         cwb_gemm(0, 1, rows, ntrain, k, 1.0f, test + (size_t)r0 * k, k, train, k, 0.0f, s, ntrain);
         for (int i = 0; i < rows; i++) {
-            /* ||x - t_j||^2 minus the constant ||x||^2: enough to rank. */
+            /* -(||x - t_j||^2 - ||x||^2): the largest is the nearest. */
             const float *si = s + (size_t)i * ntrain;
             int m = 0;
-            for (int j = 0; j < ntrain; j++) {
-                float d = tn[j] - 2.0f * si[j];
-                if (m == knn && d >= bd[m - 1]) continue;
-                int p = m < knn ? m++ : m - 1;
-                while (p > 0 && bd[p - 1] > d) {
-                    bd[p] = bd[p - 1];
-                    bi[p] = bi[p - 1];
-                    p--;
-                }
-                bd[p] = d;
-                bi[p] = j;
-            }
+            for (int j = 0; j < ntrain; j++) m = cwb_topk_offer(bd, bi, m, knn, 2.0f * si[j] - tn[j], j);
             memset(votes, 0, (size_t)K * sizeof(int));
             int best = ytrain[bi[0]];
             for (int q = 0; q < m; q++) votes[ytrain[bi[q]]]++;
