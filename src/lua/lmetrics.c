@@ -203,15 +203,23 @@ static int *check_labels(lua_State *L, int idx, int arg, int n, int *K, const ch
     return y;
 }
 
+/* Arguments 1 and 3 of a probe: training and test rows of one width; the
+ * optional arguments padded, so scratch pushed later sits above them all. */
+static void check_probe_rows(lua_State *L, cwb_tensor **tr, cwb_tensor **te) {
+    lua_settop(L, 5);
+    *tr = cwb_lua_checktensor(L, 1);
+    *te = cwb_lua_checktensor(L, 3);
+    if ((*te)->cols != (*tr)->cols)
+        luaL_argerror(L, 3, lua_pushfstring(L, "test rows are %d wide, training rows %d",
+                                            (*te)->cols, (*tr)->cols));
+}
+
 static const char *const knn_keys[] = {"k", "temperature", "leave_one_out", NULL};
 
 /* knn(train, ytrain, test [, ytest [, opts]]) -> accuracy | nil, predictions */
 static int m_knn(lua_State *L) {
-    lua_settop(L, 5);   /* scratch goes above the arguments */
-    cwb_tensor *tr = cwb_lua_checktensor(L, 1), *te = cwb_lua_checktensor(L, 3);
-    if (te->cols != tr->cols)
-        return luaL_argerror(L, 3, lua_pushfstring(L, "test rows are %d wide, training rows %d",
-                                                   te->cols, tr->cols));
+    cwb_tensor *tr, *te;
+    check_probe_rows(L, &tr, &te);
     cwb_opts o;
     cwb_opts_init(&o, L, 5, knn_keys);
     int knn = (int)cwb_opts_range(&o, "k", CWB_KNN_K, 1, INT_MAX);
@@ -234,6 +242,12 @@ static int m_knn(lua_State *L) {
 static const char *const probe_keys[] = {"l2", "val_frac", "max_iter", "grad_tol", "rel_tol",
                                          "seed", NULL};
 
+/* t[key] = v for the table on top. */
+static void set_number(lua_State *L, const char *key, double v) {
+    lua_pushnumber(L, v);
+    lua_setfield(L, -2, key);
+}
+
 static void push_fit(lua_State *L, const cwb_logreg_fit *f) {
     lua_createtable(L, 0, 5);
     lua_pushinteger(L, f->iterations);
@@ -242,19 +256,14 @@ static void push_fit(lua_State *L, const cwb_logreg_fit *f) {
     lua_setfield(L, -2, "converged");
     lua_pushstring(L, f->stop);
     lua_setfield(L, -2, "stop");
-    lua_pushnumber(L, f->loss);
-    lua_setfield(L, -2, "loss");
-    lua_pushnumber(L, f->grad_norm);
-    lua_setfield(L, -2, "grad_norm");
+    set_number(L, "loss", f->loss);
+    set_number(L, "grad_norm", f->grad_norm);
 }
 
 /* linear_probe(train, ytrain, test, ytest [, opts]) -> table */
 static int m_linear_probe(lua_State *L) {
-    lua_settop(L, 5);
-    cwb_tensor *tr = cwb_lua_checktensor(L, 1), *te = cwb_lua_checktensor(L, 3);
-    if (te->cols != tr->cols)
-        return luaL_argerror(L, 3, lua_pushfstring(L, "test rows are %d wide, training rows %d",
-                                                   te->cols, tr->cols));
+    cwb_tensor *tr, *te;
+    check_probe_rows(L, &tr, &te);
     cwb_opts o;
     cwb_opts_init(&o, L, 5, probe_keys);
     cwb_linprobe_cfg c = cwb_linprobe_defaults();
@@ -285,27 +294,21 @@ static int m_linear_probe(lua_State *L) {
                      &r) != CWB_OK)
         return cwb_lua_engine_error(L, "linear_probe");
     lua_createtable(L, 0, 10);
-    lua_pushnumber(L, r.test_acc);
-    lua_setfield(L, -2, "test_acc");
-    lua_pushnumber(L, r.train_acc);
-    lua_setfield(L, -2, "train_acc");
-    lua_pushnumber(L, r.l2);
-    lua_setfield(L, -2, "l2");
+    set_number(L, "test_acc", r.test_acc);
+    set_number(L, "train_acc", r.train_acc);
+    set_number(L, "l2", r.l2);
     lua_pushinteger(L, r.n_fit);
     lua_setfield(L, -2, "n_fit");
     lua_pushinteger(L, r.n_val);
     lua_setfield(L, -2, "n_val");
-    lua_pushnumber(L, r.seconds);
-    lua_setfield(L, -2, "seconds");
+    set_number(L, "seconds", r.seconds);
     push_fit(L, &r.fit);
     lua_setfield(L, -2, "fit");
     lua_createtable(L, r.n_l2, 0);
     for (int i = 0; i < r.n_l2; i++) {
         push_fit(L, &r.val_fit[i]);
-        lua_pushnumber(L, c.l2[i]);
-        lua_setfield(L, -2, "l2");
-        lua_pushnumber(L, r.val_acc[i]);
-        lua_setfield(L, -2, "val_acc");
+        set_number(L, "l2", c.l2[i]);
+        set_number(L, "val_acc", r.val_acc[i]);
         lua_rawseti(L, -2, i + 1);
     }
     lua_setfield(L, -2, "candidates");

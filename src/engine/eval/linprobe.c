@@ -19,6 +19,7 @@
  * product is an sgemm; the objective is summed in double.
  */
 #include "engine/eval/linprobe.h"
+#include "engine/eval/metrics.h"
 #include "engine/core/error.h"
 #include "engine/core/rng.h"
 #include "engine/core/tensor.h"
@@ -81,17 +82,10 @@ static int check_data(const char *what, const float *x, const int *y, int n, int
     return CWB_OK;
 }
 
-/* Column mean and 1/std of n rows (std 0: 1, only centred). */
-static void moments(const float *x, int n, int k, float *mean, float *istd) {
+void cwb_standardisation(const float *x, int n, int k, float *mean, float *istd) {
     for (int j = 0; j < k; j++) {
-        double m = 0, v = 0;
-        for (int i = 0; i < n; i++) m += x[(size_t)i * k + j];
-        m /= n;
-        for (int i = 0; i < n; i++) {
-            double d = x[(size_t)i * k + j] - m;
-            v += d * d;
-        }
-        v /= n;
+        double m, v;
+        cwb_column_moments(x, n, k, j, &m, &v);
         mean[j] = (float)m;
         istd[j] = v > 1e-12 ? (float)(1.0 / sqrt(v)) : 1.0f;
     }
@@ -298,7 +292,7 @@ int cwb_logreg_fit_lbfgs(const cwb_linprobe_cfg *cfg, const float *x, const int 
     if (!(l2 >= 0) || !isfinite(l2)) return cwb_fail(CWB_EINVAL, "linear probe: l2 = %g must be finite and >= 0", l2);
     work w;
     if ((rc = work_alloc(&w, n, k, K, 0))) return rc;
-    moments(x, n, k, w.mean, w.istd);
+    cwb_standardisation(x, n, k, w.mean, w.istd);
     for (int i = 0; i < n; i++) standardise(x + (size_t)i * k, w.xs + (size_t)i * k, k, w.mean, w.istd);
     /* the start, raw to standardised units: W_std = W / istd, b_std = b + mean . W */
     for (int l = 0; l < K; l++) {
@@ -336,7 +330,7 @@ int cwb_linprobe(const cwb_linprobe_cfg *cfg, const float *train, const int *ytr
     memset(res, 0, sizeof *res);
     const int nv = k * K + K;
 
-    moments(train, ntrain, k, w.mean, w.istd);
+    cwb_standardisation(train, ntrain, k, w.mean, w.istd);
     cwb_rng r;
     cwb_rng_seed(&r, cfg->seed, CWB_STREAM_EVAL);
     cwb_rng_permutation(&r, w.perm, ntrain);

@@ -77,6 +77,11 @@ typedef struct {
 int cwb_logreg_fit_lbfgs(const cwb_linprobe_cfg *cfg, const float *x, const int *y, int n,
                          int k, int K, double l2, float *W, float *bias, cwb_logreg_fit *info);
 
+/* Per-column mean and 1/std (population) of n rows of width k, the
+ * standardisation of both logistic probes (this one and probe.h's); a
+ * constant column (variance <= 1e-12) gets 1/std = 1: only centred. */
+void cwb_standardisation(const float *x, int n, int k, float *mean, float *istd);
+
 /* The whole probe: choose l2 on the validation split, refit, score.
  * Errors (one message): shapes, labels, non-finite features, a bad
  * configuration, fewer than 2 rows in either part of the split. */

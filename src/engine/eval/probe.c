@@ -7,6 +7,7 @@
  */
 #include "engine/eval/probe.h"
 #include "engine/core/error.h"
+#include "engine/eval/linprobe.h"
 #include "engine/eval/metrics.h"
 #include "engine/eval/topk.h"
 #include "engine/core/rng.h"
@@ -165,18 +166,7 @@ static int logreg_fit_score(const float *train, const int *ytrain, int ntrain,
     }
     /* Standardising with training statistics makes one learning rate fit
      * unit-norm embeddings and raw observations alike. */
-    for (int j = 0; j < k; j++) {
-        double m = 0, v = 0;
-        for (int i = 0; i < ntrain; i++) m += train[(size_t)i * k + j];
-        m /= ntrain;
-        for (int i = 0; i < ntrain; i++) {
-            double d = train[(size_t)i * k + j] - m;
-            v += d * d;
-        }
-        v /= ntrain;
-        mean[j] = (float)m;
-        istd[j] = v > 1e-12 ? (float)(1.0 / sqrt(v)) : 1.0f;
-    }
+    cwb_standardisation(train, ntrain, k, mean, istd);
     for (int i = 0; i < ntrain; i++)
         for (int j = 0; j < k; j++)
             xs[(size_t)i * k + j] = (train[(size_t)i * k + j] - mean[j]) * istd[j];
