@@ -33,6 +33,9 @@ ok $st "the test writes a fake Fashion-MNIST folder"
 run --quiet --data-dir "$tmp/fake" -e 'local d = cwb.data.fashion_mnist{split = "test"}; print(#d, d:dim(), d:labels()[3])'
 [ $st -eq 0 ] && [ "$(cat out)" = "$(printf '3\t784\t3')" ]
 ok $? "--data-dir DIR: the test split found in DIR/fashion-mnist (3 rows of 784, labels 1-based)"
+run --quiet --data-dir "$tmp/fake" -e 'local d = cwb.data.fashion_mnist{split = "test"}; print(d:z(), tostring(d))'
+[ $st -eq 0 ] && [ "$(cat out)" = "$(printf 'nil\tdataset n=3 dim=784 (28x28 images) classes=10')" ]
+ok $? "real data: ds:z() is nil (no latent points), tostring names the image shape"
 CWB_DATA=$tmp/fake/fashion-mnist run --quiet -e 'print(#cwb.data.fashion_mnist{})'
 [ $st -eq 0 ] && [ "$(cat out)" = 12 ]
 ok $? "CWB_DATA=DIR: the train split found in DIR itself"
