@@ -50,6 +50,23 @@ static void diag(const char *fmt, ...) {
     va_end(ap);
 }
 
+/* skip("why") counts one test as skipped (TAP "ok N # SKIP why"). */
+static void skip(const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 1, 2), unused))
+#endif
+    ;
+static void skip(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    tap_n++;
+    printf("ok %d # SKIP ", tap_n);
+    vprintf(fmt, ap);
+    printf("\n");
+    fflush(stdout);
+    va_end(ap);
+}
+
 /* Relative-or-absolute closeness: |x - y| <= atol + rtol * max(|x|, |y|). */
 static int __attribute__((unused)) tap_close(double x, double y, double rtol, double atol) {
     if (!isfinite(x) || !isfinite(y)) return 0;

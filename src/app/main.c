@@ -1,8 +1,9 @@
 /*
  * main.c - the `cwb` command: recipes, chunks, the run store, the REPL.
  *
- *   cwb run RECIPE.lua [--out DIR] [--seed N] [--db PATH] [--quiet] [-- ARGS]
+ *   cwb run RECIPE.lua [--out DIR] [--seed N] [--db PATH] [--data-dir DIR] [--quiet] [-- ARGS]
  *   cwb -e 'CHUNK'     cwb runs ...     cwb [--plain]     cwb --help | --version
+ *   cwb analyze A.npy B.npy [--labels Y.npy] [--tsne-max N] [--out DIR]
  *
  * Exit status: 0 success, 1 a recipe error, 2 bad usage, 130 interrupted.
  * Lua is set up as lua.c does it (all standard libraries, a protected main,
@@ -50,6 +51,10 @@ static const char usage_text[] =
     "  cwb -e 'CHUNK'      run a chunk of Lua (repeatable; before the recipe if both)\n"
     "  cwb runs ...        the run store: list, show ID, export ID --csv,\n"
     "                      plot ID METRIC [--png FILE] (cwb runs --help)\n"
+    "  cwb analyze A.npy B.npy [--labels Y.npy] [--tsne-max N] [--out DIR]\n"
+    "                      measure two sets of paired embeddings (modality gap,\n"
+    "                      alignment, uniformity, recall, kNN): report.csv, Projector\n"
+    "                      TSV files, PCA and t-SNE figures (docs/real-data.md)\n"
     "  cwb                 interactive session (plain REPL with --plain or when stdin\n"
     "                      is not a terminal); help() lists the Lua API\n"
     "\n"
@@ -58,6 +63,8 @@ static const char usage_text[] =
     "                      (cwb.outdir(), cwb.outpath(name)); default .\n"
     "  --seed N            session seed, the default of every seed= option; default 1\n"
     "  --db PATH           run store (default $CWB_DB, else ./cwb-runs.db)\n"
+    "  --data-dir DIR      where real data sets are looked for (sets CWB_DATA; default\n"
+    "                      /usr/share/datasets, Debian's dataset-* packages)\n"
     "  --quiet, -q         no progress bars or progress lines\n"
     "  --threads N         OpenBLAS threads (default $CWB_THREADS, else\n"
     "                      $OPENBLAS_NUM_THREADS, else 1: fastest for cwb's small\n"
@@ -66,8 +73,8 @@ static const char usage_text[] =
     "  --help, -h          this text\n"
     "  --version           the version\n"
     "\n"
-    "environment: CWB_DB (run store), CWB_THREADS, CWB_LUA_PATH (extra folders for require,\n"
-    "separated by ':', or Lua path templates with '?').\n"
+    "environment: CWB_DB (run store), CWB_THREADS, CWB_DATA (as --data-dir), CWB_LUA_PATH\n"
+    "(extra folders for require, separated by ':', or Lua path templates with '?').\n"
     "exit status: 0 success, 1 recipe error, 2 bad usage, 130 interrupted (Ctrl-C).\n";
 
 typedef struct {
@@ -81,6 +88,7 @@ typedef struct {
     unsigned long long seed;
     int quiet, plain;
     int threads;             /* --threads, 0 = from the environment or 1 */
+    int analyze;             /* cwb analyze: script_args are its words */
     int status;              /* exit status, set by pmain */
 } options;
 
@@ -199,6 +207,25 @@ static int run_main_chunk(lua_State *L, options *o, int with_args) {
     return 1;
 }
 
+/* `cwb analyze`: one implementation, lua/cwb/analyze.lua, whose command()
+ * returns the exit status (0, 1 bad data, 2 bad usage). */
+static void run_analyze(lua_State *L, options *o) {
+    static const char chunk[] = "return require('cwb.analyze').command(...)";
+    int st = luaL_loadbuffer(L, chunk, sizeof chunk - 1, "=(cwb analyze)");
+    if (st == LUA_OK) {
+        luaL_checkstack(L, o->n_script_args + 3, "too many arguments to cwb analyze");
+        for (int i = 0; i < o->n_script_args; i++) lua_pushstring(L, o->script_args[i]);
+        st = cwb_lua_docall(L, o->n_script_args, 1, CWB_CALL_TRACEBACK | CWB_CALL_SIGINT);
+    }
+    if (st != LUA_OK) {
+        report(L, st);
+        o->status = cwb_lua_interrupted() ? EXIT_INTERRUPTED : EXIT_RECIPE;
+        return;
+    }
+    o->status = lua_isinteger(L, -1) ? (int)lua_tointeger(L, -1) : EXIT_RECIPE;
+    lua_pop(L, 1);
+}
+
 static int pmain(lua_State *L) {
     options *o = lua_touserdata(L, 1);
     lua_settop(L, 0);
@@ -209,6 +236,10 @@ static int pmain(lua_State *L) {
     lua_pop(L, 1);
     create_arg_table(L, o, o->argv0);
     o->status = 0;
+    if (o->analyze) {
+        run_analyze(L, o);
+        return 0;
+    }
     for (int i = 0; i < o->n_chunks; i++) {
         int st = luaL_loadbuffer(L, o->chunks[i], strlen(o->chunks[i]), "=(command line)");
         if (st != LUA_OK) {
@@ -330,6 +361,11 @@ int main(int argc, char **argv) {
         } else if (is_opt(a, "--db")) {
             if (!(o.db = opt_value(argc, argv, &i, "--db")) || !*o.db)
                 return quit(&o, usage_error("%s needs a path", "--db"));
+        } else if (is_opt(a, "--data-dir")) {
+            /* the data loaders read CWB_DATA (cwb.data.fashion_mnist) */
+            const char *v = opt_value(argc, argv, &i, "--data-dir");
+            if (!v || !*v) return quit(&o, usage_error("%s needs a folder", "--data-dir"));
+            setenv("CWB_DATA", v, 1);
         } else if (is_opt(a, "--seed")) {
             const char *v = opt_value(argc, argv, &i, "--seed");
             if (!v) return quit(&o, usage_error("%s needs a number", "--seed"));
@@ -346,6 +382,10 @@ int main(int argc, char **argv) {
             if (!v || end == v || *end || t < 1 || t > 256)
                 return quit(&o, usage_error("--threads expects a number from 1 to 256, got '%s'", v ? v : ""));
             o.threads = (int)t;
+        } else if (o.analyze && (strcmp(a, "--labels") == 0 || strcmp(a, "--tsne-max") == 0)) {
+            /* the analyze command's own options, with their values */
+            o.script_args[o.n_script_args++] = argv[i];
+            if (i + 1 < argc) o.script_args[o.n_script_args++] = argv[++i];
         } else if (strcmp(a, "-e") == 0) {
             if (i + 1 >= argc) return quit(&o, usage_error("%s needs a chunk of Lua", "-e"));
             o.chunks[o.n_chunks++] = argv[++i];
@@ -353,7 +393,7 @@ int main(int argc, char **argv) {
             o.chunks[o.n_chunks++] = a + 2;
         } else if (a[0] == '-' && a[1]) {
             return quit(&o, usage_error("unknown option '%s'", a));
-        } else if (o.recipe) {
+        } else if (o.recipe || o.analyze) {
             o.script_args[o.n_script_args++] = argv[i];
         } else if (run_cmd) {
             o.recipe = a;
@@ -363,6 +403,9 @@ int main(int argc, char **argv) {
             return quit(&o, cwb_runs_main(argc - i, argv + i, o.db));
         } else if (strcmp(a, "run") == 0) {
             run_cmd = 1;
+        } else if (strcmp(a, "analyze") == 0) {
+            if (o.n_chunks) return quit(&o, usage_error("%s cannot be combined with -e", "analyze"));
+            o.analyze = 1;
         } else if (strlen(a) > 4 && strcmp(a + strlen(a) - 4, ".lua") == 0) {
             o.recipe = a; /* `cwb recipe.lua` is `cwb run recipe.lua` */
         } else {
@@ -370,6 +413,8 @@ int main(int argc, char **argv) {
         }
     }
 
+    if (o.analyze && (o.n_chunks || o.recipe || run_cmd))
+        return quit(&o, usage_error("%s cannot be combined with -e or a recipe", "analyze"));
     if (run_cmd && !o.recipe)
         return quit(&o, usage_error("%s needs a recipe file (cwb run RECIPE.lua)", "run"));
     if (o.recipe) {
@@ -387,7 +432,7 @@ int main(int argc, char **argv) {
     if (o.db) cwb_lua_set_store_path(o.db);
     cwb_lua_set_quiet(o.quiet);
     set_threads(&o);
-    cwb_lua_set_context(o.recipe ? o.recipe : o.n_chunks ? "(command line)" : "(repl)",
+    cwb_lua_set_context(o.recipe ? o.recipe : o.analyze ? "(analyze)" : o.n_chunks ? "(command line)" : "(repl)",
                         o.outdir ? o.outdir : ".", o.seed);
 
     lua_State *L = luaL_newstate();

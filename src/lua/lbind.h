@@ -24,6 +24,7 @@
 #include "util/atomic.h"
 #include "util/json.h"
 #include "engine/data/data.h"
+#include "engine/data/image_augment.h"
 #include "engine/loss/loss.h"
 #include "lua/lcwb.h"
 #include "lua/observer.h"
@@ -85,12 +86,16 @@ void cwb_lua_synth_opts(struct cwb_opts *o, cwb_synth_cfg *c);
 void cwb_lua_aug_opts(struct cwb_opts *o, cwb_aug_cfg *c);
 extern const char *const cwb_lua_synth_keys[];   /* with "seed" */
 extern const char *const cwb_lua_aug_keys[];
+/* Image augmentation options (keys of cwb.data.image_augment) into c. */
+void cwb_lua_imaug_opts(struct cwb_opts *o, cwb_imaug_cfg *c);
+extern const char *const cwb_lua_imaug_keys[];
 
 /* ---- loss (lloss.c) -------------------------------------------------------- */
 
-/* Read the running-estimate losses' knobs (alpha, gamma, noise, estep_first,
+/* Read the losses' knobs (both_views, alpha, gamma, noise, estep_first,
  * jensen) into c, whose fields hold the defaults: one reader for cwb.loss,
- * the trainer, the scale fit and the two-tower trainer. */
+ * the trainer, the scale fit and the two-tower trainer (a key the caller's
+ * option list does not allow is simply absent). */
 void cwb_lua_loss_opts(struct cwb_opts *o, cwb_loss_cfg *c);
 
 /* ---- nn (lnn.c) ------------------------------------------------------------ */

@@ -786,11 +786,24 @@ static int l_quiet(lua_State *L) {
     return 1;
 }
 
+/* cwb.analyze{...}: lua/cwb/analyze.lua's run, so `cwb analyze` and recipes
+ * share one implementation. */
+static int l_analyze(lua_State *L) {
+    lua_settop(L, 1);
+    lua_getglobal(L, "require");
+    lua_pushliteral(L, "cwb.analyze");
+    lua_call(L, 1, 1);
+    lua_getfield(L, -1, "run");
+    lua_pushvalue(L, 1);
+    lua_call(L, 1, 1);
+    return 1;
+}
+
 static const luaL_Reg cwb_fns[] = {
     {"help", l_help},     {"helptext", l_helptext}, {"doc", l_doc},
     {"seed", l_seed},     {"outdir", l_outdir},     {"outpath", l_outpath},
     {"write_file", l_write_file}, {"recipe", l_recipe}, {"quiet", l_quiet},
-    {"pretty", cwb_lua_l_pretty}, {"pp", cwb_lua_l_pp},
+    {"pretty", cwb_lua_l_pretty}, {"pp", cwb_lua_l_pp}, {"analyze", l_analyze},
     {NULL, NULL}};
 
 static const cwb_lua_doc cwb_docs[] = {
@@ -811,6 +824,10 @@ static const cwb_lua_doc cwb_docs[] = {
                "table as a constructor (keys sorted, nested, bounded, cycles marked <cycle>)"},
     {"pp", "cwb.pp(...): print the values as the REPL shows results (tables as cwb.pretty "
            "writes them)"},
+    {"analyze", "cwb.analyze{a=, b=, labels=, out=cwb.outdir(), tsne_max=2000, seed=} -> report: "
+                "two sets of paired embeddings (tensors or .npy files) measured on their "
+                "L2-normalised rows: gap, alignment, uniformity, recall, kNN with labels; "
+                "report.csv, vectors.tsv, metadata.tsv, pca.png, tsne.png (docs/real-data.md)"},
     {NULL, NULL}};
 
 int luaopen_cwb(lua_State *L) {

@@ -2,6 +2,7 @@
  * lloss.c - cwb.loss: the contrastive losses on given embeddings.
  *
  *   loss, grad_a, grad_b, dloss_dtau, surrogate = cwb.loss.infonce(a, b, opts)
+ *   (also dcl, sogclr, decomposable, ntxent)
  *
  * As the encoder does, the rows are L2-normalised inside (normalize = true,
  * the default) and the gradients are back-propagated through the
@@ -79,6 +80,7 @@ static void read_cfg(cwb_opts *o, lloss *s) {
 }
 
 void cwb_lua_loss_opts(cwb_opts *o, cwb_loss_cfg *c) {
+    c->both_views = cwb_opts_bool(o, "both_views", c->both_views);
     c->alpha = cwb_opts_num(o, "alpha", c->alpha);
     c->gamma = cwb_opts_num(o, "gamma", c->gamma);
     c->noise_sigma = cwb_opts_num(o, "noise", c->noise_sigma);
@@ -163,7 +165,7 @@ static int eval(lua_State *L, lloss *s, int ia, int iidx, int iw, int iarg, int 
 
 static const char *const fn_keys[] = {"tau",   "symmetric", "normalize", "chunk", "n_total",
                                       "alpha", "gamma",     "noise",     "seed",  "idx",
-                                      "weights", "estep_first", "jensen", NULL};
+                                      "weights", "estep_first", "jensen", "both_views", NULL};
 
 /* The plain functions: a temporary loss object per call, collected later. */
 static int plain(lua_State *L, cwb_loss_kind kind) {
@@ -205,10 +207,11 @@ static int l_infonce(lua_State *L) { return plain(L, CWB_LOSS_INFONCE); }
 static int l_dcl(lua_State *L) { return plain(L, CWB_LOSS_DCL); }
 static int l_sogclr(lua_State *L) { return plain(L, CWB_LOSS_SOGCLR); }
 static int l_decomposable(lua_State *L) { return plain(L, CWB_LOSS_DECOMPOSABLE); }
+static int l_ntxent(lua_State *L) { return plain(L, CWB_LOSS_NTXENT); }
 
 static const char *const new_keys[] = {"kind",  "tau",   "symmetric", "normalize", "chunk",
                                        "n_total", "alpha", "gamma",   "noise",     "seed",
-                                       "max_batch", "estep_first", "jensen", NULL};
+                                       "max_batch", "estep_first", "jensen", "both_views", NULL};
 
 static int l_new(lua_State *L) {
     cwb_opts o;
@@ -216,7 +219,8 @@ static int l_new(lua_State *L) {
     const char *kind = cwb_opts_str(&o, "kind", "infonce");
     int k = cwb_loss_from_name(kind);
     if (k < 0)
-        cwb_opts_error(&o, "kind", "unknown loss '%s' (infonce, dcl, sogclr, decomposable)", kind);
+        cwb_opts_error(&o, "kind", "unknown loss '%s' (infonce, dcl, sogclr, decomposable, ntxent)",
+                       kind);
     lloss *s = cwb_lua_newobject(L, sizeof *s, 0, LOSS_MT);
     s->cfg = cwb_loss_defaults((cwb_loss_kind)k);
     read_cfg(&o, s);
@@ -241,13 +245,15 @@ static int m_reset(lua_State *L) {
 
 static int m_config(lua_State *L) {
     lloss *s = luaL_checkudata(L, 1, LOSS_MT);
-    lua_createtable(L, 0, 11);
+    lua_createtable(L, 0, 12);
     lua_pushstring(L, cwb_loss_name(s->cfg.kind));
     lua_setfield(L, -2, "kind");
     lua_pushnumber(L, s->tau);
     lua_setfield(L, -2, "tau");
     lua_pushboolean(L, s->cfg.symmetric);
     lua_setfield(L, -2, "symmetric");
+    lua_pushboolean(L, s->cfg.both_views);
+    lua_setfield(L, -2, "both_views");
     lua_pushboolean(L, s->normalize);
     lua_setfield(L, -2, "normalize");
     lua_pushinteger(L, s->cfg.chunk);
@@ -269,8 +275,8 @@ static int m_config(lua_State *L) {
 
 static int loss_tostring(lua_State *L) {
     lloss *s = luaL_checkudata(L, 1, LOSS_MT);
-    lua_pushfstring(L, "loss %s tau=%f%s", cwb_loss_name(s->cfg.kind), s->tau,
-                    s->cfg.symmetric ? " symmetric" : "");
+    lua_pushfstring(L, "loss %s tau=%f%s%s", cwb_loss_name(s->cfg.kind), s->tau,
+                    s->cfg.symmetric ? " symmetric" : "", s->cfg.both_views ? " both_views" : "");
     return 1;
 }
 
@@ -281,6 +287,7 @@ static const luaL_Reg fns[] = {{"infonce", l_infonce},
                                {"dcl", l_dcl},
                                {"sogclr", l_sogclr},
                                {"decomposable", l_decomposable},
+                               {"ntxent", l_ntxent},
                                {"new", l_new},
                                {NULL, NULL}};
 static const cwb_lua_doc docs[] = {
@@ -288,7 +295,12 @@ static const cwb_lua_doc docs[] = {
                 "surrogate: InfoNCE (n_total=N scales negatives by (N-1)/(B-1): the "
                 "conventional minibatch estimate); " OPTS_DOC},
     {"dcl", "cwb.loss.dcl(a, b [, opts]) -> loss, grad_a, grad_b, dloss_dtau, surrogate: "
-            "decoupled contrastive loss (no positive in the denominator); same opts"},
+            "decoupled contrastive loss (no positive in the denominator); same opts + "
+            "both_views=false (2B anchors, each against both views' 2B-2 negatives, as the DCL "
+            "authors' code)"},
+    {"ntxent", "cwb.loss.ntxent(a, b [, opts]) -> loss, grad_a, grad_b, dloss_dtau, surrogate: "
+               "SimCLR's NT-Xent: the 2B rows of a and b are anchors, each against the other "
+               "2B-1 (lightly's NTXentLoss); same opts but symmetric"},
     {"sogclr", "cwb.loss.sogclr(a, b [, opts]) -> loss, grad_a, grad_b, dloss_dtau, surrogate: "
                "SogCLR, running zhat (gamma=0.9), fresh state per call; same opts + gamma, "
                "estep_first=false (weights 1/zhat from before this batch's update), jensen=false"},
@@ -298,9 +310,10 @@ static const cwb_lua_doc docs[] = {
                      "estep_first=false (draw u from zhat before this batch updates it, so u is "
                      "independent of the Zbatch it multiplies), jensen=false (divide u's mean by 1 + c, "
                      "c = gamma/(2-gamma) x running relative variance of Zbatch)"},
-    {"new", "cwb.loss.new{kind=\"infonce\"|\"dcl\"|\"sogclr\"|\"decomposable\", tau=, "
-            "symmetric=, normalize=, chunk=, n_total=, alpha=, gamma=, noise=, seed=, "
-            "estep_first=false, jensen=false, max_batch=1024} -> loss: a loss object that keeps its per-sample state"},
+    {"new", "cwb.loss.new{kind=\"infonce\"|\"dcl\"|\"sogclr\"|\"decomposable\"|\"ntxent\", "
+            "tau=, symmetric=, both_views= (dcl), normalize=, chunk=, n_total=, alpha=, gamma=, "
+            "noise=, seed=, estep_first=false, jensen=false, max_batch=1024} -> loss: a loss "
+            "object that keeps its per-sample state"},
     {NULL, NULL}};
 
 static const luaL_Reg methods[] = {
@@ -309,8 +322,8 @@ static const cwb_lua_doc method_docs[] = {
     {"eval", "l:eval(a, b [, idx [, weights]]) -> loss, grad_a, grad_b, dloss_dtau, surrogate: "
              "evaluate on a batch; idx = the rows' data-set indices (1-based)"},
     {"reset", "l:reset() -> l: forget the running estimates zhat"},
-    {"config", "l:config() -> table: kind, tau, symmetric, normalize, chunk, n_total, alpha, "
-               "gamma, noise, estep_first, jensen"},
+    {"config", "l:config() -> table: kind, tau, symmetric, both_views, normalize, chunk, "
+               "n_total, alpha, gamma, noise, estep_first, jensen"},
     {NULL, NULL}};
 static const luaL_Reg meta[] = {{"__gc", loss_gc}, {"__tostring", loss_tostring}, {NULL, NULL}};
 

@@ -7,9 +7,13 @@
  *   {'descr': '<f4', 'fortran_order': False, 'shape': (3, 4), }
  * padded with spaces and ended by '\n', then the raw array data.
  *
- * cwb reads little-endian float32 ('<f4') and float64 ('<f8', converted to
- * float32), C order, 1-D (as an n x 1 tensor) and 2-D arrays; anything else
- * is refused with "path: what is wrong".  It writes '<f4' 2-D arrays with a
+ * cwb reads little-endian float32 ('<f4'), float64 ('<f8') and float16
+ * ('<f2'), and integers ('|u1', '|i1', '|b1', '<i2', '<u2', '<i4', '<u4',
+ * '<i8', '<u8': labels as NumPy writes them), all converted to float32 (an
+ * integer beyond 2^24 in magnitude, which float32 cannot hold exactly, is
+ * refused; a double beyond float range becomes inf), C order, 1-D (as an n x 1
+ * tensor) and 2-D arrays; anything else is refused with "path: what is
+ * wrong".  It writes '<f4' 2-D arrays with a
  * v1.0 header padded so the data starts on a 64-byte boundary, as NumPy
  * does.
  */
@@ -17,6 +21,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -174,6 +179,65 @@ static void shape_str(const npy_header *h, char *out, size_t n) {
     if (k < n) snprintf(out + k, n - k, h->ndim == 1 ? ",)" : ")");
 }
 
+/* The element types read, and how each becomes a float32. */
+typedef struct {
+    const char *descr;
+    int size;
+    char kind;           /* 'f' float, 'i' signed, 'u' unsigned (and bool) */
+    double limit;        /* largest magnitude accepted */
+} npy_dtype;
+
+static const npy_dtype DTYPES[] = {
+    /* a double beyond float range becomes +-inf, as a C cast does */
+    {"<f4", 4, 'f', INFINITY}, {"<f8", 8, 'f', INFINITY}, {"<f2", 2, 'f', INFINITY},
+    {"|u1", 1, 'u', 16777216}, {"|i1", 1, 'i', 16777216}, {"|b1", 1, 'u', 16777216},
+    {"<i2", 2, 'i', 16777216}, {"<u2", 2, 'u', 16777216}, {"<i4", 4, 'i', 16777216},
+    {"<u4", 4, 'u', 16777216}, {"<i8", 8, 'i', 16777216}, {"<u8", 8, 'u', 16777216},
+};
+
+static const npy_dtype *find_dtype(const char *descr) {
+    for (size_t i = 0; i < sizeof DTYPES / sizeof *DTYPES; i++)
+        if (strcmp(descr, DTYPES[i].descr) == 0) return &DTYPES[i];
+    return NULL;
+}
+
+/* IEEE half to float (subnormals, infinities and NaN included). */
+static float half_to_float(uint16_t h) {
+    int e = (h >> 10) & 0x1f, m = h & 0x3ff;
+    float v = e == 0 ? ldexpf((float)m, -24) : e == 31 ? (m ? NAN : INFINITY)
+                                                       : ldexpf((float)(m | 0x400), e - 25);
+    return h & 0x8000 ? -v : v;
+}
+
+/* One little-endian element into *out; returns its value in double for the
+ * range check. */
+static double decode(const npy_dtype *dt, const unsigned char *b, float *out) {
+    double v;
+    if (dt->kind == 'f') {
+        if (dt->size == 4) {
+            uint32_t u = le32(b);
+            memcpy(out, &u, 4);
+            return *out;
+        }
+        if (dt->size == 2) {
+            *out = half_to_float((uint16_t)(b[0] | b[1] << 8));
+            return *out;
+        }
+        uint64_t u = le64(b);
+        memcpy(&v, &u, 8);
+    } else {
+        uint64_t u = dt->size == 1 ? b[0] : dt->size == 2 ? (uint64_t)(b[0] | b[1] << 8)
+                     : dt->size == 4 ? le32(b) : le64(b);
+        if (dt->kind == 'i') {
+            int sh = 64 - 8 * dt->size;   /* sign-extend */
+            v = (double)((int64_t)(u << sh) >> sh);
+        } else
+            v = (double)u;
+    }
+    *out = (float)v;
+    return v;
+}
+
 /* Read the whole file's array into t (whose data is NULL); no Lua calls, so
  * the FILE cannot leak.  0 or -1 with err set. */
 static int npy_read(const char *path, cwb_tensor *t, char *err, size_t errlen) {
@@ -236,13 +300,13 @@ static int npy_read(const char *path, cwb_tensor *t, char *err, size_t errlen) {
     }
     npy_header h;
     if (parse_header(text, hlen, &h, err, errlen) != 0) goto out;
-    int itemsize;
-    if (strcmp(h.descr, "<f4") == 0) itemsize = 4;
-    else if (strcmp(h.descr, "<f8") == 0) itemsize = 8;
-    else {
-        snprintf(err, errlen, "unsupported dtype '%s' (cwb reads '<f4' and '<f8')", h.descr);
+    const npy_dtype *dt = find_dtype(h.descr);
+    if (!dt) {
+        snprintf(err, errlen, "unsupported dtype '%s' (cwb reads '<f4', '<f8', '<f2' and "
+                              "integers such as '<i8')", h.descr);
         goto out;
     }
+    const int itemsize = dt->size;
     char shp[128];
     shape_str(&h, shp, sizeof shp);
     if (h.fortran) {
@@ -297,14 +361,12 @@ static int npy_read(const char *path, cwb_tensor *t, char *err, size_t errlen) {
             goto out;
         }
         for (size_t i = 0; i < m; i++) {
-            if (itemsize == 4) {
-                uint32_t u = le32(buf + 4 * i);
-                memcpy(&data[done + i], &u, 4);
-            } else {
-                uint64_t u = le64(buf + 8 * i);
-                double d;
-                memcpy(&d, &u, 8);
-                data[done + i] = (float)d;
+            double v = decode(dt, buf + (size_t)itemsize * i, &data[done + i]);
+            if (isfinite(v) && fabs(v) > dt->limit) {   /* NaN and Inf pass, as values */
+                snprintf(err, errlen, "element %zu (%g) does not fit float32%s", done + i, v,
+                         dt->kind == 'f' ? "" : " exactly (integers up to 2^24)");
+                cwb_free(data);
+                goto out;
             }
         }
         done += m;

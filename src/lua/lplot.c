@@ -19,6 +19,7 @@
 #endif
 #include "lua/lbind.h"
 #include "plot/gnuplot.h"
+#include "plot/image_grid.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -707,6 +708,85 @@ static int f_available(lua_State *L) {
     return 2;
 }
 
+/* Option `key`, a table of n strings (nil entries allowed), into out[n]:
+ * pointers into the table's strings, so the table is left on the stack. */
+static void string_list(lua_State *L, cwb_opts *o, const char *key, int n, const char **out) {
+    int t = cwb_opts_get(o, key);
+    if (t == LUA_TNIL) {
+        lua_pop(L, 1);
+        out[0] = NULL;
+        return;
+    }
+    if (t != LUA_TTABLE) cwb_opts_error(o, key, "table expected, got %s", luaL_typename(L, -1));
+    for (int i = 0; i < n; i++) {
+        lua_geti(L, -1, i + 1);
+        if (!lua_isnil(L, -1) && !lua_isstring(L, -1))
+            cwb_opts_error(o, key, "entry %d: string expected, got %s", i + 1, luaL_typename(L, -1));
+        out[i] = lua_tostring(L, -1);
+        lua_pop(L, 1);   /* the string stays referenced by the table, which stays on the stack */
+    }
+}
+
+/* cwb.plot.images(x, opts): a PNG grid of the rows of x as grey images. */
+static int f_images(lua_State *L) {
+    static const char *const keys[] = {"height", "width", "cols", "output", "title", "titles",
+                                       "row_titles", "scale", "range", NULL};
+    cwb_tensor *x = cwb_lua_checktensor(L, 1);
+    cwb_opts o;
+    cwb_opts_init(&o, L, 2, keys);
+    int side = (int)floor(sqrt((double)x->cols) + 0.5);
+    if (side * side != x->cols && !cwb_opts_has(&o, "height"))
+        cwb_opts_error(&o, "height", "rows of %d values are not square images: give height= and "
+                       "width=", x->cols);
+    cwb_image_grid g = {0};
+    g.height = (int)cwb_opts_range(&o, "height", side, 1, 4096);
+    g.width = (int)cwb_opts_range(&o, "width", x->cols / g.height, 1, 4096);
+    if (g.height * g.width != x->cols)
+        cwb_opts_error(&o, "height", "%d x %d images do not match rows of %d values", g.height,
+                       g.width, x->cols);
+    g.cols = (int)cwb_opts_range(&o, "cols", x->rows < 8 ? x->rows : 8, 1, 4096);
+    const char *output = cwb_opts_str(&o, "output", NULL);
+    if (!output) cwb_opts_error(&o, "output", "a PNG file name is required");
+    g.title = cwb_opts_str(&o, "title", NULL);
+    g.scale = (int)cwb_opts_range(&o, "scale", 4, 1, 64);
+    g.lo = 0;
+    g.hi = 1;
+    if (cwb_opts_get(&o, "range") == LUA_TTABLE) {
+        lua_geti(L, -1, 1);
+        lua_geti(L, -2, 2);
+        if (!lua_isnumber(L, -2) || !lua_isnumber(L, -1) || !(lua_tonumber(L, -2) < lua_tonumber(L, -1)))
+            cwb_opts_error(&o, "range", "{lo, hi} with lo < hi expected");
+        g.lo = lua_tonumber(L, -2);
+        g.hi = lua_tonumber(L, -1);
+        lua_pop(L, 2);
+    } else if (!lua_isnil(L, -1))
+        cwb_opts_error(&o, "range", "table expected, got %s", luaL_typename(L, -1));
+    lua_pop(L, 1);
+    int rows = (x->rows + g.cols - 1) / g.cols;
+    const char **titles = lua_newuserdatauv(L, sizeof *titles * ((size_t)x->rows + (size_t)rows + 2), 0);
+    const char **row_titles = titles + x->rows + 1;
+    string_list(L, &o, "titles", x->rows, titles);   /* leaves the table on the stack */
+    string_list(L, &o, "row_titles", rows, row_titles);
+    g.titles = cwb_opts_has(&o, "titles") ? titles : NULL;
+    g.row_titles = cwb_opts_has(&o, "row_titles") ? row_titles : NULL;
+    char err[512];
+    if (cwb_plot_image_grid(&g, x->data, x->rows, output, err, sizeof err) != 0) {
+        if (!cwb_gnuplot_available(NULL, 0, NULL, 0)) {
+            if (!warned) {
+                warned = 1;
+                fprintf(stderr, "cwb: %s; figures are skipped\n", err);
+                fflush(stderr);
+            }
+            lua_pushnil(L);
+            lua_pushstring(L, err);
+            return 2;
+        }
+        return luaL_error(L, "images: %s", err);
+    }
+    lua_pushstring(L, output);
+    return 1;
+}
+
 static const luaL_Reg methods[] = {
     {"panel", m_panel}, {"line", m_line},   {"points", m_points}, {"hline", m_hline},
     {"update", m_update}, {"draw", m_draw}, {"close", m_close},   {NULL, NULL}};
@@ -732,13 +812,17 @@ static const cwb_lua_doc method_docs[] = {
 static const luaL_Reg meta[] = {
     {"__gc", m_close}, {"__close", m_close}, {"__tostring", mm_tostring}, {NULL, NULL}};
 
-static const luaL_Reg fns[] = {{"figure", f_figure}, {"available", f_available}, {NULL, NULL}};
+static const luaL_Reg fns[] = {
+    {"figure", f_figure}, {"available", f_available}, {"images", f_images}, {NULL, NULL}};
 
 static const cwb_lua_doc fn_docs[] = {
     {"figure", "cwb.plot.figure{terminal=\"pngcairo\"|\"svg\"|\"dumb\"|\"window\", output=, "
                "width=, height=, layout={rows, cols}, title=, ansi=false} -> figure"},
     {"available", "cwb.plot.available() -> true | false, msg: whether gnuplot can be found "
                   "(CWB_GNUPLOT or PATH)"},
+    {"images", "cwb.plot.images(x, {output=, height=, width= (default: square rows), cols=8, "
+               "title=, titles={...}, row_titles={...}, scale=4, range={0, 1}}) -> file | nil, "
+               "msg: the rows of x as a PNG grid of grey images (range: black to white)"},
     {NULL, NULL}};
 
 int cwb_lua_open_plot(lua_State *L) {

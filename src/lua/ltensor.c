@@ -633,8 +633,9 @@ static const cwb_lua_doc docs[] = {
     {"vstack", "cwb.tensor.vstack{t1, t2, ...} -> tensor: rows of t1, then t2, ... (same cols)"},
     {"hstack", "cwb.tensor.hstack{t1, t2, ...} -> tensor: columns side by side (same rows)"},
     {"is", "cwb.tensor.is(x) -> boolean: whether x is a tensor"},
-    {"load_npy", "cwb.tensor.load_npy(path) -> tensor: read a NumPy .npy file (v1/v2 header, "
-                 "'<f4' or '<f8', C order, 1-D as n x 1 or 2-D)"},
+    {"load_npy", "cwb.tensor.load_npy(path) -> tensor: read a NumPy .npy file (v1/v2/v3 header, "
+                 "'<f4', '<f8', '<f2' or integers up to 2^24 as float32, C order, 1-D as n x 1 "
+                 "or 2-D)"},
     {NULL, NULL}};
 
 static const luaL_Reg methods[] = {

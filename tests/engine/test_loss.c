@@ -66,6 +66,7 @@ typedef struct {
     int use_w;
     uint64_t seed;
     int estep;   /* cfg.estep_first */
+    int both;    /* both views' negatives (NTXENT; DCL both_views) */
 } tcase;
 
 /* What the reference needs to mirror one cwb_loss object. */
@@ -75,7 +76,7 @@ typedef struct {
     double logzhat[2 * NMAX];       /* NaN = not yet visited */
     cwb_rng rg, rn;                 /* the documented streams: E-step, noise */
     double logc, logw[BMAX];
-    double lnoise[2][BMAX * BMAX];  /* log noise factor per negative, per direction */
+    double lnoise[2][BMAX * 2 * BMAX];  /* log noise factor per negative, per direction */
     double logu[2][BMAX];           /* detached E-step draws, per direction */
 } refmodel;
 
@@ -93,14 +94,21 @@ static void ref_init(refmodel *M, const tcase *c, int B, int k) {
     cwb_rng_seed(&M->rn, c->seed, CWB_STREAM_NOISE);
 }
 
-/* Row i's terms: x[j] = s_ij, and for negatives log(c w_j n_ij) added. */
+/* Columns of a row: B, or 2B with both views (the other view, then the own). */
+static int ncols(const refmodel *M) { return M->c.both ? 2 * M->B : M->B; }
+
+/* Row i's terms: x[j] = s_ij, and for negatives log(c w_j n_ij) added.  With
+ * both views column B + j is the anchor's own view's row j, and the anchor
+ * itself (B + i) is no candidate: -inf. */
 static void ref_row(const refmodel *M, int dir, const double *P, const double *Q,
                     double scale, int i, double *x) {
-    int B = M->B, k = M->k;
-    for (int j = 0; j < B; j++) {
-        x[j] = scale * dot(P + i * k, Q + j * k, k);
-        if (j != i) x[j] += M->logc + M->logw[j] + M->lnoise[dir][i * B + j];
+    int B = M->B, k = M->k, nc = ncols(M);
+    for (int j = 0; j < nc; j++) {
+        const double *cand = j < B ? Q + j * k : P + (j - B) * k;
+        x[j] = scale * dot(P + i * k, cand, k);
+        if (j != i) x[j] += M->logc + M->logw[j % B] + M->lnoise[dir][i * nc + j];
     }
+    if (M->c.both) x[B + i] = -INFINITY;
 }
 
 static double lse(const double *x, int n, int skip) {
@@ -117,13 +125,14 @@ static double lse(const double *x, int n, int skip) {
  *   DCL      -s_ii + log(sum_{j!=i} c w_j n_ij exp(s_ij))
  *   stateful -s_ii + u_i Zb_i with u_i = exp(logu) fixed. */
 static double ref_dir(const refmodel *M, int dir, const double *P, const double *Q, double scale) {
-    double x[BMAX], sum = 0;
+    double x[2 * BMAX], sum = 0;
     for (int i = 0; i < M->B; i++) {
         ref_row(M, dir, P, Q, scale, i, x);
         double sii = x[i];
         switch (M->c.kind) {
-        case CWB_LOSS_INFONCE: sum += -sii + lse(x, M->B, -1); break;
-        case CWB_LOSS_DCL: sum += -sii + lse(x, M->B, i); break;
+        case CWB_LOSS_INFONCE:
+        case CWB_LOSS_NTXENT: sum += -sii + lse(x, ncols(M), -1); break;
+        case CWB_LOSS_DCL: sum += -sii + lse(x, ncols(M), i); break;
         default: {
             double Z = 0;
             for (int j = 0; j < M->B; j++) Z += exp(x[j]);
@@ -136,7 +145,7 @@ static double ref_dir(const refmodel *M, int dir, const double *P, const double 
 
 static double ref_surrogate(const refmodel *M, const double *A, const double *Bm, double scale) {
     double l = ref_dir(M, 0, A, Bm, scale);
-    if (M->c.sym) l = 0.5 * (l + ref_dir(M, 1, Bm, A, scale));
+    if (M->c.sym || M->c.both) l = 0.5 * (l + ref_dir(M, 1, Bm, A, scale));
     return l;
 }
 
@@ -149,18 +158,18 @@ static void ref_call(refmodel *M, const double *A, const double *Bm, const int *
     long N = M->c.n_total;
     M->logc = N > 0 ? log((double)(N - 1) / (B - 1)) : 0;
     for (int j = 0; j < B; j++) M->logw[j] = w ? log((double)w[j]) : 0;
-    int ndir = M->c.sym ? 2 : 1;
+    int ndir = M->c.sym || M->c.both ? 2 : 1, nc = ncols(M);
     double s2 = M->c.sigma;
     for (int d = 0; d < ndir; d++)
         for (int i = 0; i < B; i++)
-            for (int j = 0; j < B; j++)
-                M->lnoise[d][i * B + j] =
-                    (j != i && s2 > 0) ? s2 * cwb_rng_normal(&M->rn) - 0.5 * s2 * s2 : 0;
+            for (int j = 0; j < nc; j++)
+                M->lnoise[d][i * nc + j] = (j != i && j != B + i && s2 > 0)
+                                               ? s2 * cwb_rng_normal(&M->rn) - 0.5 * s2 * s2 : 0;
     double val = 0;
     for (int d = 0; d < ndir; d++) {
         const double *P = d ? Bm : A, *Q = d ? A : Bm;
         for (int i = 0; i < B; i++) {
-            double x[BMAX];
+            double x[2 * BMAX];
             ref_row(M, d, P, Q, scale, i, x);
             if (!stateful(M->c.kind)) continue;
             double logzb = lse(x, B, -1);
@@ -220,6 +229,7 @@ static cwb_loss_cfg cfg_of(const tcase *c) {
     g.gamma = c->gamma;
     g.noise_sigma = c->sigma;
     g.estep_first = c->estep;
+    g.both_views = c->both && c->kind == CWB_LOSS_DCL;   /* NTXENT: always */
     return g;
 }
 
@@ -280,25 +290,29 @@ static void check_case(const tcase *c, const char *label) {
 static void test_gradients(void) {
     const double inf = INFINITY;
     for (int kind = 0; kind < CWB_LOSS_NKINDS; kind++)
-        for (int sym = 0; sym < 2; sym++) {
+        for (int sym = 0; sym < 2; sym++)
+        for (int both = 0; both < 2; both++) {
+            /* both views: NTXENT always, DCL as an option, never with sym */
+            if (both != (kind == CWB_LOSS_NTXENT) && !(both && kind == CWB_LOSS_DCL)) continue;
+            if (both && sym) continue;
             char label[96];
+            const char *tag = sym ? " sym" : both && kind == CWB_LOSS_DCL ? " both_views" : "";
             /* Plain: in-batch (stateful kinds need N), deterministic u. */
-            tcase c1 = { kind, sym, 0, stateful(kind) ? 20 : 0, inf, 0.5, 0, 0, 7, 0 };
-            snprintf(label, sizeof label, "%s%s plain", kname(kind), sym ? " sym" : "");
+            tcase c1 = { kind, sym, 0, stateful(kind) ? 20 : 0, inf, 0.5, 0, 0, 7, 0, both };
+            snprintf(label, sizeof label, "%s%s plain", kname(kind), tag);
             check_case(&c1, label);
             /* Everything on: chunk 3 < B, population scaling c = 19/6,
              * column weights, noise, and for DECOMPOSABLE the gamma E-step
              * (alpha = 3) reproduced from the documented stream. */
-            tcase c2 = { kind, sym, 3, 20, 3.0, 0.3, 0.7, 1, 99, 0 };
-            snprintf(label, sizeof label, "%s%s chunk3 N=20 col_w noise", kname(kind),
-                     sym ? " sym" : "");
+            tcase c2 = { kind, sym, 3, 20, 3.0, 0.3, 0.7, 1, 99, 0, both };
+            snprintf(label, sizeof label, "%s%s chunk3 N=20 col_w noise", kname(kind), tag);
             check_case(&c2, label);
             if (!stateful(kind)) continue;
             /* The E-step-first order, with and without the gamma draw. */
-            tcase c3 = { kind, sym, 0, 20, inf, 0.5, 0, 0, 7, 1 };
+            tcase c3 = { kind, sym, 0, 20, inf, 0.5, 0, 0, 7, 1, 0 };
             snprintf(label, sizeof label, "%s%s estep_first", kname(kind), sym ? " sym" : "");
             check_case(&c3, label);
-            tcase c4 = { kind, sym, 3, 20, 3.0, 0.3, 0.7, 1, 99, 1 };
+            tcase c4 = { kind, sym, 3, 20, 3.0, 0.3, 0.7, 1, 99, 1, 0 };
             snprintf(label, sizeof label, "%s%s estep_first chunk3 N=20 col_w noise",
                      kname(kind), sym ? " sym" : "");
             check_case(&c4, label);
@@ -456,6 +470,39 @@ static void test_hand_3x3(void) {
     cwb_loss_free(L);
 }
 
+/* Both views by hand: a = [1 0; 0 1], b = [1 0; 1 1], scale 1.  The four
+ * anchors a1, a2, b1, b2 against the other three rows:
+ *   NT-Xent  a1: -1 + log(e + 1 + e), a2: -1 + log(e + 1 + 1),
+ *            b1: -1 + log(e + e + 1), b2: -1 + log(e + e + e) = log 3
+ *            mean 0.8435116526791657
+ *   DCL both views (no positive): a1: -1 + log(1 + e), a2: -1 + log 2,
+ *            b1: -1 + log(e + 1), b2: -1 + log(2e) = log 2
+ *            mean 0.25320443403908405
+ * and lightly's NTXentLoss as the mean of its 2B cross-entropies, which is
+ * the same number; symmetric InfoNCE (cross-view negatives only) is not. */
+/* The value of kind (with both_views / symmetric) on the 2 x 2 case; NaN on failure. */
+static double hand2_value(cwb_loss_kind kind, int both_views, int symmetric) {
+    const float a[4] = { 1, 0, 0, 1 }, b[4] = { 1, 0, 1, 1 };
+    cwb_loss_cfg c = cwb_loss_defaults(kind);
+    c.both_views = both_views;
+    c.symmetric = symmetric;
+    cwb_loss *L = cwb_loss_new(&c, 2, 2, 1);
+    cwb_loss_out o;
+    int st = L ? cwb_loss_eval(L, a, b, 2, 2, NULL, NULL, 1.0f, &o, NULL, NULL) : -1;
+    cwb_loss_free(L);
+    return st == CWB_OK ? o.value : NAN;
+}
+
+static void test_hand_both_views(void) {
+    double v = hand2_value(CWB_LOSS_NTXENT, 0, 0);
+    ok(tap_close(v, 0.8435116526791657, 1e-6, 1e-7), "hand 2x2 NT-Xent: %.9f (0.843511653)", v);
+    v = hand2_value(CWB_LOSS_DCL, 1, 0);
+    ok(tap_close(v, 0.25320443403908405, 1e-6, 1e-7), "hand 2x2 DCL both_views: %.9f (0.253204434)", v);
+    v = hand2_value(CWB_LOSS_INFONCE, 0, 1);
+    ok(isfinite(v) && fabs(v - 0.8435116526791657) > 0.1,
+       "symmetric InfoNCE on the same rows is another loss (%.6f)", v);
+}
+
 /* ------------------------------------------------------------------------ */
 /* chunk < B computes the same thing as one block.                          */
 
@@ -469,9 +516,12 @@ static void test_chunk_equivalence(void) {
     for (int j = 0; j < B; j++) w[j] = (float)(0.5 + cwb_rng_uniform(&r));
     const int idx[B] = { 4, 1, 8, 0, 6, 3, 9 };
     for (int kind = 0; kind < CWB_LOSS_NKINDS; kind++)
-        for (int sym = 0; sym < 2; sym++) {
+        for (int mode = 0; mode < 3; mode++) {   /* one direction, symmetric, both views */
+            int sym = mode == 1, both = mode == 2;
+            if ((kind == CWB_LOSS_NTXENT) != both && !(both && kind == CWB_LOSS_DCL)) continue;
             cwb_loss_cfg cfg = cwb_loss_defaults(kind);
             cfg.symmetric = sym;
+            cfg.both_views = both && kind == CWB_LOSS_DCL;
             cfg.n_total = 10;
             cfg.noise_sigma = 0.5;
             cfg.alpha = 4.0;
@@ -494,7 +544,7 @@ static void test_chunk_equivalence(void) {
                 for (int t = 0; t < 5; t++) worst = fmax(worst, e[t]);
             }
             ok(allok && worst < 1e-6, "%s%s: chunk 3 equals chunk 0 with B=7 (max diff %.2g)",
-               kname(kind), sym ? " sym" : "", worst);
+               kname(kind), sym ? " sym" : cfg.both_views ? " both_views" : "", worst);
             cwb_loss_free(L0);
             cwb_loss_free(L3);
         }
@@ -794,7 +844,9 @@ static void test_names_defaults(void) {
     ok(strcmp(cwb_loss_name(CWB_LOSS_DECOMPOSABLE), "decomposable") == 0 &&
            strcmp(cwb_loss_name(CWB_LOSS_INFONCE), "infonce") == 0 &&
            strcmp(cwb_loss_name(CWB_LOSS_DCL), "dcl") == 0 &&
-           strcmp(cwb_loss_name(CWB_LOSS_SOGCLR), "sogclr") == 0,
+           strcmp(cwb_loss_name(CWB_LOSS_SOGCLR), "sogclr") == 0 &&
+           strcmp(cwb_loss_name(CWB_LOSS_NTXENT), "ntxent") == 0 &&
+           cwb_loss_from_name("NTXent") == CWB_LOSS_NTXENT,
        "names as documented");
     ok(cwb_loss_from_name("simclr") == -1 && cwb_loss_from_name(NULL) == -1, "unknown name -> -1");
     cwb_loss_cfg s = cwb_loss_defaults(CWB_LOSS_SOGCLR), d = cwb_loss_defaults(CWB_LOSS_DECOMPOSABLE);
@@ -935,6 +987,18 @@ static void test_bad_inputs(void) {
     cwb_loss_cfg y = cwb_loss_defaults(CWB_LOSS_INFONCE);
     y.n_total = -5;
     expect_null(cwb_loss_new(&y, 8, 4, 0), "infonce", "n_total", "new: n_total < 0");
+    y.n_total = 0;
+    y.both_views = 1;
+    expect_null(cwb_loss_new(&y, 8, 4, 0), "infonce", "both_views is an option of dcl",
+                "new: both_views on infonce");
+    cwb_loss_cfg z = cwb_loss_defaults(CWB_LOSS_NTXENT);
+    z.symmetric = 1;
+    expect_null(cwb_loss_new(&z, 8, 4, 0), "ntxent", "already an anchor", "new: symmetric ntxent");
+    z = cwb_loss_defaults(CWB_LOSS_DCL);
+    z.both_views = 1;
+    z.symmetric = 1;
+    expect_null(cwb_loss_new(&z, 8, 4, 0), "dcl", "symmetric=1 with both views",
+                "new: symmetric dcl both_views");
     cwb_loss_free(NULL);
     cwb_loss_reset(NULL);
     ok(1, "free/reset of NULL do nothing");
@@ -945,6 +1009,7 @@ static void test_bad_inputs(void) {
 int main(void) {
     test_names_defaults();
     test_hand_3x3();
+    test_hand_both_views();
     test_gradients();
     test_chunk_equivalence();
     test_sogclr_limit();

@@ -444,6 +444,32 @@ do
   near(cwb.loss.infonce(a, b, {tau = 0.2, n_total = 64}), ref(a, b, 0.2, 63 / 7, true), 1e-5,
        "n_total = N scales the negatives by (N-1)/(B-1)")
   near(cwb.loss.dcl(a, b, {tau = 0.2}), ref(a, b, 0.2, 1, false), 1e-5, "dcl leaves the positive out")
+  -- NT-Xent: the 16 rows of a and b as anchors against the 15 others (normalised inside)
+  local function ntxent_ref(a, b, tau, with_pos)
+    local z = rows(tensor.vstack{a, b})
+    local n, total = #z / 2, 0
+    for r = 1, #z do
+      local p = r <= n and r + n or r - n
+      local terms = {}
+      for q = 1, #z do
+        if q ~= r and (with_pos or q ~= p) then terms[#terms + 1] = dot(z[r], z[q]) / tau end
+      end
+      total = total + (-dot(z[r], z[p]) / tau + lse(terms))
+    end
+    return total / #z
+  end
+  near(cwb.loss.ntxent(a, b, {tau = 0.5}), ntxent_ref(a, b, 0.5, true), 1e-5,
+       "ntxent: 2B anchors against the other 2B-1 rows")
+  near(cwb.loss.dcl(a, b, {tau = 0.5, both_views = true}), ntxent_ref(a, b, 0.5, false), 1e-5,
+       "dcl both_views: 2B anchors against both views' 2B-2 negatives")
+  local NX = cwb.loss.new{kind = "ntxent", tau = 0.5}
+  near(NX:eval(a, b), ntxent_ref(a, b, 0.5, true), 1e-5, "cwb.loss.new{kind = \"ntxent\"}")
+  ok(NX:config().kind == "ntxent" and cwb.loss.new{kind = "dcl", both_views = true}:config().both_views,
+     "config reports the kind and both_views")
+  throws(function() cwb.loss.infonce(a, b, {both_views = true}) end, "both_views is an option of dcl",
+         "both_views only for dcl")
+  throws(function() cwb.loss.ntxent(a, b, {symmetric = true}) end, "already an anchor",
+         "ntxent takes no symmetric")
   -- gradients through the normalisation, by central differences on raw a
   local worst = 0
   for _, ij in ipairs{{1, 1}, {3, 2}, {8, 5}} do

@@ -111,8 +111,14 @@ do
     {"extra.npy", npy(good, data) .. "xx", "2 unexpected bytes after the data"},
     {"fortran.npy", npy("{'descr': '<f4', 'fortran_order': True, 'shape': (2, 2), }", data),
      "fortran_order True is not supported"},
-    {"int.npy", npy("{'descr': '<i8', 'fortran_order': False, 'shape': (2, 1), }", data),
-     "unsupported dtype '<i8' (cwb reads '<f4' and '<f8')"},
+    {"complex.npy", npy("{'descr': '<c8', 'fortran_order': False, 'shape': (2, 1), }", data),
+     "unsupported dtype '<c8' (cwb reads '<f4', '<f8', '<f2' and integers such as '<i8')"},
+    {"text.npy", npy("{'descr': '<U3', 'fortran_order': False, 'shape': (1, 1), }", data),
+     "unsupported dtype '<U3'"},
+    {"bigint.npy", npy("{'descr': '<i8', 'fortran_order': False, 'shape': (2, 1), }",
+                       string.pack("<i8<i8", 3, 16777217)),
+     "element 1 (1.67772e+07) does not fit float32 exactly (integers up to 2^24)"},
+
     {"bigend.npy", npy("{'descr': '>f4', 'fortran_order': False, 'shape': (2, 2), }", data),
      "unsupported dtype '>f4'"},
     {"3d.npy", npy("{'descr': '<f4', 'fortran_order': False, 'shape': (1, 2, 2), }", data),
@@ -141,6 +147,32 @@ do
   local okc, err = pcall(function() return tensor.load_npy(dir .. "/magic.npy") end)
   like(not okc and err, {"test_npy%.lua:%d+: /.*magic%.npy: not a %.npy file"},
        "the message carries the caller's position")
+end
+
+-- ------------------------------------------ integers and half floats ----
+do
+  local p = spit(dir .. "/labels.npy", npy("{'descr': '<i8', 'fortran_order': False, 'shape': (4,), }",
+                                           string.pack("<i8<i8<i8<i8", 0, 9, -3, 16777216)))
+  local y = tensor.load_npy(p)
+  ok(y:rows() == 4 and y:cols() == 1 and y:get(1) == 0 and y:get(2) == 9 and y:get(3) == -3 and
+     y:get(4) == 16777216, "int64 labels (NumPy's default) read exactly, negatives and 2^24 included")
+  local kinds = {{"|u1", "<B", 255}, {"|i1", "<b", -128}, {"<u2", "<I2", 65535}, {"<i2", "<i2", -32768},
+                 {"<u4", "<I4", 70000}, {"<i4", "<i4", -70000}, {"<u8", "<I8", 12345}, {"|b1", "<B", 1}}
+  local all = true
+  for _, k in ipairs(kinds) do
+    local q = spit(dir .. "/k.npy", npy("{'descr': '" .. k[1] .. "', 'fortran_order': False, 'shape': (1, 2), }",
+                                        string.pack(k[2] .. k[2], k[3], 0)))
+    local t = tensor.load_npy(q)
+    all = all and t:get(1, 1) == k[3] and t:get(1, 2) == 0
+  end
+  ok(all, "every integer dtype (u1 i1 u2 i2 u4 i4 u8 b1) reads its values")
+  -- float16: 1, -2, 0.5, 65504 (largest), 2^-24 (smallest subnormal), inf
+  local h = spit(dir .. "/half.npy", npy("{'descr': '<f2', 'fortran_order': False, 'shape': (2, 3), }",
+                                         string.pack("<I2<I2<I2<I2<I2<I2", 0x3c00, 0xc000, 0x3800,
+                                                     0x7bff, 0x0001, 0x7c00)))
+  local t = tensor.load_npy(h)
+  ok(t:get(1, 1) == 1 and t:get(1, 2) == -2 and t:get(1, 3) == 0.5 and t:get(2, 1) == 65504 and
+     t:get(2, 2) == 2 ^ -24 and t:get(2, 3) == math.huge, "float16 (CLIP features often are) reads exactly")
 end
 
 -- ----------------------------------------------- cross-check with NumPy ----

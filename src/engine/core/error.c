@@ -25,6 +25,7 @@ const char *cwb_status_name(int code) {
     case CWB_ENOMEM: return "out of memory";
     case CWB_ENAN: return "non-finite value";
     case CWB_ESTATE: return "bad state";
+    case CWB_EIO: return "file error";
     default: return "unknown error";
     }
 }

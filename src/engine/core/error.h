@@ -14,6 +14,7 @@ typedef enum {
     CWB_ENOMEM,   /* allocation failed */
     CWB_ENAN,     /* a NaN or Inf appeared in an input or a result */
     CWB_ESTATE,   /* call out of order (e.g. backward before forward) */
+    CWB_EIO,      /* a file is missing, unreadable, malformed or truncated */
 } cwb_status;
 
 /* Record a message (printf-style) and return `code`, so callers can write

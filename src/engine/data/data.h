@@ -1,5 +1,7 @@
 /*
- * data.h - synthetic noisy data, augmentations and the batch sampler.
+ * data.h - the data set type, synthetic noisy data, vector augmentations and
+ * the batch sampler.  Real data sets (fmnist.h) and image augmentations
+ * (image_augment.h) are built on the same cwb_dataset type.
  *
  * Generative model (documented in docs/data.md):
  *   K cluster centres c_k uniform on the unit sphere S^{m-1} (m = latent_dim);
@@ -27,17 +29,26 @@ typedef struct {
 /* Defaults: N 2048, K 16, m 16, d 64, spread 0.5, noise 0.1, nonlinear 1. */
 cwb_synth_cfg cwb_synth_defaults(void);
 
+/* A data set: synthetic (cwb_synth_new) or real (fmnist.h).  The trainer
+ * and the sampler read x, labels and the cluster index. */
 typedef struct {
     cwb_tensor *x;       /* N x d observations */
-    cwb_tensor *z;       /* N x m latent points */
-    int *labels;         /* N cluster labels */
+    cwb_tensor *z;       /* N x m latent points (synthetic data; NULL otherwise) */
+    int *labels;         /* N cluster (class) labels in 0..K-1 */
     int *cluster_start;  /* K+1 offsets into by_cluster */
     int *by_cluster;     /* sample indices grouped by cluster */
     int n, dim, clusters;
+    int height, width;   /* images: each row is height x width pixels, row-major
+                          * (height * width = dim); 0 for vector data */
+    const char *const *class_names;  /* `clusters` static names, or NULL */
 } cwb_dataset;
 
 cwb_dataset *cwb_synth_new(const cwb_synth_cfg *cfg, uint64_t seed);
 void cwb_dataset_free(cwb_dataset *d);
+/* Fill cluster_start and by_cluster from labels[0..n) (n, clusters and
+ * labels set, the two index arrays NULL): indices ascending within a
+ * cluster.  CWB_EINVAL for a label outside 0..clusters-1, CWB_ENOMEM. */
+int cwb_dataset_index(cwb_dataset *d);
 
 /* Augmentations: vector analogues of image/text transforms; each strength 0 = off. */
 typedef struct {

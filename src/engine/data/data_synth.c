@@ -60,16 +60,6 @@ static int normalise(float *v, int m) {
     return 1;
 }
 
-void cwb_dataset_free(cwb_dataset *d) {
-    if (!d) return;
-    cwb_tensor_free(d->x);
-    cwb_tensor_free(d->z);
-    free(d->labels);
-    free(d->cluster_start);
-    free(d->by_cluster);
-    free(d);
-}
-
 cwb_dataset *cwb_synth_new(const cwb_synth_cfg *cfg, uint64_t seed) {
     if (check_cfg(cfg) != CWB_OK) return NULL;
     const int n = cfg->n, K = cfg->clusters, m = cfg->latent_dim, dim = cfg->dim;
@@ -83,12 +73,9 @@ cwb_dataset *cwb_synth_new(const cwb_synth_cfg *cfg, uint64_t seed) {
     d->x = cwb_tensor_new(n, dim);
     d->z = cwb_tensor_new(n, m);
     d->labels = malloc((size_t)n * sizeof(int));
-    d->cluster_start = calloc((size_t)K + 1, sizeof(int));
-    d->by_cluster = malloc((size_t)n * sizeof(int));
     centres = cwb_alloc((size_t)K * m);
     mix = cwb_alloc((size_t)dim * m);
-    if (!d->x || !d->z || !d->labels || !d->cluster_start || !d->by_cluster || !centres || !mix)
-        goto nomem;
+    if (!d->x || !d->z || !d->labels || !centres || !mix) goto nomem;
 
     cwb_rng r;
     cwb_rng_seed(&r, seed, CWB_STREAM_DATA);
@@ -125,15 +112,7 @@ cwb_dataset *cwb_synth_new(const cwb_synth_cfg *cfg, uint64_t seed) {
     if (cfg->obs_noise > 0)
         for (size_t t = 0; t < nx; t++) x[t] += cfg->obs_noise * (float)cwb_rng_normal(&r);
 
-    /* Counting sort of the indices by label, ascending within a cluster: the
-     * sampler draws a focus cluster's members from these ranges. */
-    for (int i = 0; i < n; i++) d->cluster_start[d->labels[i] + 1]++;
-    for (int k = 0; k < K; k++) d->cluster_start[k + 1] += d->cluster_start[k];
-    int *fill = malloc((size_t)K * sizeof(int));
-    if (!fill) goto nomem;
-    memcpy(fill, d->cluster_start, (size_t)K * sizeof(int));
-    for (int i = 0; i < n; i++) d->by_cluster[fill[d->labels[i]]++] = i;
-    free(fill);
+    if (cwb_dataset_index(d) != CWB_OK) goto nomem;
 
     cwb_free(centres);
     cwb_free(mix);

@@ -98,19 +98,26 @@ double cwb_uniformity(const float *x, int n, int k, int chunk) {
     return run_max + log(run_sum) - log(pairs);
 }
 
+void cwb_column_moments(const float *x, int n, int k, int j, double *mean, double *var) {
+    double m = 0, v = 0;
+    for (int i = 0; i < n; i++) m += x[(size_t)i * k + j];
+    m /= n;
+    for (int i = 0; i < n; i++) {
+        double e = x[(size_t)i * k + j] - m;
+        v += e * e;
+    }
+    *mean = m;
+    *var = v / n;
+}
+
 /* Collapse monitor: population std per dimension, averaged over dimensions. */
 double cwb_collapse_std(const float *x, int n, int k) {
     if (bad_shape("cwb_collapse_std", x, x, n, k)) return NAN;
     double total = 0;
     for (int j = 0; j < k; j++) {
-        double mean = 0, var = 0;
-        for (int i = 0; i < n; i++) mean += x[(size_t)i * k + j];
-        mean /= n;
-        for (int i = 0; i < n; i++) {
-            double e = x[(size_t)i * k + j] - mean;
-            var += e * e;
-        }
-        total += sqrt(var / n);
+        double mean, var;
+        cwb_column_moments(x, n, k, j, &mean, &var);
+        total += sqrt(var);
     }
     return total / k;
 }

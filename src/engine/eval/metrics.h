@@ -11,6 +11,8 @@
 double cwb_alignment(const float *a, const float *b, int n, int k);
 /* log mean_{i<j} exp(-2 ||x_i - x_j||^2); NaN if n < 2 */
 double cwb_uniformity(const float *x, int n, int k, int chunk);
+/* Mean and population variance of column j of the n x k rows x (double sums). */
+void cwb_column_moments(const float *x, int n, int k, int j, double *mean, double *var);
 /* mean over dimensions of the per-dimension std of x (about 1/sqrt(k) when healthy) */
 double cwb_collapse_std(const float *x, int n, int k);
 /* ||mean_i a_i - mean_i b_i|| */

@@ -7,7 +7,9 @@
  */
 #include "engine/eval/probe.h"
 #include "engine/core/error.h"
+#include "engine/eval/linprobe.h"
 #include "engine/eval/metrics.h"
+#include "engine/eval/topk.h"
 #include "engine/core/rng.h"
 #include "engine/core/tensor.h"
 
@@ -164,18 +166,7 @@ static int logreg_fit_score(const float *train, const int *ytrain, int ntrain,
     }
     /* Standardising with training statistics makes one learning rate fit
      * unit-norm embeddings and raw observations alike. */
-    for (int j = 0; j < k; j++) {
-        double m = 0, v = 0;
-        for (int i = 0; i < ntrain; i++) m += train[(size_t)i * k + j];
-        m /= ntrain;
-        for (int i = 0; i < ntrain; i++) {
-            double d = train[(size_t)i * k + j] - m;
-            v += d * d;
-        }
-        v /= ntrain;
-        mean[j] = (float)m;
-        istd[j] = v > 1e-12 ? (float)(1.0 / sqrt(v)) : 1.0f;
-    }
+    cwb_standardisation(train, ntrain, k, mean, istd);
     for (int i = 0; i < ntrain; i++)
         for (int j = 0; j < k; j++)
             xs[(size_t)i * k + j] = (train[(size_t)i * k + j] - mean[j]) * istd[j];
@@ -333,21 +324,10 @@ int cwb_knn_accuracy(const float *train, const int *ytrain, int ntrain,
         int rows = ntest - r0 < PROBE_BLOCK ? ntest - r0 : PROBE_BLOCK;
         cwb_gemm(0, 1, rows, ntrain, k, 1.0f, test + (size_t)r0 * k, k, train, k, 0.0f, s, ntrain);
         for (int i = 0; i < rows; i++) {
-            /* ||x - t_j||^2 minus the constant ||x||^2: enough to rank. */
+            /* -(||x - t_j||^2 - ||x||^2): the largest is the nearest. */
             const float *si = s + (size_t)i * ntrain;
             int m = 0;
-            for (int j = 0; j < ntrain; j++) {
-                float d = tn[j] - 2.0f * si[j];
-                if (m == knn && d >= bd[m - 1]) continue;
-                int p = m < knn ? m++ : m - 1;
-                while (p > 0 && bd[p - 1] > d) {
-                    bd[p] = bd[p - 1];
-                    bi[p] = bi[p - 1];
-                    p--;
-                }
-                bd[p] = d;
-                bi[p] = j;
-            }
+            for (int j = 0; j < ntrain; j++) m = cwb_topk_offer(bd, bi, m, knn, 2.0f * si[j] - tn[j], j);
             memset(votes, 0, (size_t)K * sizeof(int));
             int best = ytrain[bi[0]];
             for (int q = 0; q < m; q++) votes[ytrain[bi[q]]]++;

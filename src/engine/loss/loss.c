@@ -19,6 +19,15 @@
  * The symmetric (CLIP) form averages the a->b and b->a directions; stateful
  * kinds keep separate zhat for the two (slots [0, N) and [N, 2N)).
  *
+ * With both views (NTXENT, DCL both_views) each direction's candidates are
+ * the other view then the anchors' own view, 2B columns: D = P_blk [Q; P]^T
+ * (two sgemms into one block of stride 2B), the positive at column i and
+ * the anchor itself, column B + i, left out like the positive is from the
+ * max and the sum of the negatives.  The two directions with weight 1/(2B)
+ * make the mean over the 2B anchors (methods.md, "SimCLR NT-Xent").  The
+ * same-view block sends gradient to the anchors' own view from the
+ * candidate side too, so the outputs are zeroed once and accumulated.
+ *
  * Random numbers come from two streams of the loss's own seed: the E-step
  * gamma draws (CWB_STREAM_LOSS, one per anchor row in direction, then row
  * order) and the noise (CWB_STREAM_NOISE, one normal per negative term in
@@ -37,16 +46,22 @@
 #include <strings.h>
 
 static const char *const loss_names[CWB_LOSS_NKINDS] = {
-    "infonce", "dcl", "sogclr", "decomposable",
+    "infonce", "dcl", "sogclr", "decomposable", "ntxent",
 };
 
+/* NT-Xent's row is InfoNCE's (the positive in the denominator); what makes
+ * it NT-Xent is the 2B-column candidate set. */
 static const cwb_loss_row_fn loss_rows[CWB_LOSS_NKINDS] = {
     cwb_loss_row_infonce, cwb_loss_row_dcl,
-    cwb_loss_row_sogclr, cwb_loss_row_decomposable,
+    cwb_loss_row_sogclr, cwb_loss_row_decomposable, cwb_loss_row_infonce,
 };
 
 static int is_stateful(cwb_loss_kind kind) {
     return kind == CWB_LOSS_SOGCLR || kind == CWB_LOSS_DECOMPOSABLE;
+}
+
+static int uses_both_views(const cwb_loss_cfg *c) {
+    return c->kind == CWB_LOSS_NTXENT || (c->kind == CWB_LOSS_DCL && c->both_views);
 }
 
 cwb_loss_cfg cwb_loss_defaults(cwb_loss_kind kind) {
@@ -54,6 +69,7 @@ cwb_loss_cfg cwb_loss_defaults(cwb_loss_kind kind) {
     memset(&c, 0, sizeof c);
     c.kind = kind;
     c.symmetric = 0;
+    c.both_views = 0;
     c.chunk = 0;
     c.n_total = 0;
     c.alpha = 10.0;
@@ -89,6 +105,12 @@ static int check_cfg(const cwb_loss_cfg *cfg, int max_batch, int dim) {
     if (cfg->chunk < 0) return cwb_fail(CWB_EINVAL, "loss %s: chunk=%d < 0", nm, cfg->chunk);
     if (cfg->n_total < 0)
         return cwb_fail(CWB_EINVAL, "loss %s: n_total=%ld < 0", nm, cfg->n_total);
+    if (cfg->both_views && cfg->kind != CWB_LOSS_DCL)
+        return cwb_fail(CWB_EINVAL, "loss %s: both_views is an option of dcl (ntxent is infonce "
+                                    "over both views)", nm);
+    if (uses_both_views(cfg) && cfg->symmetric)
+        return cwb_fail(CWB_EINVAL, "loss %s: symmetric=1 with both views: every row of both "
+                                    "views is already an anchor", nm);
     if (!(cfg->noise_sigma >= 0) || !isfinite(cfg->noise_sigma))
         return cwb_fail(CWB_EINVAL, "loss %s: noise_sigma=%g must be finite and >= 0", nm,
                         cfg->noise_sigma);
@@ -116,10 +138,12 @@ cwb_loss *cwb_loss_new(const cwb_loss_cfg *cfg, int max_batch, int dim, uint64_t
     L->max_batch = max_batch;
     L->dim = dim;
     L->chunk = (cfg->chunk == 0 || cfg->chunk > max_batch) ? max_batch : cfg->chunk;
-    size_t blk = (size_t)L->chunk * (size_t)max_batch;
+    L->both = uses_both_views(cfg);
+    size_t cols = (size_t)(1 + L->both) * (size_t)max_batch;
+    size_t blk = (size_t)L->chunk * cols;
     L->dots = cwb_alloc(blk);
     L->grad = cwb_alloc(blk);
-    L->bias = cwb_alloc((size_t)max_batch);
+    L->bias = cwb_alloc(cols);
     int ok = L->dots && L->grad && L->bias;
     if (ok && is_stateful(cfg->kind)) {
         /* 2 n_total log zhat, then 2 n_total relative variances (jensen) */
@@ -215,9 +239,10 @@ static double row_scale(float *g, const float *d, float coef, int n) {
     return s;
 }
 
-/* One direction: anchors p (their gradient into dp), candidates q (into dq);
+/* One direction: anchors p (their gradient into dp), candidates q (into dq)
+ * and, with both views, p itself as the same-view candidates (also into dp);
  * `dir` selects the state slots and `weight` is 1/B or 1/(2B).
- * Per anchor row, three vector passes over the B columns: logits and their
+ * Per anchor row, three vector passes over the nc columns: logits and their
  * max over the negatives, exp once (e_j = exp(x_j - m)) and its sum, then
  * the gradient as one scaling of e chosen by the kind. */
 static int loss_direction(cwb_loss *L, int dir, const float *p, const float *q, int B,
@@ -226,51 +251,56 @@ static int loss_direction(cwb_loss *L, int dir, const float *p, const float *q, 
     const char *nm = loss_names[L->cfg.kind];
     const cwb_loss_row_fn row_fn = loss_rows[L->cfg.kind];
     const double sigma = L->cfg.noise_sigma, half_var = 0.5 * sigma * sigma;
+    const int both = L->both, nc = both ? 2 * B : B;
 
     for (int r0 = 0; r0 < B; r0 += L->chunk) {
         int nb = B - r0 < L->chunk ? B - r0 : L->chunk;
         const float *pb = p + (size_t)r0 * k;
-        cwb_gemm(0, 1, nb, B, k, 1.0f, pb, k, q, k, 0.0f, L->dots, B);
+        cwb_gemm(0, 1, nb, B, k, 1.0f, pb, k, q, k, 0.0f, L->dots, nc);
+        if (both) cwb_gemm(0, 1, nb, B, k, 1.0f, pb, k, p, k, 0.0f, L->dots + B, nc);
 
         for (int rr = 0; rr < nb; rr++) {
-            int i = r0 + rr;
-            const float *drow = L->dots + (size_t)rr * B;
-            float *g = L->grad + (size_t)rr * B;
+            int i = r0 + rr, self = both ? B + i : -1;
+            const float *drow = L->dots + (size_t)rr * nc;
+            float *g = L->grad + (size_t)rr * nc;
             double s_ii = (double)scale * drow[i];
             if (!isfinite(s_ii))
                 return cwb_fail(CWB_ENAN, "loss %s: similarity s[%d][%d] overflows (scale=%g)",
                                 nm, i, i, (double)scale);
             float m;
             if (sigma > 0) {
-                /* Noise order: direction, row, column (j != i). */
-                row_logits(g, drow, L->bias, scale, B);
+                /* Noise order: direction, row, column (negatives only). */
+                row_logits(g, drow, L->bias, scale, nc);
                 m = -INFINITY;
-                for (int j = 0; j < B; j++) {
-                    if (j == i) continue;
+                for (int j = 0; j < nc; j++) {
+                    if (j == i || j == self) continue;
                     g[j] += (float)(sigma * cwb_rng_normal(&L->rng_noise) - half_var);
                     m = g[j] > m ? g[j] : m;
                 }
                 g[i] = -INFINITY;
+                if (both) g[self] = -INFINITY;
             } else {
-                /* The positive is left out of the max and the sum. */
-                float keep = L->bias[i];
+                /* The positive (and the anchor itself) are left out of the max and the sum. */
+                float keep = L->bias[i], keep_self = both ? L->bias[self] : 0.0f;
                 L->bias[i] = -INFINITY;
-                m = row_logits(g, drow, L->bias, scale, B);
+                if (both) L->bias[self] = -INFINITY;
+                m = row_logits(g, drow, L->bias, scale, nc);
                 L->bias[i] = keep;
+                if (both) L->bias[self] = keep_self;
             }
             if (!(m < INFINITY))
                 return cwb_fail(CWB_ENAN, "loss %s: a similarity in row %d overflows (scale=%g)",
                                 nm, i, (double)scale);
             double sneg = 0;
             if (m > -INFINITY) {
-                sneg = row_exp(g, m, B);
+                sneg = row_exp(g, m, nc);
                 if (!isfinite(sneg))
                     return cwb_fail(CWB_ENAN, "loss %s: row %d has a non-finite similarity (scale=%g)",
                                     nm, i, (double)scale);
             } else {
-                for (int j = 0; j < B; j++) g[j] = 0.0f;
+                for (int j = 0; j < nc; j++) g[j] = 0.0f;
             }
-            cwb_loss_row row = { .B = B, .i = i, .s_ii = s_ii, .m = m, .sneg = sneg,
+            cwb_loss_row row = { .B = nc, .i = i, .s_ii = s_ii, .m = m, .sneg = sneg,
                                  .weight = weight, .logzhat = NULL, .relvar = NULL };
             if (L->logzhat) {
                 long n = idx ? idx[i] : i;
@@ -283,18 +313,24 @@ static int loss_direction(cwb_loss *L, int dir, const float *p, const float *q, 
             acc->value += weight * t.value;
             acc->surrogate += weight * t.surrogate;
             g[i] = 0.0f;
-            double ds = row_scale(g, drow, (float)t.coef, B);
+            double ds = row_scale(g, drow, (float)t.coef, nc);
             g[i] = (float)t.g_ii;
             acc->dscale += ds + t.g_ii * drow[i];
         }
 
-        /* The first write of each output overwrites it (beta 0): no memset. */
-        if (dp)
-            cwb_gemm(0, 0, nb, k, B, scale, L->grad, B, q, k, dir == 0 ? 0.0f : 1.0f,
+        /* Without both views the first write of each output overwrites it
+         * (beta 0): no memset.  With both, cwb_loss_eval zeroed them. */
+        if (dp) {
+            cwb_gemm(0, 0, nb, k, B, scale, L->grad, nc, q, k, dir == 0 && !both ? 0.0f : 1.0f,
                      dp + (size_t)r0 * k, k);
+            if (both) {
+                cwb_gemm(0, 0, nb, k, B, scale, L->grad + B, nc, p, k, 1.0f, dp + (size_t)r0 * k, k);
+                cwb_gemm(1, 0, B, k, nb, scale, L->grad + B, nc, pb, k, 1.0f, dp, k);
+            }
+        }
         if (dq)
-            cwb_gemm(1, 0, B, k, nb, scale, L->grad, B, pb, k,
-                     dir == 0 && r0 == 0 ? 0.0f : 1.0f, dq, k);
+            cwb_gemm(1, 0, B, k, nb, scale, L->grad, nc, pb, k,
+                     dir == 0 && r0 == 0 && !both ? 0.0f : 1.0f, dq, k);
     }
     return CWB_OK;
 }
@@ -335,11 +371,18 @@ int cwb_loss_eval(cwb_loss *L, const float *a, const float *b, int B, int k,
 
     double logc = N > 0 ? log((double)(N - 1) / (double)(B - 1)) : 0.0;
     for (int j = 0; j < B; j++) L->bias[j] = (float)(logc + (col_w ? log((double)col_w[j]) : 0.0));
+    if (L->both) {
+        /* the same-view columns are the same samples: the same c and w_j */
+        memcpy(L->bias + B, L->bias, (size_t)B * sizeof *L->bias);
+        if (da) memset(da, 0, n * sizeof *da);
+        if (db) memset(db, 0, n * sizeof *db);
+    }
 
     loss_sums acc = { 0, 0, 0 };
-    double weight = L->cfg.symmetric ? 0.5 / B : 1.0 / B;
+    const int two = L->cfg.symmetric || L->both;
+    double weight = two ? 0.5 / B : 1.0 / B;
     int st = loss_direction(L, 0, a, b, B, k, idx, scale, da, db, weight, &acc);
-    if (st == CWB_OK && L->cfg.symmetric)
+    if (st == CWB_OK && two)
         st = loss_direction(L, 1, b, a, B, k, idx, scale, db, da, weight, &acc);
     if (st != CWB_OK) return st;
     if (!isfinite(acc.value) || !isfinite(acc.surrogate) || !isfinite(acc.dscale))

@@ -13,13 +13,26 @@
  *                 c = (N-1)/(B-1) when n_total = N > 0 (the minibatch estimate
  *                 of the population loss, "conventional"), c = 1 when
  *                 n_total = 0 (standard in-batch InfoNCE).
- *   DCL           -s_ii + log( c sum_{j!=i} exp(s_ij) )   (no positive in Z)
+ *   DCL           -s_ii + log( c sum_{j!=i} exp(s_ij) )   (no positive in Z);
+ *                 with both_views, over both views' negatives as NTXENT does
+ *                 (2B anchors, 2B-2 negatives each, no positive): the DCL
+ *                 authors' convention (methods.md "Baselines beyond the seeds").
  *   SOGCLR        running zhat_i; surrogate -s_ii + (1/zhat_i) Zb_i(theta) with
  *                 1/zhat_i detached: the alpha -> inf limit of DECOMPOSABLE.
  *   DECOMPOSABLE  running zhat_i; u_i ~ Gamma(alpha, rate alpha*zhat_i);
  *                 surrogate -s_ii + u_i Zb_i(theta) (u detached).  Reported
  *                 value: mean_i(-s_ii + log zhat_i), the population-loss
  *                 estimate, not the surrogate.
+ *   NTXENT        SimCLR's NT-Xent: both views are anchors (2B rows r), each
+ *                 against the other 2B-1 embeddings of the batch, the other
+ *                 view's row r+ the positive and the 2B-2 others (same view
+ *                 included) negatives: (1/2B) sum_r [-s_{r,r+} + log sum_{q!=r}
+ *                 exp(s_rq)] (lightly's NTXentLoss, PML's SelfSupervisedLoss).
+ *                 Not the same loss as INFONCE with `symmetric`, whose
+ *                 negatives come from the other view only.
+ * With both views (NTXENT, DCL both_views) `symmetric` must be 0: every row of
+ * both views is already an anchor.  n_total = N scales every negative by
+ * (N-1)/(B-1), the 2B-2 in-batch negatives standing for 2N-2.
  * Stateful kinds need the batch's dataset indices (idx) and n_total = N.
  */
 #ifndef CWB_LOSS_H
@@ -32,12 +45,15 @@ typedef enum {
     CWB_LOSS_DCL,
     CWB_LOSS_SOGCLR,
     CWB_LOSS_DECOMPOSABLE,
+    CWB_LOSS_NTXENT,
     CWB_LOSS_NKINDS
 } cwb_loss_kind;
 
 typedef struct {
     cwb_loss_kind kind;
     int symmetric;       /* average of a->b and b->a (CLIP form) */
+    int both_views;      /* DCL: negatives from both views, 2B anchors (NTXENT's
+                          * layout without the positive); 0 = the other view's */
     int chunk;           /* rows per similarity block; 0 = whole batch */
     long n_total;        /* N for population scaling / state; 0 = in-batch only */
     double alpha;        /* DECOMPOSABLE gamma shape; <= 0 or inf: u = 1/zhat */
@@ -58,10 +74,12 @@ typedef struct {
                           * is independent of Zbatch; 0 (default) = off. */
 } cwb_loss_cfg;
 
-/* Documented defaults: symmetric 0, chunk 0, n_total 0, alpha 10, gamma 0.9
- * for SOGCLR and 0.02 for DECOMPOSABLE, noise 0, estep_first 0, jensen 0. */
+/* Documented defaults: symmetric 0, both_views 0, chunk 0, n_total 0, alpha 10,
+ * gamma 0.9 for SOGCLR and 0.02 for DECOMPOSABLE, noise 0, estep_first 0,
+ * jensen 0. */
 cwb_loss_cfg cwb_loss_defaults(cwb_loss_kind kind);
-const char *cwb_loss_name(cwb_loss_kind kind);   /* "infonce", "dcl", "sogclr", "decomposable" */
+/* "infonce", "dcl", "sogclr", "decomposable", "ntxent" */
+const char *cwb_loss_name(cwb_loss_kind kind);
 int cwb_loss_from_name(const char *name);        /* -1 if unknown */
 
 typedef struct {
@@ -82,7 +100,8 @@ const cwb_loss_cfg *cwb_loss_config(const cwb_loss *L);
 void cwb_loss_reset(cwb_loss *L);
 
 /*
- * Evaluate on B rows.  idx[B]: dataset indices of the rows (required for
+ * Evaluate on B rows (B pairs; NTXENT and DCL both_views use the 2B rows of
+ * a and b as anchors).  idx[B]: dataset indices of the rows (required for
  * SOGCLR/DECOMPOSABLE, ignored otherwise; NULL means 0..B-1).  col_w[B]:
  * optional importance weights on each column's negative terms (NULL = 1).
  * Errors (with message): B < 2, B > max_batch, k != dim, scale <= 0 or not

@@ -17,9 +17,11 @@ struct cwb_loss {
     cwb_loss_cfg cfg;
     int max_batch, dim;
     int chunk;           /* effective rows per block, 1..max_batch */
-    float *dots;         /* chunk x max_batch: <a_i, b_j> of the current block */
-    float *grad;         /* chunk x max_batch: dL/ds_ij of the current block */
-    float *bias;         /* max_batch: log c + log w_j of this call (float) */
+    int both;            /* anchors against both views (NTXENT, DCL both_views):
+                          * the candidates are [other view | same view], 2B columns */
+    float *dots;         /* chunk x (1 + both) max_batch: <p_i, q_j> of the current block */
+    float *grad;         /* the same shape: dL/ds_ij of the current block */
+    float *bias;         /* (1 + both) max_batch: log c + log w_j of this call (float) */
     double *logzhat;     /* 2 * n_total running log zhat (stateful kinds), NaN = unseen,
                           * then 2 * n_total relative variances of Zbatch (jensen) */
     cwb_rng rng_gamma;   /* E-step draws (stream CWB_STREAM_LOSS) */
@@ -34,8 +36,8 @@ struct cwb_loss {
  * large [P1]") is Zb_i = exp(s_ii) + exp(m) sneg.
  */
 typedef struct {
-    int B;               /* columns */
-    int i;               /* the positive's column */
+    int B;               /* columns (2B with both views) */
+    int i;               /* the positive's column (the anchor's own, i + B, is left out) */
     double s_ii;         /* the positive logit */
     double m;            /* max_{j != i} x_j; -inf if every negative is -inf */
     double sneg;         /* sum_{j != i} exp(x_j - m) (0 if m = -inf) */
