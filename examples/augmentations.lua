@@ -12,20 +12,20 @@
 -- shows.  The data come from --data-dir / CWB_DATA or Debian's
 -- dataset-fashion-mnist.
 
-local o = {n = 8, crop_pad = 0, crop_scale = 0.25, flip = 0.5, brightness = 0.4,
-           contrast = 0.4, noise = 0.05, erase = 0.25, erase_ratio = 3.3}
-local args = arg or {}
-local i = 1
-while i <= #args do
-  local k = args[i]:match("^%-%-([%w_]+)$")
-  if not k or o[k] == nil or args[i + 1] == nil or not tonumber(args[i + 1]) then
-    error("unknown or incomplete argument '" .. tostring(args[i]) ..
-          "' (--n, --crop_pad, --crop_scale, --flip, --brightness, --contrast, --noise, " ..
-          "--erase, --erase_ratio, each with a number)", 0)
-  end
-  o[k] = tonumber(args[i + 1])
-  i = i + 2
-end
+local U = require "cwb.util"
+local o = U.args(arg, {
+  {"n", "int", 8, "images shown (the first n of the test split)"},
+  {"crop_pad", "int", 0, "random crop with this padding (0: random resized crop instead)"},
+  {"crop_scale", "number", 0.25, "random resized crop: smallest area fraction kept"},
+  {"flip", "number", 0.5, "probability of a horizontal flip"},
+  {"brightness", "number", 0.4, "brightness jitter strength"},
+  {"contrast", "number", 0.4, "contrast jitter strength"},
+  {"noise", "number", 0.05, "std of the Gaussian pixel noise"},
+  {"erase", "number", 0.25, "probability of erasing a rectangle (cutout)"},
+  {"erase_ratio", "number", 3.3, "largest aspect ratio of the erased rectangle"},
+}, "augmentations.lua: a few Fashion-MNIST images and two augmented views of each")
+if not o then return end
+U.check(o.n >= 1, "--n must be at least 1")
 
 local ds = cwb.data.fashion_mnist{split = "test", n = math.floor(o.n)}
 local x, names, labels = ds:x(), ds:class_names(), ds:labels()

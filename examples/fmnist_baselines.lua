@@ -15,15 +15,13 @@
 -- Writes into --out: baselines.csv (method,train,test,accuracy,seconds,detail).
 -- Usage: cwb run examples/fmnist_baselines.lua --out DIR [-- --train 60000 --test 10000]
 
-local o = {train = 0, test = 0}
-local args = arg or {}
-for i = 1, #args, 2 do
-  local k = args[i]:match("^%-%-(%w+)$")
-  if not k or o[k] == nil or not tonumber(args[i + 1]) then
-    error("unknown or incomplete argument '" .. tostring(args[i]) .. "' (--train N, --test N)", 0)
-  end
-  o[k] = math.floor(tonumber(args[i + 1]))
-end
+local U = require "cwb.util"
+local o = U.args(arg, {
+  {"train", "int", 0, "training rows (the first N of the train split; 0: all 60000)"},
+  {"test", "int", 0, "test rows (the first N of the test split; 0: all 10000)"},
+}, "fmnist_baselines.lua: weighted kNN and the linear probe on Fashion-MNIST's raw pixels")
+if not o then return end
+U.check(o.train >= 0 and o.test >= 0, "--train and --test must be >= 0")
 
 local function clock() return os.clock() end
 local wall = os.time
