@@ -205,6 +205,15 @@ static void test_bad(void) {
     c.mode = (cwb_mm_mode)5;
     ok(!cwb_mm_trainer_new(&c, NULL) && msg_has("mode"), "rejects an unknown mode (%s)", cwb_errmsg());
     c = small_cfg();
+    c.sched.kind = CWB_SCHED_COSINE;
+    c.sched.warmup = 10;
+    c.sched.total = 10;
+    ok(!cwb_mm_trainer_new(&c, NULL) && msg_has("cosine"),
+       "rejects a cosine schedule that ends with its warm-up, as cwb_trainer_new does (%s)", cwb_errmsg());
+    c = small_cfg();
+    c.sched.min_frac = 2;
+    ok(!cwb_mm_trainer_new(&c, NULL) && msg_has("min_frac"), "rejects min_frac = 2 (%s)", cwb_errmsg());
+    c = small_cfg();
     c.fewshot_episodes = 0;
     ok(!cwb_mm_trainer_new(&c, NULL) && msg_has("fewshot_episodes"), "rejects 0 few-shot episodes (%s)", cwb_errmsg());
     ok(cwb_mm_trainer_step(NULL, NULL) == CWB_EINVAL && msg_has("NULL"), "step rejects NULL (%s)", cwb_errmsg());

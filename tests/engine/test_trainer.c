@@ -244,7 +244,7 @@ static void test_bad_configs(void) {
     struct {
         const char *what, *needle;
         cwb_trainer_cfg c;
-    } cases[20];
+    } cases[24];
     int n = 0;
     cwb_trainer_cfg base = small_cfg(1);
 #define CASE(desc, word, stmt)                                                                     \
@@ -267,8 +267,14 @@ static void test_bad_configs(void) {
     CASE("batch_noise 1.5", "batch_noise", c->batch_noise = 1.5f);
     CASE("pair_noise -0.1", "pair_noise", c->pair_noise = -0.1f);
     CASE("loss kind 99", "loss", c->loss.kind = (cwb_loss_kind)99);
-    CASE("negative lr", "learning rate", c->opt.lr = -1);
+    CASE("negative lr", "lr=", c->opt.lr = -1);
+    CASE("momentum 1", "momentum", c->opt.momentum = 1);
+    CASE("min_frac 2", "min_frac", c->sched.min_frac = 2);
+    CASE("gamma 0 for the decomposable loss", "gamma",
+         (c->loss = cwb_loss_defaults(CWB_LOSS_DECOMPOSABLE), c->loss.gamma = 0));
     CASE("mask 2", "mask", c->aug.mask = 2);
+    CASE("jitter inf (it failed at step 1)", "jitter", c->aug.jitter = INFINITY);
+    CASE("scale inf", "scale", c->aug.scale = INFINITY);
     CASE("eval_chunk -1", "eval_chunk", c->eval_chunk = -1);
     CASE("0 encoder layers", "layers", c->enc.n_layers = 0);
     CASE("cosine without a length", "cosine", (c->sched.kind = CWB_SCHED_COSINE, c->sched.total = 0));

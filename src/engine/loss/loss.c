@@ -45,7 +45,7 @@ static const cwb_loss_row_fn loss_rows[CWB_LOSS_NKINDS] = {
     cwb_loss_row_sogclr, cwb_loss_row_decomposable,
 };
 
-static int is_stateful(cwb_loss_kind kind) {
+int cwb_loss_is_stateful(cwb_loss_kind kind) {
     return kind == CWB_LOSS_SOGCLR || kind == CWB_LOSS_DECOMPOSABLE;
 }
 
@@ -78,27 +78,59 @@ int cwb_loss_from_name(const char *name) {
     return -1;
 }
 
+int cwb_loss_check(const cwb_loss_cfg *c, const char *who) {
+    if (!c) return cwb_fail(CWB_EINVAL, "%s%sloss: NULL configuration", CWB_WHO(who));
+    if ((int)c->kind < 0 || c->kind >= CWB_LOSS_NKINDS)
+        return cwb_fail(CWB_EINVAL, "%s%sloss: kind=%d is not a loss kind", CWB_WHO(who), (int)c->kind);
+    const char *nm = loss_names[c->kind];
+    if (c->chunk < 0) return cwb_fail(CWB_EINVAL, "%s%sloss %s: chunk=%d < 0", CWB_WHO(who), nm, c->chunk);
+    if (c->n_total < 0)
+        return cwb_fail(CWB_EINVAL, "%s%sloss %s: n_total=%ld < 0", CWB_WHO(who), nm, c->n_total);
+    if (!(c->noise_sigma >= 0) || !isfinite(c->noise_sigma))
+        return cwb_fail(CWB_EINVAL, "%s%sloss %s: noise_sigma=%g must be finite and >= 0", CWB_WHO(who), nm,
+                        c->noise_sigma);
+    if (cwb_loss_is_stateful(c->kind)) {
+        if (!(c->gamma > 0 && c->gamma <= 1))
+            return cwb_fail(CWB_EINVAL, "%s%sloss %s: gamma=%g outside (0, 1]", CWB_WHO(who), nm, c->gamma);
+        if (isnan(c->alpha)) return cwb_fail(CWB_EINVAL, "%s%sloss %s: alpha is NaN", CWB_WHO(who), nm);
+    }
+    return CWB_OK;
+}
+
+int cwb_loss_fit_dataset(cwb_loss_cfg *c, long n, const char *who) {
+    if (!cwb_loss_is_stateful(c->kind)) return CWB_OK;
+    if (c->n_total == 0) c->n_total = n;
+    if (c->n_total < n)
+        return cwb_fail(CWB_EINVAL, "%s%sloss n_total = %ld < N = %ld: the %s loss keeps one state per sample",
+                        CWB_WHO(who), c->n_total, n, cwb_loss_name(c->kind));
+    return CWB_OK;
+}
+
+void cwb_loss_describe(const cwb_loss_cfg *c, const char *key, cwb_json *j) {
+    cwb_json_open(j, key);
+    cwb_json_str(j, "kind", cwb_loss_name(c->kind));
+    cwb_json_bool(j, "symmetric", c->symmetric);
+    cwb_json_num(j, "alpha", c->alpha);
+    cwb_json_num(j, "gamma", c->gamma);
+    cwb_json_num(j, "noise", c->noise_sigma);
+    cwb_json_int(j, "chunk", c->chunk);
+    cwb_json_int(j, "n_total", c->n_total);
+    cwb_json_bool(j, "estep_first", c->estep_first);
+    cwb_json_bool(j, "jensen", c->jensen);
+    cwb_json_close(j);
+}
+
 static int check_cfg(const cwb_loss_cfg *cfg, int max_batch, int dim) {
-    if (!cfg) return cwb_fail(CWB_EINVAL, "loss: NULL configuration");
-    if ((int)cfg->kind < 0 || cfg->kind >= CWB_LOSS_NKINDS)
-        return cwb_fail(CWB_EINVAL, "loss: kind=%d is not a loss kind", (int)cfg->kind);
+    int rc = cwb_loss_check(cfg, NULL);
+    if (rc) return rc;
     const char *nm = loss_names[cfg->kind];
     if (max_batch < 2)
         return cwb_fail(CWB_EINVAL, "loss %s: max_batch=%d < 2", nm, max_batch);
     if (dim < 1) return cwb_fail(CWB_EINVAL, "loss %s: dim=%d < 1", nm, dim);
-    if (cfg->chunk < 0) return cwb_fail(CWB_EINVAL, "loss %s: chunk=%d < 0", nm, cfg->chunk);
-    if (cfg->n_total < 0)
-        return cwb_fail(CWB_EINVAL, "loss %s: n_total=%ld < 0", nm, cfg->n_total);
-    if (!(cfg->noise_sigma >= 0) || !isfinite(cfg->noise_sigma))
-        return cwb_fail(CWB_EINVAL, "loss %s: noise_sigma=%g must be finite and >= 0", nm,
-                        cfg->noise_sigma);
-    if (is_stateful(cfg->kind)) {
+    if (cwb_loss_is_stateful(cfg->kind)) {
         if (cfg->n_total < 2)
             return cwb_fail(CWB_EINVAL, "loss %s: n_total=%ld, a stateful loss needs the dataset size",
                             nm, cfg->n_total);
-        if (!(cfg->gamma > 0 && cfg->gamma <= 1))
-            return cwb_fail(CWB_EINVAL, "loss %s: gamma=%g outside (0, 1]", nm, cfg->gamma);
-        if (isnan(cfg->alpha)) return cwb_fail(CWB_EINVAL, "loss %s: alpha is NaN", nm);
         if ((size_t)cfg->n_total > ((size_t)-1 / 2) / sizeof(double) / 2)
             return cwb_fail(CWB_ENOMEM, "loss %s: n_total=%ld is too large", nm, cfg->n_total);
     }
@@ -121,7 +153,7 @@ cwb_loss *cwb_loss_new(const cwb_loss_cfg *cfg, int max_batch, int dim, uint64_t
     L->grad = cwb_alloc(blk);
     L->bias = cwb_alloc((size_t)max_batch);
     int ok = L->dots && L->grad && L->bias;
-    if (ok && is_stateful(cfg->kind)) {
+    if (ok && cwb_loss_is_stateful(cfg->kind)) {
         /* 2 n_total log zhat, then 2 n_total relative variances (jensen) */
         L->logzhat = malloc(4 * (size_t)cfg->n_total * sizeof(double));
         ok = L->logzhat != NULL;
@@ -323,7 +355,7 @@ int cwb_loss_eval(cwb_loss *L, const float *a, const float *b, int B, int k,
                 return cwb_fail(CWB_EINVAL, "loss %s: col_w[%d]=%g must be finite and >= 0", nm,
                                 j, (double)col_w[j]);
     long N = L->cfg.n_total;
-    if (is_stateful(L->cfg.kind)) {
+    if (cwb_loss_is_stateful(L->cfg.kind)) {
         if (N < B)
             return cwb_fail(CWB_EINVAL, "loss %s: n_total=%ld < batch B=%d", nm, N, B);
         if (idx)

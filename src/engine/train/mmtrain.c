@@ -106,19 +106,6 @@ cwb_mm_train_cfg cwb_mm_train_defaults(void) {
     return c;
 }
 
-static int is_stateful(cwb_loss_kind kind) {
-    return kind == CWB_LOSS_SOGCLR || kind == CWB_LOSS_DECOMPOSABLE;
-}
-
-static int check_aug(const char *which, const cwb_aug_cfg *a) {
-    if (!(a->jitter >= 0) || !isfinite(a->jitter) || !(a->scale >= 0) || !isfinite(a->scale) ||
-        !(a->mask >= 0 && a->mask <= 1) || !(a->flip >= 0 && a->flip <= 1))
-        return cwb_fail(CWB_EINVAL,
-                        "cwb_mm_trainer_new: %s augmentation out of range (jitter %g, scale %g >= 0; mask %g, flip %g in [0,1])",
-                        which, (double)a->jitter, (double)a->scale, (double)a->mask, (double)a->flip);
-    return CWB_OK;
-}
-
 static int check_cfg(const cwb_mm_train_cfg *c) {
     const char *fn = "cwb_mm_trainer_new";
     if (c->mode != CWB_MM_TWO_TOWER && c->mode != CWB_MM_UNIMODAL)
@@ -152,14 +139,14 @@ static int check_cfg(const cwb_mm_train_cfg *c) {
     if (c->eval_fusion_steps < 0 || c->probe_steps < 0 || c->eval_chunk < 0)
         return cwb_fail(CWB_EINVAL, "%s: eval_fusion_steps = %d, probe_steps = %d, eval_chunk = %d must be >= 0",
                         fn, c->eval_fusion_steps, c->probe_steps, c->eval_chunk);
-    if ((int)c->loss.kind < 0 || c->loss.kind >= CWB_LOSS_NKINDS)
-        return cwb_fail(CWB_EINVAL, "%s: unknown loss kind %d", fn, (int)c->loss.kind);
-    if (c->sched.kind != CWB_SCHED_CONSTANT && c->sched.kind != CWB_SCHED_WARMUP &&
-        c->sched.kind != CWB_SCHED_COSINE)
-        return cwb_fail(CWB_EINVAL, "%s: unknown schedule kind %d", fn, (int)c->sched.kind);
-    int rc = check_aug("V", &c->aug_v);
-    if (!rc) rc = check_aug("T", &c->aug_t);
-    return rc;
+    /* one check each for the parts shared with cwb_trainer (data.h, loss.h, optim.h) */
+    int rc;
+    if ((rc = cwb_aug_check(&c->aug_v, "cwb_mm_trainer_new: V augmentation")) ||
+        (rc = cwb_aug_check(&c->aug_t, "cwb_mm_trainer_new: T augmentation")) ||
+        (rc = cwb_loss_check(&c->loss, fn)) || (rc = cwb_optim_check(&c->opt, "cwb_mm_trainer_new: optim")) ||
+        (rc = cwb_schedule_check(&c->sched, "cwb_mm_trainer_new: schedule")))
+        return rc;
+    return CWB_OK;
 }
 
 static void tower_free(tower *w) {
@@ -351,11 +338,7 @@ cwb_mm_trainer *cwb_mm_trainer_new(const cwb_mm_train_cfg *cfg, const cwb_mm_dat
 
     if (two) {
         cwb_loss_cfg lc = c->loss;
-        if (is_stateful(lc.kind) && lc.n_total == 0) lc.n_total = t->ntr;
-        if (is_stateful(lc.kind) && lc.n_total < t->ntr) {
-            cwb_fail(CWB_EINVAL, "cwb_mm_trainer_new: loss n_total = %ld < n_train = %d", lc.n_total, t->ntr);
-            goto fail;
-        }
+        if (cwb_loss_fit_dataset(&lc, t->ntr, "cwb_mm_trainer_new")) goto fail;
         cwb_rng lr;
         cwb_rng_seed(&lr, c->seed, CWB_STREAM_LOSS);
         lc.symmetric = 1;

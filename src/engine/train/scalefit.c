@@ -200,8 +200,8 @@ static int check_scalefit(const cwb_scalefit_cfg *c, const float *a, const float
     if (c->batch_noise > 0 && !labels)
         return cwb_fail(CWB_EINVAL, "cwb_scalefit_new: batch_noise = %g needs the pairs' labels",
                         (double)c->batch_noise);
-    if ((int)c->loss.kind < 0 || c->loss.kind >= CWB_LOSS_NKINDS)
-        return cwb_fail(CWB_EINVAL, "cwb_scalefit_new: unknown loss kind %d", (int)c->loss.kind);
+    int rc = cwb_loss_check(&c->loss, "cwb_scalefit_new");
+    if (rc) return rc;
     if (c->unscaled && c->loss.kind != CWB_LOSS_INFONCE && c->loss.kind != CWB_LOSS_DCL)
         return cwb_fail(CWB_EINVAL, "cwb_scalefit_new: unscaled applies to infonce and dcl, not %s",
                         cwb_loss_name(c->loss.kind));

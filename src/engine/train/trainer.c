@@ -94,12 +94,11 @@ cwb_trainer_cfg cwb_trainer_defaults(void) {
     return c;
 }
 
-static int is_stateful(cwb_loss_kind kind) {
-    return kind == CWB_LOSS_SOGCLR || kind == CWB_LOSS_DECOMPOSABLE;
-}
-
-/* Checks that do not need the data set; messages name the field. */
+/* Checks that do not need the data set; messages name the field.  The
+ * augmentation, loss, optimiser and schedule have one check each, next to
+ * their types, shared with the two-tower trainer. */
 static int check_cfg(const cwb_trainer_cfg *c) {
+    int rc;
     if (c->batch < 2)
         return cwb_fail(CWB_EINVAL, "trainer: batch = %d, must be >= 2 (a batch needs negatives)", c->batch);
     if (!(c->tau > 0) || !isfinite(c->tau))
@@ -111,27 +110,9 @@ static int check_cfg(const cwb_trainer_cfg *c) {
         return cwb_fail(CWB_EINVAL, "trainer: batch_noise = %g, must be in [0, 1]", (double)c->batch_noise);
     if (!(c->pair_noise >= 0 && c->pair_noise <= 1))
         return cwb_fail(CWB_EINVAL, "trainer: pair_noise = %g, must be in [0, 1]", (double)c->pair_noise);
-    if (!(c->aug.jitter >= 0) || !(c->aug.scale >= 0) || !(c->aug.mask >= 0 && c->aug.mask <= 1) ||
-        !(c->aug.flip >= 0 && c->aug.flip <= 1))
-        return cwb_fail(CWB_EINVAL,
-                        "trainer: augmentation out of range (jitter %g, scale %g >= 0; mask %g, flip %g in [0,1])",
-                        (double)c->aug.jitter, (double)c->aug.scale, (double)c->aug.mask, (double)c->aug.flip);
-    if ((int)c->loss.kind < 0 || c->loss.kind >= CWB_LOSS_NKINDS)
-        return cwb_fail(CWB_EINVAL, "trainer: unknown loss kind %d", (int)c->loss.kind);
-    if (c->opt.kind != CWB_OPT_SGD && c->opt.kind != CWB_OPT_ADAMW)
-        return cwb_fail(CWB_EINVAL, "trainer: unknown optimiser kind %d", (int)c->opt.kind);
-    if (!(c->opt.lr >= 0) || !isfinite(c->opt.lr))
-        return cwb_fail(CWB_EINVAL, "trainer: learning rate %g, must be >= 0 and finite", (double)c->opt.lr);
-    if (c->sched.kind != CWB_SCHED_CONSTANT && c->sched.kind != CWB_SCHED_WARMUP &&
-        c->sched.kind != CWB_SCHED_COSINE)
-        return cwb_fail(CWB_EINVAL, "trainer: unknown schedule kind %d", (int)c->sched.kind);
-    if (c->sched.warmup < 0 || c->sched.total < 0)
-        return cwb_fail(CWB_EINVAL, "trainer: schedule warmup %ld, total %ld must be >= 0",
-                        c->sched.warmup, c->sched.total);
-    /* A cosine schedule with no length would sit at min_frac from step 0. */
-    if (c->sched.kind == CWB_SCHED_COSINE && c->sched.total <= c->sched.warmup)
-        return cwb_fail(CWB_EINVAL, "trainer: cosine schedule needs total (%ld) > warmup (%ld): set it to the run's steps",
-                        c->sched.total, c->sched.warmup);
+    if ((rc = cwb_aug_check(&c->aug, "trainer: aug")) || (rc = cwb_loss_check(&c->loss, "trainer")) ||
+        (rc = cwb_optim_check(&c->opt, "trainer: optim")) || (rc = cwb_schedule_check(&c->sched, "trainer: schedule")))
+        return rc;
     if (c->enc.n_layers < 1 || c->enc.n_layers > CWB_MLP_MAX_LAYERS)
         return cwb_fail(CWB_EINVAL, "trainer: encoder has %d layers, must be in [1, %d]",
                         c->enc.n_layers, CWB_MLP_MAX_LAYERS);
@@ -201,14 +182,7 @@ cwb_trainer *cwb_trainer_new(const cwb_trainer_cfg *cfg, const cwb_dataset *data
         goto fail;
     }
     t->k = c->enc.dims[c->enc.n_layers];
-    if (is_stateful(c->loss.kind)) {
-        if (c->loss.n_total == 0) c->loss.n_total = t->N;
-        if (c->loss.n_total < t->N) {
-            cwb_fail(CWB_EINVAL, "trainer: loss n_total = %ld < N = %d: the %s loss keeps one state per sample",
-                     c->loss.n_total, t->N, cwb_loss_name(c->loss.kind));
-            goto fail;
-        }
-    }
+    if (cwb_loss_fit_dataset(&c->loss, t->N, "trainer")) goto fail;
 
     t->sampler = cwb_sampler_new(t->data, t->B, c->batch_noise, c->pair_noise, c->seed);
     if (!t->sampler) goto fail;
