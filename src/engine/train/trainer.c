@@ -401,3 +401,108 @@ int cwb_trainer_eval(cwb_trainer *t, cwb_eval_info *info) {
     info->gap_paired = cwb_gap_paired(t->ea, t->eb, N, k);
     return CWB_OK;
 }
+
+/* ---- the trainer interface (driver.h) ------------------------------------------ */
+
+static int ops_step(void *self, cwb_metrics *m) {
+    cwb_step_info in;
+    int rc = cwb_trainer_step(self, &in);
+    if (rc) return rc;
+    cwb_metrics_clear(m);
+    cwb_metrics_add(m, "loss", in.loss);
+    cwb_metrics_add(m, "surrogate", in.surrogate);
+    cwb_metrics_add(m, "lr", in.lr);
+    cwb_metrics_add(m, "tau", in.tau);
+    cwb_metrics_add(m, "grad_norm", in.grad_norm);
+    return CWB_OK;
+}
+
+static int ops_evaluate(void *self, cwb_metrics *m) {
+    cwb_eval_info e;
+    int rc = cwb_trainer_eval(self, &e);
+    if (rc) return rc;
+    cwb_metrics_clear(m);
+    cwb_metrics_add(m, "top1", e.top1);
+    cwb_metrics_add(m, "pop_loss", e.pop_loss);
+    cwb_metrics_add(m, "alignment", e.alignment);
+    cwb_metrics_add(m, "uniformity", e.uniformity);
+    cwb_metrics_add(m, "collapse_std", e.collapse_std);
+    cwb_metrics_add(m, "gap_centroid", e.gap_centroid);
+    cwb_metrics_add(m, "gap_paired", e.gap_paired);
+    return CWB_OK;
+}
+
+/* A trainer built anew from the effective config on the same data, moved
+ * into t: every stream re-seeded, parameters, optimiser and loss state as
+ * construction left them.  The data set stays (an owned one changes hands),
+ * so nothing is regenerated. */
+int cwb_trainer_reset(cwb_trainer *t) {
+    if (!t) return cwb_fail(CWB_EINVAL, "cwb_trainer_reset: NULL trainer");
+    cwb_trainer *fresh = cwb_trainer_new(&t->cfg, t->data);
+    if (!fresh) return CWB_ENOMEM; /* the config was valid at construction: only memory can fail */
+    fresh->owned = t->owned;
+    t->owned = NULL;
+    cwb_trainer old = *t;
+    *t = *fresh;
+    *fresh = old;
+    cwb_trainer_free(fresh);
+    return CWB_OK;
+}
+
+static int ops_reset(void *self) { return cwb_trainer_reset(self); }
+
+int cwb_trainer_describe(const cwb_trainer *t, cwb_json *j) {
+    if (!t || !j) return cwb_fail(CWB_EINVAL, "cwb_trainer_describe: NULL %s", !t ? "trainer" : "writer");
+    const cwb_trainer_cfg *c = &t->cfg;
+    cwb_json_open(j, NULL);
+    cwb_json_int(j, "seed", (long long)c->seed);
+    if (!t->owned) cwb_json_str(j, "data", "dataset object");
+    else {
+        cwb_json_open(j, "data");
+        cwb_json_int(j, "n", c->data.n);
+        cwb_json_int(j, "clusters", c->data.clusters);
+        cwb_json_int(j, "latent_dim", c->data.latent_dim);
+        cwb_json_int(j, "dim", c->data.dim);
+        cwb_json_float(j, "spread", c->data.spread);
+        cwb_json_float(j, "obs_noise", c->data.obs_noise);
+        cwb_json_bool(j, "nonlinear", c->data.nonlinear);
+        cwb_json_close(j);
+    }
+    cwb_aug_describe(&c->aug, "aug", j);
+    cwb_json_int(j, "batch", c->batch);
+    cwb_json_float(j, "batch_noise", c->batch_noise);
+    cwb_json_float(j, "pair_noise", c->pair_noise);
+    cwb_json_bool(j, "importance", c->importance);
+    cwb_json_open(j, "encoder");
+    cwb_json_ints(j, "dims", c->enc.dims, c->enc.n_layers + 1);
+    cwb_json_str(j, "act", cwb_act_name(c->enc.act));
+    cwb_json_bool(j, "l2norm", c->enc.l2norm);
+    cwb_json_bool(j, "shared", c->shared_tower);
+    cwb_json_close(j);
+    cwb_optim_describe(&c->opt, "optim", j);
+    cwb_schedule_describe(&c->sched, "schedule", j);
+    cwb_loss_describe(&c->loss, "loss", j);
+    cwb_json_float(j, "tau", c->tau);
+    cwb_json_bool(j, "learn_tau", c->learn_tau);
+    cwb_json_close(j);
+    return CWB_OK;
+}
+
+static int ops_describe(const void *self, cwb_json *j) { return cwb_trainer_describe(self, j); }
+
+static int ops_embed(void *self, const float **a, const float **b, int *n, int *k) {
+    cwb_trainer *t = self;
+    int rc = cwb_trainer_embed(t, a, b);
+    if (rc) return rc;
+    *n = t->N;
+    *k = t->k;
+    return CWB_OK;
+}
+
+static long ops_steps(const void *self) { return ((const cwb_trainer *)self)->step; }
+static uint64_t ops_seed(const void *self) { return ((const cwb_trainer *)self)->cfg.seed; }
+
+const cwb_train_ops cwb_trainer_ops = {
+    "trainer", "loss", 1, ops_step, ops_evaluate, ops_reset, ops_describe, ops_embed, ops_steps, ops_seed,
+    NULL, /* live knobs: issue 12 */
+};
