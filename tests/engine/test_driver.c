@@ -65,8 +65,10 @@ static int f_set(void *self, const char *name, double value) {
     return CWB_OK;
 }
 
-static const cwb_train_ops fake_ops = {"fake", "loss", 1, f_step, f_eval, f_reset, f_describe,
-                                       NULL, f_steps, f_seed, f_set};
+static const cwb_train_ops fake_ops = {
+    .kind = "fake", .headline = "loss", .tick_every = 1, .step = f_step, .evaluate = f_eval, .reset = f_reset,
+    .describe = f_describe, .embed = NULL, .steps = f_steps, .seed = f_seed, .destroy = NULL, .set = f_set,
+};
 
 /* ---- a recording front end ----------------------------------------------------- */
 
@@ -120,9 +122,29 @@ static int same(const long *got, int n, const long *want, int nw) {
     return 1;
 }
 
-static cwb_drive_hooks hooks_for(rec *r, int with_each) {
-    cwb_drive_hooks h = {r, r_log, r_eval, r_tick, with_each ? r_each : NULL};
-    return h;
+/* A fake and its recorder. */
+typedef struct {
+    fake f;
+    rec r;
+    cwb_drive_result res;
+} fixture;
+
+/* A fresh fake at step 0 and an empty recorder (a static one: the recorder
+ * is large). */
+static fixture *fresh(void) {
+    static fixture x;
+    memset(&x, 0, sizeof x);
+    x.f.gain = 1;
+    return &x;
+}
+
+/* One drive of x->f (counts of the recorder cleared, its settings kept),
+ * with or without the per-step hook. */
+static int drive(const cwb_train_ops *ops, fixture *x, int each, cwb_drive_opts o) {
+    rec *r = &x->r;
+    r->nlog = r->neval = r->ntick = r->neach = r->each_with_eval = 0;
+    cwb_drive_hooks h = {r, r_log, r_eval, r_tick, each ? r_each : NULL};
+    return cwb_drive(ops, &x->f, &o, &h, &x->res);
 }
 
 /* ---- tests --------------------------------------------------------------------- */
@@ -135,6 +157,13 @@ static void test_metrics(void) {
     const double *v = cwb_metrics_get(&m, "tau");
     ok(v && *v == 0.1 && strcmp(m.m[0].name, "loss") == 0, "metrics: get by name, kept in order");
     ok(cwb_metrics_get(&m, "top1") == NULL, "metrics: an absent metric is NULL, not NaN");
+    cwb_metrics c = m;
+    ok(cwb_metrics_same(&m, &c), "metrics: a copy is the same");
+    c.m[1].value = 0.1 + 1e-17 + 1e-16;
+    ok(!cwb_metrics_same(&m, &c), "... and one changed in the last bit is not");
+    c = m;
+    c.n = 1;
+    ok(!cwb_metrics_same(&m, &c), "... nor a shorter one");
     int rc = CWB_OK;
     for (int i = m.n; i < CWB_METRICS_MAX; i++) rc |= cwb_metrics_add(&m, "x", i);
     ok(rc == CWB_OK && m.n == CWB_METRICS_MAX, "metrics: %d fit", CWB_METRICS_MAX);
@@ -144,193 +173,146 @@ static void test_metrics(void) {
 }
 
 static void test_log_every(void) {
-    fake f = {0, 0, 1, 0};
-    rec r;
-    memset(&r, 0, sizeof r);
-    cwb_drive_hooks h = hooks_for(&r, 0);
-    cwb_drive_opts o = {10, 3, 0, 0, 0};
-    cwb_drive_result res;
-    int rc = cwb_drive(&fake_ops, &f, &o, &h, &res);
+    fixture *x = fresh();
+    int rc = drive(&fake_ops, x, 0, (cwb_drive_opts){10, 3, 0, 0, 0});
     static const long want[] = {3, 6, 9, 10};
-    ok(rc == CWB_OK && same(r.log_steps, r.nlog, want, 4), "log_every 3 over 10 steps: logged at 3, 6, 9 and the last, 10");
-    ok(res.done == 10 && res.step == 10 && !res.stopped && f.step == 10, "10 steps done, not stopped");
-    ok(res.last.n == 2 && res.last.m[0].value == 0.1, "result.last: the last step's metrics (loss 1/10)");
-    ok(!res.evaluated && f.evals == 0, "no evaluation asked for, none done");
+    ok(rc == CWB_OK && same(x->r.log_steps, x->r.nlog, want, 4),
+       "log_every 3 over 10 steps: logged at 3, 6, 9 and the last, 10");
+    ok(x->res.done == 10 && x->res.step == 10 && !x->res.stopped && x->f.step == 10, "10 steps done, not stopped");
+    ok(x->res.last.n == 2 && x->res.last.m[0].value == 0.1, "result.last: the last step's metrics (loss 1/10)");
+    ok(!x->res.evaluated && x->f.evals == 0, "no evaluation asked for, none done");
 
     /* the default: max(1, steps / 1000) */
     ok(cwb_drive_log_every(0) == 1 && cwb_drive_log_every(999) == 1 && cwb_drive_log_every(2500) == 2 &&
        cwb_drive_log_every(200000) == 200, "default log_every = max(1, steps/1000)");
-    memset(&r, 0, sizeof r);
-    f_reset(&f);
-    o = (cwb_drive_opts){5000, 0, 0, 0, 0};
-    rc = cwb_drive(&fake_ops, &f, &o, &h, &res);
-    ok(rc == CWB_OK && r.nlog == 1000 && r.log_steps[0] == 5 && r.log_steps[999] == 5000,
-       "5000 steps log every 5th by default: %d points", r.nlog);
+    x = fresh();
+    rc = drive(&fake_ops, x, 0, (cwb_drive_opts){5000, 0, 0, 0, 0});
+    ok(rc == CWB_OK && x->r.nlog == 1000 && x->r.log_steps[0] == 5 && x->r.log_steps[999] == 5000,
+       "5000 steps log every 5th by default: %d points", x->r.nlog);
 
     /* steps count from where the trainer is */
-    memset(&r, 0, sizeof r);
-    o = (cwb_drive_opts){7, 4, 0, 0, 0};
-    rc = cwb_drive(&fake_ops, &f, &o, &h, &res);
+    rc = drive(&fake_ops, x, 0, (cwb_drive_opts){7, 4, 0, 0, 0});
     static const long want2[] = {5004, 5007};
-    ok(rc == CWB_OK && res.step == 5007 && res.done == 7 && same(r.log_steps, r.nlog, want2, 2),
+    ok(rc == CWB_OK && x->res.step == 5007 && x->res.done == 7 && same(x->r.log_steps, x->r.nlog, want2, 2),
        "a trainer at step 5000: log_every 4 logs at trainer steps 5004 and the last, 5007");
 }
 
+/* Evaluations of one fresh drive with the per-step hook. */
+static int evals(const cwb_train_ops *ops, fixture **xp, cwb_drive_opts o) {
+    *xp = fresh();
+    return drive(ops, *xp, 1, o);
+}
+
 static void test_eval(void) {
-    fake f = {0, 0, 1, 0};
-    rec r;
-    memset(&r, 0, sizeof r);
-    cwb_drive_hooks h = hooks_for(&r, 1);
-    cwb_drive_opts o = {10, 1, 4, 1, 0};
-    cwb_drive_result res;
-    int rc = cwb_drive(&fake_ops, &f, &o, &h, &res);
+    fixture *x;
+    int rc = evals(&fake_ops, &x, (cwb_drive_opts){10, 1, 4, 1, 0});
     static const long want[] = {4, 8, 10};
-    ok(rc == CWB_OK && same(r.eval_steps, r.neval, want, 3), "eval_every 4 over 10 steps: at 4, 8 and the final one");
-    ok(res.evaluated && res.eval.n == 1 && res.eval.m[0].value == 10, "result.eval: the final evaluation");
-    ok(r.neach == 10 && r.each_with_eval == 2, "the per-step hook runs every step, with the evaluation at 4 and 8");
+    ok(rc == CWB_OK && same(x->r.eval_steps, x->r.neval, want, 3), "eval_every 4 over 10 steps: at 4, 8 and the final one");
+    ok(x->res.evaluated && x->res.eval.n == 1 && x->res.eval.m[0].value == 10, "result.eval: the final evaluation");
+    ok(x->r.neach == 10 && x->r.each_with_eval == 2, "the per-step hook runs every step, with the evaluation at 4 and 8");
 
-    memset(&r, 0, sizeof r);
-    f_reset(&f);
-    o = (cwb_drive_opts){8, 1, 4, 1, 0};
-    rc = cwb_drive(&fake_ops, &f, &o, &h, &res);
+    rc = evals(&fake_ops, &x, (cwb_drive_opts){8, 1, 4, 1, 0});
     static const long want2[] = {4, 8};
-    ok(rc == CWB_OK && same(r.eval_steps, r.neval, want2, 2) && f.evals == 2,
+    ok(rc == CWB_OK && same(x->r.eval_steps, x->r.neval, want2, 2) && x->f.evals == 2,
        "the final evaluation is skipped when the last step just evaluated");
-
-    memset(&r, 0, sizeof r);
-    f_reset(&f);
-    o = (cwb_drive_opts){8, 1, 4, 0, 0};
-    rc = cwb_drive(&fake_ops, &f, &o, &h, &res);
-    ok(rc == CWB_OK && r.neval == 2, "final_eval off: only the eval_every ones");
-
-    memset(&r, 0, sizeof r);
-    f_reset(&f);
-    o = (cwb_drive_opts){5, 1, 0, 1, 0};
-    rc = cwb_drive(&fake_ops, &f, &o, &h, &res);
-    ok(rc == CWB_OK && r.neval == 1 && r.eval_steps[0] == 5, "eval_every 0: the final evaluation only");
-
-    memset(&r, 0, sizeof r);
-    f_reset(&f);
-    o = (cwb_drive_opts){0, 0, 0, 1, 0};
-    rc = cwb_drive(&fake_ops, &f, &o, &h, &res);
-    ok(rc == CWB_OK && res.done == 0 && r.nlog == 0 && r.ntick == 0 && r.neval == 1 && res.last.n == 0,
+    rc = evals(&fake_ops, &x, (cwb_drive_opts){8, 1, 4, 0, 0});
+    ok(rc == CWB_OK && x->r.neval == 2, "final_eval off: only the eval_every ones");
+    rc = evals(&fake_ops, &x, (cwb_drive_opts){5, 1, 0, 1, 0});
+    ok(rc == CWB_OK && x->r.neval == 1 && x->r.eval_steps[0] == 5, "eval_every 0: the final evaluation only");
+    rc = evals(&fake_ops, &x, (cwb_drive_opts){0, 0, 0, 1, 0});
+    ok(rc == CWB_OK && x->res.done == 0 && x->r.nlog == 0 && x->r.ntick == 0 && x->r.neval == 1 && x->res.last.n == 0,
        "0 steps: nothing logged or ticked, the model evaluated as it is");
 
     /* a trainer without an evaluation */
     cwb_train_ops noeval = fake_ops;
     noeval.evaluate = NULL;
-    memset(&r, 0, sizeof r);
-    f_reset(&f);
-    o = (cwb_drive_opts){6, 1, 2, 1, 0};
-    rc = cwb_drive(&noeval, &f, &o, &h, &res);
-    ok(rc == CWB_OK && r.neval == 0 && !res.evaluated && r.each_with_eval == 0,
+    rc = evals(&noeval, &x, (cwb_drive_opts){6, 1, 2, 1, 0});
+    ok(rc == CWB_OK && x->r.neval == 0 && !x->res.evaluated && x->r.each_with_eval == 0,
        "no evaluate(): eval_every and the final evaluation do nothing");
 }
 
 static void test_ticks(void) {
-    fake f = {0, 0, 1, 0};
-    rec r;
-    memset(&r, 0, sizeof r);
-    cwb_drive_hooks h = hooks_for(&r, 0);
-    cwb_drive_opts o = {1000, 0, 0, 0, 256};
-    cwb_drive_result res;
-    int rc = cwb_drive(&fake_ops, &f, &o, &h, &res);
+    fixture *x = fresh();
+    int rc = drive(&fake_ops, x, 0, (cwb_drive_opts){1000, 0, 0, 0, 256});
     static const long want[] = {256, 512, 768, 1000};
-    ok(rc == CWB_OK && same(r.tick_done, r.ntick, want, 4), "tick_every 256 over 1000 steps: 256, 512, 768 and the last");
-    ok(r.neach == 0, "no per-step hook unless one is given");
+    ok(rc == CWB_OK && same(x->r.tick_done, x->r.ntick, want, 4),
+       "tick_every 256 over 1000 steps: 256, 512, 768 and the last");
+    ok(x->r.neach == 0, "no per-step hook unless one is given");
 
     cwb_train_ops every3 = fake_ops;
     every3.tick_every = 3;
-    memset(&r, 0, sizeof r);
-    f_reset(&f);
-    o = (cwb_drive_opts){7, 0, 0, 0, 0};
-    rc = cwb_drive(&every3, &f, &o, &h, &res);
+    x = fresh();
+    rc = drive(&every3, x, 0, (cwb_drive_opts){7, 0, 0, 0, 0});
     static const long want2[] = {3, 6, 7};
-    ok(rc == CWB_OK && same(r.tick_done, r.ntick, want2, 3), "tick_every 0 takes the trainer's hint (3): 3, 6, 7");
+    ok(rc == CWB_OK && same(x->r.tick_done, x->r.ntick, want2, 3), "tick_every 0 takes the trainer's hint (3): 3, 6, 7");
 }
 
 static void test_stop(void) {
-    fake f = {0, 0, 1, 0};
-    rec r;
-    memset(&r, 0, sizeof r);
-    r.stop_at_tick = 5;
-    cwb_drive_hooks h = hooks_for(&r, 0);
-    cwb_drive_opts o = {100, 3, 0, 1, 0};
-    cwb_drive_result res;
-    int rc = cwb_drive(&fake_ops, &f, &o, &h, &res);
+    fixture *x = fresh();
+    x->r.stop_at_tick = 5;
+    int rc = drive(&fake_ops, x, 0, (cwb_drive_opts){100, 3, 0, 1, 0});
     static const long want[] = {3, 5};
-    ok(rc == CWB_OK && res.stopped && res.done == 5 && f.step == 5, "a tick asking to stop ends the run after that step");
-    ok(same(r.log_steps, r.nlog, want, 2), "the stopping step is logged (3, then 5)");
-    ok(r.neval == 1 && r.eval_steps[0] == 5, "and the final evaluation is of the stopped model");
+    ok(rc == CWB_OK && x->res.stopped && x->res.done == 5 && x->f.step == 5,
+       "a tick asking to stop ends the run after that step");
+    ok(same(x->r.log_steps, x->r.nlog, want, 2), "the stopping step is logged (3, then 5)");
+    ok(x->r.neval == 1 && x->r.eval_steps[0] == 5, "and the final evaluation is of the stopped model");
 
-    memset(&r, 0, sizeof r);
-    f_reset(&f);
-    r.stop_at_each = 6;
-    h = hooks_for(&r, 1);
-    o = (cwb_drive_opts){100, 3, 0, 0, 0};
-    rc = cwb_drive(&fake_ops, &f, &o, &h, &res);
+    x = fresh();
+    x->r.stop_at_each = 6;
+    rc = drive(&fake_ops, x, 1, (cwb_drive_opts){100, 3, 0, 0, 0});
     static const long want2[] = {3, 6};
-    ok(rc == CWB_OK && res.stopped && res.done == 6 && same(r.log_steps, r.nlog, want2, 2),
+    ok(rc == CWB_OK && x->res.stopped && x->res.done == 6 && same(x->r.log_steps, x->r.nlog, want2, 2),
        "the per-step hook can stop too; step 6 is logged once");
 
-    memset(&r, 0, sizeof r);
-    f_reset(&f);
-    r.stop_at_each = 4;
-    o = (cwb_drive_opts){4, 1, 0, 0, 0};
-    rc = cwb_drive(&fake_ops, &f, &o, &h, &res);
-    ok(rc == CWB_OK && !res.stopped && res.done == 4 && r.nlog == 4, "a stop asked at the last step: the run is complete");
+    x = fresh();
+    x->r.stop_at_each = 4;
+    rc = drive(&fake_ops, x, 1, (cwb_drive_opts){4, 1, 0, 0, 0});
+    ok(rc == CWB_OK && !x->res.stopped && x->res.done == 4 && x->r.nlog == 4,
+       "a stop asked at the last step: the run is complete");
 }
 
 static void test_errors(void) {
-    fake f = {0, 7, 1, 0};
-    rec r;
-    memset(&r, 0, sizeof r);
-    cwb_drive_hooks h = hooks_for(&r, 0);
+    fixture *x = fresh();
+    x->f.fail_at = 7;
     cwb_drive_opts o = {20, 1, 0, 1, 0};
-    cwb_drive_result res;
     cwb_clear_error();
-    int rc = cwb_drive(&fake_ops, &f, &o, &h, &res);
+    int rc = drive(&fake_ops, x, 0, o);
     ok(rc == CWB_ENAN && strstr(cwb_errmsg(), "step 7: loss is not finite"),
        "a failing step stops the loop with its code and message (%s)", cwb_errmsg());
-    ok(res.done == 6 && res.step == 6 && r.nlog == 6 && r.neval == 0,
+    ok(x->res.done == 6 && x->res.step == 6 && x->r.nlog == 6 && x->r.neval == 0,
        "6 steps done and logged; no evaluation after a failure");
 
-    fake g = {0, 0, 1, 0};
-    memset(&r, 0, sizeof r);
-    r.fail_tick_at = 4;
-    rc = cwb_drive(&fake_ops, &g, &o, &h, &res);
-    ok(rc == CWB_EINVAL && strstr(cwb_errmsg(), "tick refused at 4") && res.done == 4,
+    x = fresh();
+    x->r.fail_tick_at = 4;
+    rc = drive(&fake_ops, x, 0, o);
+    ok(rc == CWB_EINVAL && strstr(cwb_errmsg(), "tick refused at 4") && x->res.done == 4,
        "a hook's error is returned as it is (%s)", cwb_errmsg());
 
     o.steps = -1;
-    ok(cwb_drive(&fake_ops, &g, &o, &h, &res) == CWB_EINVAL && strstr(cwb_errmsg(), "negative"),
+    ok(drive(&fake_ops, x, 0, o) == CWB_EINVAL && strstr(cwb_errmsg(), "negative"),
        "negative steps are refused (%s)", cwb_errmsg());
     o.steps = 1;
-    ok(cwb_drive(NULL, &g, &o, &h, &res) == CWB_EINVAL, "NULL ops refused");
-    ok(cwb_drive(&fake_ops, &g, &o, NULL, &res) == CWB_OK && res.done == 1, "no hooks at all is fine");
+    ok(cwb_drive(NULL, &x->f, &o, NULL, &x->res) == CWB_EINVAL, "NULL ops refused");
+    ok(cwb_drive(&fake_ops, &x->f, &o, NULL, &x->res) == CWB_OK && x->res.done == 1, "no hooks at all is fine");
 }
 
 static void test_knob_and_reset(void) {
-    fake f = {0, 0, 1, 0};
-    rec r;
-    memset(&r, 0, sizeof r);
-    r.knob_self = &f;
-    cwb_drive_hooks h = hooks_for(&r, 0);
+    fixture *x = fresh();
+    x->r.knob_self = &x->f;
     cwb_drive_opts o = {4, 1, 0, 0, 0};
-    cwb_drive_result res;
-    int rc = cwb_drive(&fake_ops, &f, &o, &h, &res);
-    ok(rc == CWB_OK && res.last.m[0].value == 10.0 / 4, "a knob turned in a tick takes effect from the next step (loss 10/4)");
-    ok(cwb_train_set(&fake_ops, &f, "nope", 1) == CWB_EINVAL && strstr(cwb_errmsg(), "nope"),
+    int rc = drive(&fake_ops, x, 0, o);
+    ok(rc == CWB_OK && x->res.last.m[0].value == 10.0 / 4,
+       "a knob turned in a tick takes effect from the next step (loss 10/4)");
+    ok(cwb_train_set(&fake_ops, &x->f, "nope", 1) == CWB_EINVAL && strstr(cwb_errmsg(), "nope"),
        "an unknown knob is refused by the trainer (%s)", cwb_errmsg());
     cwb_train_ops fixed = fake_ops;
     fixed.set = NULL;
-    ok(cwb_train_set(&fixed, &f, "gain", 2) == CWB_EINVAL && strstr(cwb_errmsg(), "fake: no live knob 'gain'"),
+    ok(cwb_train_set(&fixed, &x->f, "gain", 2) == CWB_EINVAL && strstr(cwb_errmsg(), "fake: no live knob 'gain'"),
        "a trainer without knobs says so (%s)", cwb_errmsg());
 
-    ok(fake_ops.reset(&f) == CWB_OK && fake_ops.steps(&f) == 0, "reset: back to step 0");
-    o.steps = 4;
-    rc = cwb_drive(&fake_ops, &f, &o, NULL, &res);
-    ok(rc == CWB_OK && res.step == 4 && res.last.m[0].value == 0.25, "and the same numbers again");
+    ok(fake_ops.reset(&x->f) == CWB_OK && fake_ops.steps(&x->f) == 0, "reset: back to step 0");
+    rc = cwb_drive(&fake_ops, &x->f, &o, NULL, &x->res);
+    ok(rc == CWB_OK && x->res.step == 4 && x->res.last.m[0].value == 0.25, "and the same numbers again");
 }
 
 int main(void) {

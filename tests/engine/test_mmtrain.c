@@ -232,14 +232,6 @@ static int drive(cwb_mm_trainer *t, int steps, double *loss, cwb_metrics *ev) {
     return ops->evaluate(t, ev);
 }
 
-static int same_metrics(const cwb_metrics *a, const cwb_metrics *b) {
-    if (a->n != b->n) return 0;
-    for (int i = 0; i < a->n; i++)
-        if (strcmp(a->m[i].name, b->m[i].name) || memcmp(&a->m[i].value, &b->m[i].value, sizeof(double)))
-            return 0;
-    return 1;
-}
-
 static void test_interface(void) {
     /* reset with every stream in play: regularisers, sampled bridge times,
      * ITM hard negatives, the four-term loss with running estimates, a
@@ -263,7 +255,7 @@ static void test_interface(void) {
        rc ? cwb_errmsg() : "ok");
     ok(cwb_mm_trainer_reset(t) == CWB_OK && ops->steps(t) == 0, "reset: step 0 again");
     rc = drive(t, S, l2, &e2);
-    ok(rc == CWB_OK && memcmp(l1, l2, sizeof l1) == 0 && same_metrics(&e1, &e2),
+    ok(rc == CWB_OK && memcmp(l1, l2, sizeof l1) == 0 && cwb_metrics_same(&e1, &e2),
        "after reset: the same losses and evaluation, bit for bit");
     ok(ops->step(t, &m) == CWB_OK && strcmp(m.m[0].name, "loss") == 0 && cwb_metrics_get(&m, "sep") &&
            cwb_metrics_get(&m, "bridge") && cwb_metrics_get(&m, "itm") && !cwb_metrics_get(&m, "gc") &&

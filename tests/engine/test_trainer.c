@@ -355,14 +355,6 @@ static int drive(cwb_trainer *t, int steps, double *loss, cwb_metrics *ev) {
     return cwb_trainer_ops.evaluate(t, ev);
 }
 
-static int same_metrics(const cwb_metrics *a, const cwb_metrics *b) {
-    if (a->n != b->n) return 0;
-    for (int i = 0; i < a->n; i++)
-        if (strcmp(a->m[i].name, b->m[i].name) || memcmp(&a->m[i].value, &b->m[i].value, sizeof(double)))
-            return 0;
-    return 1;
-}
-
 static void test_reset(void) {
     /* Every piece of state a run changes: parameters and momentum, the
      * decomposable loss's running estimates and E-step stream, the learnable
@@ -385,10 +377,10 @@ static void test_reset(void) {
        "reset: step 0 again, on the same data set (not regenerated)");
     rc = drive(t, S, l2, &e2);
     ok(rc == CWB_OK && memcmp(l1, l2, sizeof l1) == 0, "after reset: the same %d losses, bit for bit", S);
-    ok(same_metrics(&e1, &e2) && e1.n == 7, "and the same evaluation (%d metrics)", e1.n);
+    ok(cwb_metrics_same(&e1, &e2) && e1.n == 7, "and the same evaluation (%d metrics)", e1.n);
     cwb_trainer *fresh = cwb_trainer_new(&c, NULL);
     rc = fresh ? drive(fresh, S, l3, &e3) : -1;
-    ok(rc == CWB_OK && memcmp(l1, l3, sizeof l1) == 0 && same_metrics(&e1, &e3),
+    ok(rc == CWB_OK && memcmp(l1, l3, sizeof l1) == 0 && cwb_metrics_same(&e1, &e3),
        "the same as a trainer just built with that config");
     cwb_trainer_free(fresh);
     cwb_trainer_free(t);

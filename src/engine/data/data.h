@@ -38,6 +38,8 @@ typedef struct {
 } cwb_dataset;
 
 cwb_dataset *cwb_synth_new(const cwb_synth_cfg *cfg, uint64_t seed);
+/* The config as the member `key` of the JSON object j is writing. */
+void cwb_synth_describe(const cwb_synth_cfg *c, const char *key, cwb_json *j);
 void cwb_dataset_free(cwb_dataset *d);
 
 /* Augmentations: vector analogues of image/text transforms; each strength 0 = off. */

@@ -24,6 +24,7 @@
 #include "engine/core/error.h"
 
 #include <math.h>
+#include <stddef.h>
 
 cwb_aug_cfg cwb_aug_defaults(void) {
     cwb_aug_cfg c;
@@ -47,13 +48,13 @@ int cwb_aug_check(const cwb_aug_cfg *c, const char *who) {
     return CWB_OK;
 }
 
+static const cwb_json_field aug_fields[] = {
+    CWB_JSON_FIELD(cwb_aug_cfg, jitter, CWB_JSON_FLOAT), CWB_JSON_FIELD(cwb_aug_cfg, mask, CWB_JSON_FLOAT),
+    CWB_JSON_FIELD(cwb_aug_cfg, flip, CWB_JSON_FLOAT), CWB_JSON_FIELD(cwb_aug_cfg, scale, CWB_JSON_FLOAT),
+};
+
 void cwb_aug_describe(const cwb_aug_cfg *c, const char *key, cwb_json *j) {
-    cwb_json_open(j, key);
-    cwb_json_float(j, "jitter", c->jitter);
-    cwb_json_float(j, "mask", c->mask);
-    cwb_json_float(j, "flip", c->flip);
-    cwb_json_float(j, "scale", c->scale);
-    cwb_json_close(j);
+    cwb_json_record(j, key, NULL, c, aug_fields, CWB_JSON_NFIELDS(aug_fields));
 }
 
 int cwb_augment(const cwb_aug_cfg *cfg, const float *x, float *out, int B, int d, cwb_rng *r) {

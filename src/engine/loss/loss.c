@@ -32,6 +32,7 @@
 #include "engine/core/vexp.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -106,18 +107,19 @@ int cwb_loss_fit_dataset(cwb_loss_cfg *c, long n, const char *who) {
     return CWB_OK;
 }
 
+/* The running-estimate knobs first: they are also cwb_loss_knob_fields, for
+ * the records that keep them at their top level (the scale fit's). */
+static const cwb_json_field loss_fields[] = {
+    CWB_JSON_FIELD(cwb_loss_cfg, alpha, CWB_JSON_DOUBLE), CWB_JSON_FIELD(cwb_loss_cfg, gamma, CWB_JSON_DOUBLE),
+    {"noise", CWB_JSON_DOUBLE, offsetof(cwb_loss_cfg, noise_sigma)},
+    CWB_JSON_FIELD(cwb_loss_cfg, estep_first, CWB_JSON_BOOL), CWB_JSON_FIELD(cwb_loss_cfg, jensen, CWB_JSON_BOOL),
+    CWB_JSON_FIELD(cwb_loss_cfg, symmetric, CWB_JSON_BOOL), CWB_JSON_FIELD(cwb_loss_cfg, chunk, CWB_JSON_INT),
+    CWB_JSON_FIELD(cwb_loss_cfg, n_total, CWB_JSON_LONG),
+};
+const cwb_json_field *const cwb_loss_knob_fields = loss_fields;
+
 void cwb_loss_describe(const cwb_loss_cfg *c, const char *key, cwb_json *j) {
-    cwb_json_open(j, key);
-    cwb_json_str(j, "kind", cwb_loss_name(c->kind));
-    cwb_json_bool(j, "symmetric", c->symmetric);
-    cwb_json_num(j, "alpha", c->alpha);
-    cwb_json_num(j, "gamma", c->gamma);
-    cwb_json_num(j, "noise", c->noise_sigma);
-    cwb_json_int(j, "chunk", c->chunk);
-    cwb_json_int(j, "n_total", c->n_total);
-    cwb_json_bool(j, "estep_first", c->estep_first);
-    cwb_json_bool(j, "jensen", c->jensen);
-    cwb_json_close(j);
+    cwb_json_record(j, key, cwb_loss_name(c->kind), c, loss_fields, CWB_JSON_NFIELDS(loss_fields));
 }
 
 static int check_cfg(const cwb_loss_cfg *cfg, int max_batch, int dim) {

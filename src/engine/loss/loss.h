@@ -80,6 +80,10 @@ int cwb_loss_check(const cwb_loss_cfg *c, const char *who);
 int cwb_loss_fit_dataset(cwb_loss_cfg *c, long n, const char *who);
 /* The config as the member `key` of the JSON object j is writing. */
 void cwb_loss_describe(const cwb_loss_cfg *c, const char *key, cwb_json *j);
+/* The running-estimate knobs (alpha, gamma, noise, estep_first, jensen) as
+ * JSON fields of a cwb_loss_cfg, for a record that embeds the config. */
+#define CWB_LOSS_NKNOBS 5
+extern const cwb_json_field *const cwb_loss_knob_fields;
 
 typedef struct {
     double value;      /* reported loss (see above) */

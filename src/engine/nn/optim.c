@@ -8,6 +8,7 @@
 #include "engine/core/vexp.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <strings.h>
 
@@ -72,18 +73,17 @@ int cwb_optim_check(const cwb_optim_cfg *c, const char *who) {
     return CWB_OK;
 }
 
+/* lr, momentum, weight_decay; then AdamW's own */
+static const cwb_json_field optim_fields[] = {
+    CWB_JSON_FIELD(cwb_optim_cfg, lr, CWB_JSON_FLOAT),    CWB_JSON_FIELD(cwb_optim_cfg, momentum, CWB_JSON_FLOAT),
+    CWB_JSON_FIELD(cwb_optim_cfg, weight_decay, CWB_JSON_FLOAT),
+    CWB_JSON_FIELD(cwb_optim_cfg, beta1, CWB_JSON_FLOAT), CWB_JSON_FIELD(cwb_optim_cfg, beta2, CWB_JSON_FLOAT),
+    CWB_JSON_FIELD(cwb_optim_cfg, eps, CWB_JSON_FLOAT),
+};
+
 void cwb_optim_describe(const cwb_optim_cfg *c, const char *key, cwb_json *j) {
-    cwb_json_open(j, key);
-    cwb_json_str(j, "kind", c->kind == CWB_OPT_SGD ? "sgd" : "adamw");
-    cwb_json_float(j, "lr", c->lr);
-    cwb_json_float(j, "momentum", c->momentum);
-    cwb_json_float(j, "weight_decay", c->weight_decay);
-    if (c->kind == CWB_OPT_ADAMW) {
-        cwb_json_float(j, "beta1", c->beta1);
-        cwb_json_float(j, "beta2", c->beta2);
-        cwb_json_float(j, "eps", c->eps);
-    }
-    cwb_json_close(j);
+    cwb_json_record(j, key, c->kind == CWB_OPT_SGD ? "sgd" : "adamw", c, optim_fields,
+                    c->kind == CWB_OPT_ADAMW ? CWB_JSON_NFIELDS(optim_fields) : 3);
 }
 
 cwb_optim *cwb_optim_new(const cwb_optim_cfg *cfg, size_t n_params) {
@@ -219,13 +219,13 @@ int cwb_schedule_check(const cwb_schedule *s, const char *who) {
     return CWB_OK;
 }
 
+static const cwb_json_field sched_fields[] = {
+    CWB_JSON_FIELD(cwb_schedule, warmup, CWB_JSON_LONG), CWB_JSON_FIELD(cwb_schedule, total, CWB_JSON_LONG),
+    CWB_JSON_FIELD(cwb_schedule, min_frac, CWB_JSON_FLOAT),
+};
+
 void cwb_schedule_describe(const cwb_schedule *s, const char *key, cwb_json *j) {
-    cwb_json_open(j, key);
-    cwb_json_str(j, "kind", cwb_sched_name(s->kind));
-    cwb_json_int(j, "warmup", s->warmup);
-    cwb_json_int(j, "total", s->total);
-    cwb_json_float(j, "min_frac", s->min_frac);
-    cwb_json_close(j);
+    cwb_json_record(j, key, cwb_sched_name(s->kind), s, sched_fields, CWB_JSON_NFIELDS(sched_fields));
 }
 
 float cwb_schedule_factor(const cwb_schedule *s, long step) {

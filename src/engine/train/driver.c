@@ -11,6 +11,7 @@
 #include "engine/train/driver.h"
 #include "engine/core/error.h"
 
+#include <math.h>
 #include <string.h>
 
 int cwb_metrics_full(const char *name) {
@@ -21,6 +22,26 @@ const double *cwb_metrics_get(const cwb_metrics *l, const char *name) {
     for (int i = 0; i < l->n; i++)
         if (strcmp(l->m[i].name, name) == 0) return &l->m[i].value;
     return NULL;
+}
+
+int cwb_metrics_from_fields(cwb_metrics *l, const void *base, const cwb_metric_field *f, int n, int skip_nan) {
+    cwb_metrics_clear(l);
+    for (int i = 0; i < n; i++) {
+        double v;
+        memcpy(&v, (const char *)base + f[i].offset, sizeof v);
+        if (skip_nan && isnan(v)) continue;
+        int rc = cwb_metrics_add(l, f[i].name, v);
+        if (rc) return rc;
+    }
+    return CWB_OK;
+}
+
+int cwb_metrics_same(const cwb_metrics *a, const cwb_metrics *b) {
+    if (a->n != b->n) return 0;
+    for (int i = 0; i < a->n; i++)
+        if (strcmp(a->m[i].name, b->m[i].name) || memcmp(&a->m[i].value, &b->m[i].value, sizeof(double)))
+            return 0;
+    return 1;
 }
 
 int cwb_train_set(const cwb_train_ops *ops, void *self, const char *name, double value) {

@@ -28,6 +28,7 @@
 #ifndef CWB_DRIVER_H
 #define CWB_DRIVER_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "util/json.h"
@@ -60,6 +61,17 @@ static inline int cwb_metrics_add(cwb_metrics *l, const char *name, double value
 }
 /* The value of `name`, or NULL when the list does not have it. */
 const double *cwb_metrics_get(const cwb_metrics *l, const char *name);
+/* A trainer's info struct as a metrics list (cleared first): each {name,
+ * offset} names a double member of *base.  skip_nan: leave out the members
+ * that are NaN (a struct's "does not apply"), so the list never holds NaN. */
+typedef struct {
+    const char *name;
+    size_t offset;
+} cwb_metric_field;
+int cwb_metrics_from_fields(cwb_metrics *l, const void *base, const cwb_metric_field *f, int n, int skip_nan);
+/* The same names in the same order with bit-identical values: what a run
+ * after reset() gives again. */
+int cwb_metrics_same(const cwb_metrics *a, const cwb_metrics *b);
 
 /* ---- the trainer interface ------------------------------------------------- */
 
@@ -86,6 +98,7 @@ typedef struct cwb_train_ops {
     int (*embed)(void *self, const float **a, const float **b, int *n, int *k);
     long (*steps)(const void *self);         /* steps done since construction/reset */
     uint64_t (*seed)(const void *self);
+    void (*destroy)(void *self);             /* free the trainer (NULL is a no-op) */
     /* A live knob: set `name` to `value` from the next step on (between two
      * steps, e.g. from a tick).  NULL: the trainer has none (see cwb_train_set). */
     int (*set)(void *self, const char *name, double value);

@@ -24,6 +24,7 @@
 #include "engine/core/tensor.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -823,40 +824,29 @@ static int ops_step(void *self, cwb_metrics *m) {
     return CWB_OK;
 }
 
-/* NaN is cwb_mm_eval_info's "does not apply" (mmtrain.h): absent here. */
-static void add_if(cwb_metrics *m, const char *name, double v) {
-    if (!isnan(v)) cwb_metrics_add(m, name, v);
-}
+/* The evaluation's fields by name; NaN is cwb_mm_eval_info's "does not
+ * apply" (mmtrain.h), left out of the list. */
+#define F(name, member) {name, offsetof(cwb_mm_eval_info, member)}
+static const cwb_metric_field eval_fields[] = {
+    F("zero_shot", zero_shot),
+    F("fewshot1", fewshot[0]),         F("fewshot5", fewshot[1]),         F("fewshot10", fewshot[2]),
+    F("fewshot1_std", fewshot_std[0]), F("fewshot5_std", fewshot_std[1]), F("fewshot10_std", fewshot_std[2]),
+    F("fewshot_lr1", fewshot_lr[0]),   F("fewshot_lr5", fewshot_lr[1]),   F("fewshot_lr10", fewshot_lr[2]),
+    F("r1_v2t", r_v2t[0]),             F("r5_v2t", r_v2t[1]),             F("r10_v2t", r_v2t[2]),
+    F("r1_t2v", r_t2v[0]),             F("r5_t2v", r_t2v[1]),             F("r10_t2v", r_t2v[2]),
+    F("linear_probe", linear_probe),   F("head_acc", head_acc),           F("gap_centroid", gap_centroid),
+    F("gap_paired", gap_paired),       F("alignment", alignment),         F("uniformity_v", uniformity_v),
+    F("uniformity_t", uniformity_t),   F("collapse_std", collapse_std),   F("fusion_acc", fusion_acc),
+};
+#undef F
 
 int cwb_mm_trainer_eval_metrics(cwb_mm_trainer *t, int with_lr_fewshot, cwb_metrics *m) {
-    static const char *const few[3] = {"fewshot1", "fewshot5", "fewshot10"};
-    static const char *const few_sd[3] = {"fewshot1_std", "fewshot5_std", "fewshot10_std"};
-    static const char *const few_lr[3] = {"fewshot_lr1", "fewshot_lr5", "fewshot_lr10"};
-    static const char *const v2t[3] = {"r1_v2t", "r5_v2t", "r10_v2t"};
-    static const char *const t2v[3] = {"r1_t2v", "r5_t2v", "r10_t2v"};
     cwb_mm_eval_info e;
     int rc = cwb_mm_trainer_eval(t, with_lr_fewshot, &e);
     if (rc) return rc;
-    cwb_metrics_clear(m);
-    add_if(m, "zero_shot", e.zero_shot);
-    for (int q = 0; q < 3; q++) {
-        add_if(m, few[q], e.fewshot[q]);
-        add_if(m, few_sd[q], e.fewshot_std[q]);
-        add_if(m, few_lr[q], e.fewshot_lr[q]);
-        add_if(m, v2t[q], e.r_v2t[q]);
-        add_if(m, t2v[q], e.r_t2v[q]);
-    }
-    add_if(m, "linear_probe", e.linear_probe);
-    add_if(m, "head_acc", e.head_acc);
-    add_if(m, "gap_centroid", e.gap_centroid);
-    add_if(m, "gap_paired", e.gap_paired);
-    add_if(m, "alignment", e.alignment);
-    add_if(m, "uniformity_v", e.uniformity_v);
-    add_if(m, "uniformity_t", e.uniformity_t);
-    add_if(m, "collapse_std", e.collapse_std);
-    add_if(m, "fusion_acc", e.fusion_acc);
-    cwb_metrics_add(m, "feat_dim", e.feat_dim);
-    return CWB_OK;
+    rc = cwb_metrics_from_fields(m, &e, eval_fields, (int)(sizeof eval_fields / sizeof eval_fields[0]), 1);
+    if (!rc) rc = cwb_metrics_add(m, "feat_dim", e.feat_dim);
+    return rc;
 }
 
 static int ops_evaluate(void *self, cwb_metrics *m) {
@@ -880,52 +870,31 @@ int cwb_mm_trainer_reset(cwb_mm_trainer *t) {
 
 static int ops_reset(void *self) { return cwb_mm_trainer_reset(self); }
 
+#define MF(member, type) CWB_JSON_FIELD(cwb_mm_train_cfg, member, type)
+static const cwb_json_field cfg_fields[] = {
+    MF(seed, CWB_JSON_U64),  MF(batch, CWB_JSON_INT),   MF(hidden, CWB_JSON_INT), MF(body_layers, CWB_JSON_INT),
+    MF(dim, CWB_JSON_INT),   MF(tau, CWB_JSON_FLOAT),   MF(learn_tau, CWB_JSON_BOOL), MF(four_term, CWB_JSON_BOOL),
+    MF(w_sep, CWB_JSON_FLOAT), MF(w_bridge, CWB_JSON_FLOAT), MF(w_gc, CWB_JSON_FLOAT), MF(w_itm, CWB_JSON_FLOAT),
+    MF(sep_tau, CWB_JSON_FLOAT), MF(bridge_t, CWB_JSON_FLOAT),
+    {"bridge_t_sampled", CWB_JSON_BOOL, offsetof(cwb_mm_train_cfg, bridge_sample_t)},
+};
+#undef MF
+
 int cwb_mm_trainer_describe(const cwb_mm_trainer *t, cwb_json *j) {
     if (!t || !j) return cwb_fail(CWB_EINVAL, "cwb_mm_trainer_describe: NULL %s", !t ? "trainer" : "writer");
     const cwb_mm_train_cfg *c = &t->cfg;
-    const cwb_mm_data *d = t->data;
     cwb_json_open(j, NULL);
-    cwb_json_int(j, "seed", (long long)c->seed);
     cwb_json_str(j, "mode", c->mode == CWB_MM_TWO_TOWER ? "two_tower" : "unimodal");
     if (c->mode == CWB_MM_UNIMODAL) cwb_json_str(j, "modality", c->uni_modality == CWB_MOD_V ? "v" : "t");
-    cwb_json_open(j, "data");
-    cwb_json_int(j, "n_train", d->cfg.n_train);
-    cwb_json_int(j, "n_test", d->cfg.n_test);
-    cwb_json_int(j, "classes", d->cfg.classes);
-    cwb_json_int(j, "shared_dim", d->cfg.shared_dim);
-    cwb_json_int(j, "v_private_dim", d->cfg.v_private_dim);
-    cwb_json_int(j, "t_private_dim", d->cfg.t_private_dim);
-    cwb_json_int(j, "v_dim", d->cfg.v_dim);
-    cwb_json_int(j, "t_dim", d->cfg.t_dim);
-    cwb_json_int(j, "hidden", d->cfg.hidden);
-    cwb_json_float(j, "gap", d->cfg.gap);
-    cwb_json_float(j, "signal", d->cfg.signal);
-    cwb_json_float(j, "spread", d->cfg.spread);
-    cwb_json_float(j, "v_noise", d->cfg.v_noise);
-    cwb_json_float(j, "t_noise", d->cfg.t_noise);
-    cwb_json_num(j, "info_gap_nats", d->info_gap);
-    cwb_json_close(j);
+    cwb_json_fields(j, c, cfg_fields, CWB_JSON_NFIELDS(cfg_fields));
+    cwb_json_str(j, "act", cwb_act_name(c->act));
+    cwb_mm_data_describe(t->data, "data", j);
     cwb_aug_describe(&c->aug_v, "aug_v", j);
     cwb_aug_describe(&c->aug_t, "aug_t", j);
-    cwb_json_int(j, "batch", c->batch);
-    cwb_json_int(j, "hidden", c->hidden);
-    cwb_json_int(j, "body_layers", c->body_layers);
-    cwb_json_int(j, "dim", c->dim);
-    cwb_json_str(j, "act", cwb_act_name(c->act));
     cwb_optim_describe(&c->opt, "optim", j);
     cwb_schedule_describe(&c->sched, "schedule", j);
     /* the loss as the contrastive term uses it: symmetric, n_total filled in */
     cwb_loss_describe(t->lvt ? cwb_loss_config(t->lvt) : &c->loss, "loss", j);
-    cwb_json_float(j, "tau", c->tau);
-    cwb_json_bool(j, "learn_tau", c->learn_tau);
-    cwb_json_bool(j, "four_term", c->four_term);
-    cwb_json_float(j, "w_sep", c->w_sep);
-    cwb_json_float(j, "w_bridge", c->w_bridge);
-    cwb_json_float(j, "w_gc", c->w_gc);
-    cwb_json_float(j, "w_itm", c->w_itm);
-    cwb_json_float(j, "sep_tau", c->sep_tau);
-    cwb_json_float(j, "bridge_t", c->bridge_t);
-    cwb_json_bool(j, "bridge_t_sampled", c->bridge_sample_t);
     cwb_json_close(j);
     return CWB_OK;
 }
@@ -945,13 +914,14 @@ static int ops_embed(void *self, const float **a, const float **b, int *n, int *
 static long ops_steps(const void *self) { return ((const cwb_mm_trainer *)self)->step; }
 static uint64_t ops_seed(const void *self) { return ((const cwb_mm_trainer *)self)->cfg.seed; }
 
-static const cwb_train_ops two_tower_ops = {
-    "mm trainer", "loss", 1, ops_step, ops_evaluate, ops_reset, ops_describe, ops_embed, ops_steps, ops_seed,
-    NULL, /* live knobs: issue 12 */
-};
-static const cwb_train_ops unimodal_ops = {
-    "mm unimodal", "loss", 1, ops_step, ops_evaluate, ops_reset, ops_describe, NULL, ops_steps, ops_seed, NULL,
-};
+static void ops_destroy(void *self) { cwb_mm_trainer_free(self); }
+
+#define MM_OPS .headline = "loss", .tick_every = 1, .step = ops_step, .evaluate = ops_evaluate, \
+               .reset = ops_reset, .describe = ops_describe, .steps = ops_steps, .seed = ops_seed, \
+               .destroy = ops_destroy, .set = NULL /* live knobs: issue 12 */
+static const cwb_train_ops two_tower_ops = {.kind = "mm trainer", .embed = ops_embed, MM_OPS};
+static const cwb_train_ops unimodal_ops = {.kind = "mm unimodal", .embed = NULL, MM_OPS};
+#undef MM_OPS
 
 const cwb_train_ops *cwb_mm_trainer_ops(const cwb_mm_trainer *t) {
     return t && t->cfg.mode == CWB_MM_UNIMODAL ? &unimodal_ops : &two_tower_ops;

@@ -26,6 +26,7 @@
 #include "engine/core/tensor.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -330,24 +331,22 @@ int cwb_scalefit_reset(cwb_scalefit *s) {
     return CWB_OK;
 }
 
+#define SF(member, type) CWB_JSON_FIELD(cwb_scalefit_cfg, member, type)
+static const cwb_json_field cfg_fields[] = {
+    SF(unscaled, CWB_JSON_BOOL),   SF(batch, CWB_JSON_INT),   SF(batch_noise, CWB_JSON_FLOAT),
+    SF(importance, CWB_JSON_BOOL), SF(lr, CWB_JSON_DOUBLE),   SF(theta0, CWB_JSON_DOUBLE), SF(seed, CWB_JSON_U64),
+};
+#undef SF
+
+/* Flat, as the scale fit's options are: the loss's name and knobs at the top. */
 int cwb_scalefit_describe(const cwb_scalefit *s, cwb_json *j) {
     if (!s || !j) return cwb_fail(CWB_EINVAL, "cwb_scalefit_describe: NULL %s", !s ? "scalefit" : "writer");
     const cwb_scalefit_cfg *c = &s->cfg;
     cwb_json_open(j, NULL);
     cwb_json_str(j, "experiment", "scalefit");
     cwb_json_str(j, "loss", cwb_loss_name(c->loss.kind));
-    cwb_json_bool(j, "unscaled", c->unscaled);
-    cwb_json_num(j, "alpha", c->loss.alpha);
-    cwb_json_num(j, "gamma", c->loss.gamma);
-    cwb_json_num(j, "noise", c->loss.noise_sigma);
-    cwb_json_bool(j, "estep_first", c->loss.estep_first);
-    cwb_json_bool(j, "jensen", c->loss.jensen);
-    cwb_json_int(j, "batch", c->batch);
-    cwb_json_float(j, "batch_noise", c->batch_noise);
-    cwb_json_bool(j, "importance", c->importance);
-    cwb_json_num(j, "lr", c->lr);
-    cwb_json_num(j, "theta0", c->theta0);
-    cwb_json_int(j, "seed", (long long)c->seed);
+    cwb_json_fields(j, &c->loss, cwb_loss_knob_fields, CWB_LOSS_NKNOBS);
+    cwb_json_fields(j, c, cfg_fields, CWB_JSON_NFIELDS(cfg_fields));
     cwb_json_int(j, "n", s->n);
     cwb_json_close(j);
     return CWB_OK;
@@ -372,6 +371,10 @@ static uint64_t ops_seed(const void *self) { return ((const cwb_scalefit *)self)
 
 /* A step costs about a microsecond: a tick (a clock read in the workbench,
  * a Ctrl-C check) every 256 steps keeps the loop's overhead below 1%. */
+static void ops_destroy(void *self) { cwb_scalefit_free(self); }
+
 const cwb_train_ops cwb_scalefit_ops = {
-    "scalefit", "theta", 256, ops_step, NULL, ops_reset, ops_describe, NULL, ops_steps, ops_seed, NULL,
+    .kind = "scalefit", .headline = "theta", .tick_every = 256,
+    .step = ops_step, .evaluate = NULL, .reset = ops_reset, .describe = ops_describe,
+    .embed = NULL, .steps = ops_steps, .seed = ops_seed, .destroy = ops_destroy, .set = NULL,
 };

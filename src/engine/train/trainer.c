@@ -30,6 +30,7 @@
 #include "engine/core/tensor.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -404,32 +405,29 @@ int cwb_trainer_eval(cwb_trainer *t, cwb_eval_info *info) {
 
 /* ---- the trainer interface (driver.h) ------------------------------------------ */
 
+#define FIELD(type, name) {#name, offsetof(type, name)}
+static const cwb_metric_field step_fields[] = {
+    FIELD(cwb_step_info, loss), FIELD(cwb_step_info, surrogate), FIELD(cwb_step_info, lr),
+    FIELD(cwb_step_info, tau),  FIELD(cwb_step_info, grad_norm),
+};
+static const cwb_metric_field eval_fields[] = {
+    FIELD(cwb_eval_info, top1),         FIELD(cwb_eval_info, pop_loss),     FIELD(cwb_eval_info, alignment),
+    FIELD(cwb_eval_info, uniformity),   FIELD(cwb_eval_info, collapse_std), FIELD(cwb_eval_info, gap_centroid),
+    FIELD(cwb_eval_info, gap_paired),
+};
+#undef FIELD
+#define NFIELDS(a) ((int)(sizeof a / sizeof a[0]))
+
 static int ops_step(void *self, cwb_metrics *m) {
     cwb_step_info in;
     int rc = cwb_trainer_step(self, &in);
-    if (rc) return rc;
-    cwb_metrics_clear(m);
-    cwb_metrics_add(m, "loss", in.loss);
-    cwb_metrics_add(m, "surrogate", in.surrogate);
-    cwb_metrics_add(m, "lr", in.lr);
-    cwb_metrics_add(m, "tau", in.tau);
-    cwb_metrics_add(m, "grad_norm", in.grad_norm);
-    return CWB_OK;
+    return rc ? rc : cwb_metrics_from_fields(m, &in, step_fields, NFIELDS(step_fields), 0);
 }
 
 static int ops_evaluate(void *self, cwb_metrics *m) {
     cwb_eval_info e;
     int rc = cwb_trainer_eval(self, &e);
-    if (rc) return rc;
-    cwb_metrics_clear(m);
-    cwb_metrics_add(m, "top1", e.top1);
-    cwb_metrics_add(m, "pop_loss", e.pop_loss);
-    cwb_metrics_add(m, "alignment", e.alignment);
-    cwb_metrics_add(m, "uniformity", e.uniformity);
-    cwb_metrics_add(m, "collapse_std", e.collapse_std);
-    cwb_metrics_add(m, "gap_centroid", e.gap_centroid);
-    cwb_metrics_add(m, "gap_paired", e.gap_paired);
-    return CWB_OK;
+    return rc ? rc : cwb_metrics_from_fields(m, &e, eval_fields, NFIELDS(eval_fields), 0);
 }
 
 /* A trainer built anew from the effective config on the same data, moved
@@ -451,28 +449,21 @@ int cwb_trainer_reset(cwb_trainer *t) {
 
 static int ops_reset(void *self) { return cwb_trainer_reset(self); }
 
+static const cwb_json_field cfg_fields[] = {
+    CWB_JSON_FIELD(cwb_trainer_cfg, seed, CWB_JSON_U64),          CWB_JSON_FIELD(cwb_trainer_cfg, batch, CWB_JSON_INT),
+    CWB_JSON_FIELD(cwb_trainer_cfg, batch_noise, CWB_JSON_FLOAT), CWB_JSON_FIELD(cwb_trainer_cfg, pair_noise, CWB_JSON_FLOAT),
+    CWB_JSON_FIELD(cwb_trainer_cfg, importance, CWB_JSON_BOOL),   CWB_JSON_FIELD(cwb_trainer_cfg, tau, CWB_JSON_FLOAT),
+    CWB_JSON_FIELD(cwb_trainer_cfg, learn_tau, CWB_JSON_BOOL),
+};
+
 int cwb_trainer_describe(const cwb_trainer *t, cwb_json *j) {
     if (!t || !j) return cwb_fail(CWB_EINVAL, "cwb_trainer_describe: NULL %s", !t ? "trainer" : "writer");
     const cwb_trainer_cfg *c = &t->cfg;
     cwb_json_open(j, NULL);
-    cwb_json_int(j, "seed", (long long)c->seed);
-    if (!t->owned) cwb_json_str(j, "data", "dataset object");
-    else {
-        cwb_json_open(j, "data");
-        cwb_json_int(j, "n", c->data.n);
-        cwb_json_int(j, "clusters", c->data.clusters);
-        cwb_json_int(j, "latent_dim", c->data.latent_dim);
-        cwb_json_int(j, "dim", c->data.dim);
-        cwb_json_float(j, "spread", c->data.spread);
-        cwb_json_float(j, "obs_noise", c->data.obs_noise);
-        cwb_json_bool(j, "nonlinear", c->data.nonlinear);
-        cwb_json_close(j);
-    }
+    cwb_json_fields(j, c, cfg_fields, CWB_JSON_NFIELDS(cfg_fields));
+    if (t->owned) cwb_synth_describe(&c->data, "data", j);
+    else cwb_json_str(j, "data", "dataset object");
     cwb_aug_describe(&c->aug, "aug", j);
-    cwb_json_int(j, "batch", c->batch);
-    cwb_json_float(j, "batch_noise", c->batch_noise);
-    cwb_json_float(j, "pair_noise", c->pair_noise);
-    cwb_json_bool(j, "importance", c->importance);
     cwb_json_open(j, "encoder");
     cwb_json_ints(j, "dims", c->enc.dims, c->enc.n_layers + 1);
     cwb_json_str(j, "act", cwb_act_name(c->enc.act));
@@ -482,8 +473,6 @@ int cwb_trainer_describe(const cwb_trainer *t, cwb_json *j) {
     cwb_optim_describe(&c->opt, "optim", j);
     cwb_schedule_describe(&c->sched, "schedule", j);
     cwb_loss_describe(&c->loss, "loss", j);
-    cwb_json_float(j, "tau", c->tau);
-    cwb_json_bool(j, "learn_tau", c->learn_tau);
     cwb_json_close(j);
     return CWB_OK;
 }
@@ -502,7 +491,11 @@ static int ops_embed(void *self, const float **a, const float **b, int *n, int *
 static long ops_steps(const void *self) { return ((const cwb_trainer *)self)->step; }
 static uint64_t ops_seed(const void *self) { return ((const cwb_trainer *)self)->cfg.seed; }
 
+static void ops_destroy(void *self) { cwb_trainer_free(self); }
+
 const cwb_train_ops cwb_trainer_ops = {
-    "trainer", "loss", 1, ops_step, ops_evaluate, ops_reset, ops_describe, ops_embed, ops_steps, ops_seed,
-    NULL, /* live knobs: issue 12 */
+    .kind = "trainer", .headline = "loss", .tick_every = 1,
+    .step = ops_step, .evaluate = ops_evaluate, .reset = ops_reset, .describe = ops_describe,
+    .embed = ops_embed, .steps = ops_steps, .seed = ops_seed, .destroy = ops_destroy,
+    .set = NULL, /* live knobs: issue 12 */
 };
