@@ -153,8 +153,10 @@ local function fit_theta(opts)
       keep = math.ceil(st * 1.4)
     end
   end
-  -- The rest in C, recorded in the store every `every` steps.
-  local steps, thetas, _, run = s:run{steps = P.steps - every, every = every, progress = false}
+  -- The rest in C, recorded in the store every `every` steps (history: the
+  -- same points as a table, for the figure and the final score).
+  local res = s:run{steps = P.steps - every, log_every = every, progress = false, history = true}
+  local steps, thetas, run = res.history.step, res.history.theta, res.run
   local ratio = {}
   for i, th in ipairs(thetas) do
     ratio[i] = th / theta_star

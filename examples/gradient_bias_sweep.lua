@@ -88,8 +88,9 @@ local function settle(opts, B, seed)
   o.loss_key = nil
   local okr, res = pcall(function()
     local s = cwb.scalefit.new(a, b, o)
-    local st, thetas, _, run = s:run{steps = steps, every = math.max(1, steps // 200),
-                                     progress = false}
+    local res = s:run{steps = steps, log_every = math.max(1, steps // 200), progress = false,
+                      history = true}
+    local st, thetas, run = res.history.step, res.history.theta, res.run
     local ratio = {}
     for i, th in ipairs(thetas) do ratio[i] = th / theta_star end
     local final = U.tail_mean(ratio, 0.2)

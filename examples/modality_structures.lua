@@ -217,9 +217,11 @@ write_csv("runs.csv", {"method", "info_gap", "seed", "delta_nats", "zero_shot_ac
                        "r1_t2v", "r10_v2t", "r10_t2v", "gap_centroid", "gap_paired", "alignment",
                        "uniformity_v", "fusion_acc", "run"}, run_rows)
 
+-- A metric that does not apply to a run is absent from its evaluation: NaN
+-- here, which mean_sd skips.
 local function col(list, key)
   local out = {}
-  for i, e in ipairs(list) do out[i] = e[key] end
+  for i, e in ipairs(list) do out[i] = e[key] or nan end
   return out
 end
 

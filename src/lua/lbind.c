@@ -260,9 +260,10 @@ static void fmt_duration(char *buf, size_t n, double s) {
     else snprintf(buf, n, "%ld:%02ld", t / 60, t % 60);
 }
 
-void cwb_progress_start(cwb_progress *p, const char *label, long total, int quiet) {
+void cwb_progress_start(cwb_progress *p, const char *label, const char *key, long total, int quiet) {
     memset(p, 0, sizeof *p);
     p->label = label && *label ? label : "run";
+    p->key = key;
     p->total = total > 0 ? total : 1;
     p->quiet = quiet || cwb_lua_quiet();
     p->tty = isatty(STDERR_FILENO);
@@ -270,45 +271,46 @@ void cwb_progress_start(cwb_progress *p, const char *label, long total, int quie
     p->next_line = (p->total + 9) / 10;
 }
 
-static void draw(cwb_progress *p, long done, const char *extra, int final) {
+static void draw(cwb_progress *p, long done, const cwb_metrics *m, int final) {
     double el = cwb_now() - p->t0;
     double frac = (double)done / (double)p->total;
     if (frac > 1) frac = 1;
-    char eta[32], elapsed[32];
+    char eta[32], elapsed[32], extra[64] = "";
     fmt_duration(elapsed, sizeof eta, el);
     fmt_duration(eta, sizeof eta, done > 0 ? el * (double)(p->total - done) / (double)done : 0);
+    const double *v = p->key && m ? cwb_metrics_get(m, p->key) : NULL;
+    if (v) snprintf(extra, sizeof extra, "  %s %.4g", p->key, *v);
     if (p->tty) {
         enum { W = 24 };
         char bar[W + 1];
         int fill = (int)(frac * W + 0.5);
         for (int i = 0; i < W; i++) bar[i] = i < fill ? '#' : '.';
         bar[W] = '\0';
-        fprintf(stderr, "\r\033[K%s [%s] %3d%% %ld/%ld %s %s%s%s", p->label, bar,
-                (int)(frac * 100), done, p->total, final ? "in" : "ETA",
-                final ? elapsed : eta, extra ? "  " : "", extra ? extra : "");
+        fprintf(stderr, "\r\033[K%s [%s] %3d%% %ld/%ld %s %s%s", p->label, bar, (int)(frac * 100), done,
+                p->total, final ? "in" : "ETA", final ? elapsed : eta, extra);
         if (final) fputc('\n', stderr);
     } else {
-        fprintf(stderr, "%s: step %ld/%ld (%d%%)%s%s, %s elapsed\n", p->label, done, p->total,
-                (int)(frac * 100), extra ? "  " : "", extra ? extra : "", elapsed);
+        fprintf(stderr, "%s: step %ld/%ld (%d%%)%s, %s elapsed\n", p->label, done, p->total,
+                (int)(frac * 100), extra, elapsed);
     }
     fflush(stderr);
     p->active = p->tty && !final;
 }
 
-void cwb_progress_update(cwb_progress *p, long done, const char *extra) {
+void cwb_progress_update(cwb_progress *p, long done, const cwb_metrics *m) {
     if (p->quiet) return;
     if (p->tty) {
         double now = cwb_now();
         if (now - p->last_draw < 0.1 && done < p->total) return;
         p->last_draw = now;
-        draw(p, done, extra, 0);
+        draw(p, done, m, 0);
     } else if (done >= p->next_line && done < p->total) {
         while (p->next_line <= done) p->next_line += (p->total + 9) / 10;
-        draw(p, done, extra, 0);
+        draw(p, done, m, 0);
     }
 }
 
-void cwb_progress_end(cwb_progress *p, long done, const char *extra) {
+void cwb_progress_end(cwb_progress *p, long done, const cwb_metrics *m) {
     if (p->quiet) return;
-    draw(p, done, extra, 1);
+    draw(p, done, m, 1);
 }

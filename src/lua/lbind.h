@@ -32,6 +32,7 @@
 #include "engine/nn/optim.h"
 #include "engine/core/rng.h"
 #include "engine/core/tensor.h"
+#include "engine/train/driver.h"
 
 #define CWB_TENSOR_MT "cwb.tensor"
 #define CWB_RNG_MT "cwb.rng"
@@ -75,38 +76,56 @@ uint64_t cwb_lua_checkseed(lua_State *L, int arg);
  * from call to call).  Anything else is a type error. */
 cwb_rng *cwb_lua_torng(lua_State *L, int arg, cwb_rng *tmp, uint64_t stream);
 
-/* ---- data (ldata.c) ------------------------------------------------------ */
+/* ---- options readers -------------------------------------------------------- */
 
+/* Each reader's keys, as a list fragment: a table read by several readers
+ * (the scale fit's flat options, the encoder's "shared") composes them,
+ * {"a", "b", CWB_LUA_LOSS_KNOB_KEYS, NULL}, so an option added to a reader
+ * is added in one place and every constructor that uses the reader takes it.
+ * The readers only read (with type and range checks); the engine checks the
+ * values when the object is built (cwb_aug_check, cwb_loss_check, ...). */
+#define CWB_LUA_SYNTH_KEYS "n", "clusters", "latent_dim", "dim", "spread", "obs_noise", "nonlinear"
+#define CWB_LUA_AUG_KEYS "jitter", "mask", "flip", "scale"
+#define CWB_LUA_MLP_KEYS "dims", "act", "l2norm"
+#define CWB_LUA_OPTIM_KEYS "kind", "lr", "momentum", "weight_decay", "beta1", "beta2", "eps"
+#define CWB_LUA_SCHED_KEYS "kind", "warmup", "total", "min_frac"
+#define CWB_LUA_LOSS_KNOB_KEYS "alpha", "gamma", "noise", "estep_first", "jensen"
+#define CWB_LUA_LOSS_KEYS "kind", "symmetric", "chunk", "n_total", "both_views", CWB_LUA_LOSS_KNOB_KEYS
+/* ... and as NULL-terminated lists, for a sub-table read by one reader */
+extern const char *const cwb_lua_synth_keys[];   /* with "seed" */
+extern const char *const cwb_lua_aug_keys[];
+extern const char *const cwb_lua_optim_keys[];
+extern const char *const cwb_lua_sched_keys[];
+extern const char *const cwb_lua_loss_keys[];
+
+/* data (ldata.c) */
 const cwb_dataset *cwb_lua_checkdataset(lua_State *L, int arg);
 const cwb_dataset *cwb_lua_testdataset(lua_State *L, int arg);
 struct cwb_opts;
-/* Read synth / augmentation options (keys of cwb.data.synth / augment) into
- * c, whose fields hold the defaults. */
+/* Read synth / augmentation options into c, whose fields hold the defaults. */
 void cwb_lua_synth_opts(struct cwb_opts *o, cwb_synth_cfg *c);
 void cwb_lua_aug_opts(struct cwb_opts *o, cwb_aug_cfg *c);
-extern const char *const cwb_lua_synth_keys[];   /* with "seed" */
-extern const char *const cwb_lua_aug_keys[];
 /* Image augmentation options (keys of cwb.data.image_augment) into c. */
 void cwb_lua_imaug_opts(struct cwb_opts *o, cwb_imaug_cfg *c);
 extern const char *const cwb_lua_imaug_keys[];
 
-/* ---- loss (lloss.c) -------------------------------------------------------- */
-
-/* Read the losses' knobs (both_views, alpha, gamma, noise, estep_first,
- * jensen) into c, whose fields hold the defaults: one reader for cwb.loss,
- * the trainer, the scale fit and the two-tower trainer (a key the caller's
- * option list does not allow is simply absent). */
+/* loss (lloss.c) */
+/* The loss kind named by o[key] (def if absent); an unknown name is an
+ * option error listing the kinds. */
+cwb_loss_kind cwb_lua_loss_kind(struct cwb_opts *o, const char *key, cwb_loss_kind def);
+/* A trainer's loss = {...} table (CWB_LUA_LOSS_KEYS): kind first (it picks
+ * the defaults), then symmetric, chunk, n_total and the knobs. */
+void cwb_lua_loss_cfg_opts(struct cwb_opts *o, cwb_loss_cfg *c);
+/* The running-estimate losses' knobs (CWB_LUA_LOSS_KNOB_KEYS: alpha, gamma,
+ * noise, estep_first, jensen) into c, whose fields hold the defaults. */
 void cwb_lua_loss_opts(struct cwb_opts *o, cwb_loss_cfg *c);
 
-/* ---- nn (lnn.c) ------------------------------------------------------------ */
-
+/* nn (lnn.c) */
 /* Read encoder (dims, act, l2norm), optimiser (kind first: it picks the
  * defaults) and schedule options into c, whose fields hold the defaults. */
 void cwb_lua_mlp_opts(struct cwb_opts *o, cwb_mlp_cfg *c);
 void cwb_lua_optim_opts(struct cwb_opts *o, cwb_optim_cfg *c);
 void cwb_lua_sched_opts(struct cwb_opts *o, cwb_schedule *s);
-/* Raise the engine's complaint about c now (it is checked at creation). */
-int cwb_lua_check_optim(lua_State *L, const cwb_optim_cfg *c, const char *where);
 
 /* ---- option tables ------------------------------------------------------ */
 
@@ -152,52 +171,77 @@ void cwb_lua_pushints(lua_State *L, const int *v, int n, int base);
 /* ---- progress ------------------------------------------------------------ */
 
 /* Progress of a long loop on stderr: a bar with ETA when stderr is a
- * terminal, otherwise one plain line every ~10%; nothing when quiet. */
+ * terminal, otherwise one plain line every ~10%; nothing when quiet.  The
+ * line ends with "<key> <value>" of the metrics passed (e.g. "loss 2.31"),
+ * looked up and formatted only when a line is drawn. */
 typedef struct {
     const char *label;
+    const char *key;    /* the value's name, or NULL for none */
     long total;
     int tty, active, quiet;
     long next_line;     /* step at which the next plain line is due */
     double t0, last_draw;
 } cwb_progress;
-void cwb_progress_start(cwb_progress *p, const char *label, long total, int quiet);
-/* `extra` is appended (e.g. "loss 2.31"); may be NULL. */
-void cwb_progress_update(cwb_progress *p, long done, const char *extra);
-void cwb_progress_end(cwb_progress *p, long done, const char *extra);
+void cwb_progress_start(cwb_progress *p, const char *label, const char *key, long total, int quiet);
+void cwb_progress_update(cwb_progress *p, long done, const cwb_metrics *m);
+void cwb_progress_end(cwb_progress *p, long done, const cwb_metrics *m);
 double cwb_now(void);   /* monotonic seconds */
 
-/* ---- recorded runs (lrun.c) ----------------------------------------------- */
+/* ---- trainers and their runs (lrun.c) --------------------------------------- */
 
-/* A run of a C loop: recorded in the session store (unless record is 0 or
- * the store cannot be opened: then a one-time warning on stderr), with a
- * progress display, and followed live by the workbench when it is up
- * (lua/observer.h).  cwb_run_begin pushes a to-be-closed guard; a Lua error
- * before cwb_run_finish marks the run "failed", or "interrupted" after
- * Ctrl-C.  cwb_run_finish(idx = the guard's stack index) marks it "done"
- * (the workbench is told "stopped" if the loop ended early). */
-typedef struct cwb_runguard cwb_runguard;
-cwb_runguard *cwb_run_begin(lua_State *L, int record, const char *name, const char *params_json,
-                            uint64_t seed, long total_steps, int progress);
-int64_t cwb_run_id(const cwb_runguard *g);   /* -1 if not recorded */
-/* Where the workbench's geometry pane reads the run's embeddings, and the
- * label of each row (NULL: none), which it can colour the points by. */
-void cwb_run_embed(cwb_runguard *g, cwb_run_embed_fn fn, void *src, const int *labels);
-void cwb_run_metric(cwb_runguard *g, long step, const char *name, double value);
-/* After a step (or a group of steps); non-zero: the workbench asks the loop
- * to stop early, as an on_step returning false does. */
-int cwb_run_progress(lua_State *L, cwb_runguard *g, long done, const char *extra);
-void cwb_run_finish(lua_State *L, cwb_runguard *g, int idx, long done, const char *extra,
-                    int stopped);
-/* The on_step hook of a run loop: calls the function at stack index fn with
- * the value on top of the stack (popped); non-zero when it returned false,
- * which asks the loop to stop. */
-int cwb_run_hook(lua_State *L, int fn);
-/* Pushes the summary table a run method returns, with the fields every
- * loop has: run (the store id, when recorded), steps done, step (the
- * trainer's count), status ("stopped" or "done").  nrec sizes the table. */
-void cwb_run_push_summary(lua_State *L, int64_t id, long done, long step, int stopped, int nrec);
+/* The first member of every trainer class's userdata (cwb.trainer,
+ * cwb.mmtrainer, cwb.scalefit): the engine object behind the trainer
+ * interface (engine/train/driver.h), so that one run function, reset,
+ * params and name serve every trainer. */
+typedef struct {
+    const cwb_train_ops *ops;
+    void *self;              /* the engine object; NULL once freed */
+    char name[96];           /* the default run name */
+} cwb_lua_trainer;
 
+/* Mark the class tname (made by cwb_lua_newclass) as a trainer class, so
+ * that cwb_lua_checktrainer accepts its objects. */
+void cwb_lua_trainer_class(lua_State *L, const char *tname);
+cwb_lua_trainer *cwb_lua_checktrainer(lua_State *L, int arg);
+
+/*
+ * tr:run{steps=, log_every=, eval_every=0, eval=true, on_step=, record=true,
+ * progress=true, name=, history=false} -> result, for every trainer: drives
+ * cwb_drive with hooks that record the step metrics (every log_every steps,
+ * the last and a stopping one) and evaluations in the session store (unless
+ * record is false or the store cannot be opened: then a one-time warning),
+ * feed the workbench's observer (lua/observer.h), draw progress, check
+ * Ctrl-C and call on_step(info); the run is marked done or stopped, and a
+ * Lua error (a NaN, an error in on_step, Ctrl-C) marks it failed or
+ * interrupted.  result = {run, status, steps, step, last, eval, history};
+ * docs/lua-api.md, "Runs".
+ */
+int cwb_lua_trainer_run(lua_State *L);
+int cwb_lua_trainer_reset(lua_State *L);   /* tr:reset() -> tr */
+int cwb_lua_trainer_params(lua_State *L);  /* tr:params() -> JSON text */
+int cwb_lua_trainer_name(lua_State *L);    /* tr:name() -> string */
+int cwb_lua_trainer_step(lua_State *L);    /* tr:step() -> {step, <metrics>} */
+int cwb_lua_trainer_gc(lua_State *L);      /* __gc: ops->destroy, then "freed" */
+/* For a class's luaL_Reg and doc tables. */
+#define CWB_LUA_TRAINER_METHODS                                                                   \
+    {"run", cwb_lua_trainer_run}, {"reset", cwb_lua_trainer_reset},                               \
+        {"params", cwb_lua_trainer_params}, {"name", cwb_lua_trainer_name}
+#define CWB_LUA_TRAINER_DOCS                                                                      \
+    {"run", "tr:run{steps=, log_every=max(1, steps/1000), eval_every=0, eval=true, "              \
+            "on_step=function(info) end, record=true, progress=true, name=, history=false} -> "    \
+            "{run, status, steps, step, last, eval, history}: the same options and result for "   \
+            "every trainer; runs in C, records the run in the store; on_step returning false "     \
+            "stops early"},                                                                       \
+        {"reset", "tr:reset() -> tr: back to the state right after construction (same seed, "     \
+                  "same numbers again)"},                                                         \
+        {"params", "tr:params() -> string: the parameters as JSON (as recorded with each run)"},  \
+        {"name", "tr:name() -> string: the default run name"}
+
+/* Push a table of the metrics, with step = `step` first when step >= 0. */
+void cwb_lua_push_metrics(lua_State *L, const cwb_metrics *m, long step);
 /* The JSON text as a Lua string (raises on out-of-memory during building). */
 void cwb_json_push(lua_State *L, const cwb_json *j);
+/* Push ops->describe's JSON as a string (raises on an engine error or out of memory). */
+void cwb_lua_push_params(lua_State *L, const cwb_train_ops *ops, const void *self);
 
 #endif

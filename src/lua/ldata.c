@@ -45,8 +45,7 @@ const cwb_dataset *cwb_lua_testdataset(lua_State *L, int arg) {
     return ds ? ds->d : NULL;
 }
 
-const char *const cwb_lua_synth_keys[] = {"n",         "clusters",  "latent_dim", "dim", "spread",
-                                          "obs_noise", "nonlinear", "seed",       NULL};
+const char *const cwb_lua_synth_keys[] = {CWB_LUA_SYNTH_KEYS, "seed", NULL};
 
 /* Shared with the trainer's data= option. */
 void cwb_lua_synth_opts(cwb_opts *o, cwb_synth_cfg *c) {
@@ -71,7 +70,7 @@ static int d_synth(lua_State *L) {
     return 1;
 }
 
-const char *const cwb_lua_aug_keys[] = {"jitter", "mask", "flip", "scale", NULL};
+const char *const cwb_lua_aug_keys[] = {CWB_LUA_AUG_KEYS, NULL};
 
 void cwb_lua_aug_opts(cwb_opts *o, cwb_aug_cfg *c) {
     c->jitter = (float)cwb_opts_num(o, "jitter", c->jitter);

@@ -42,10 +42,6 @@ typedef struct {
     int *idx;
 } lloss;
 
-static int is_stateful(cwb_loss_kind k) {
-    return k == CWB_LOSS_SOGCLR || k == CWB_LOSS_DECOMPOSABLE;
-}
-
 static void free_scratch(lloss *s) {
     cwb_loss_free(s->L);
     cwb_free(s->an);
@@ -86,6 +82,30 @@ void cwb_lua_loss_opts(cwb_opts *o, cwb_loss_cfg *c) {
     c->noise_sigma = cwb_opts_num(o, "noise", c->noise_sigma);
     c->estep_first = cwb_opts_bool(o, "estep_first", c->estep_first);
     c->jensen = cwb_opts_bool(o, "jensen", c->jensen);
+}
+
+cwb_loss_kind cwb_lua_loss_kind(cwb_opts *o, const char *key, cwb_loss_kind def) {
+    const char *name = cwb_opts_str(o, key, NULL);
+    if (!name) return def;
+    int k = cwb_loss_from_name(name);
+    if (k < 0) {
+        char kinds[128] = "";
+        for (int i = 0; i < CWB_LOSS_NKINDS; i++)
+            snprintf(kinds + strlen(kinds), sizeof kinds - strlen(kinds), "%s%s", i ? ", " : "",
+                     cwb_loss_name((cwb_loss_kind)i));
+        cwb_opts_error(o, key, "unknown loss '%s' (%s)", name, kinds);
+    }
+    return (cwb_loss_kind)k;
+}
+
+const char *const cwb_lua_loss_keys[] = {CWB_LUA_LOSS_KEYS, NULL};
+
+void cwb_lua_loss_cfg_opts(cwb_opts *o, cwb_loss_cfg *c) {
+    if (cwb_opts_has(o, "kind")) *c = cwb_loss_defaults(cwb_lua_loss_kind(o, "kind", c->kind));
+    c->symmetric = cwb_opts_bool(o, "symmetric", c->symmetric);
+    c->chunk = (int)cwb_opts_range(o, "chunk", c->chunk, 0, INT_MAX);
+    c->n_total = (long)cwb_opts_range(o, "n_total", c->n_total, 0, INT_MAX);
+    cwb_lua_loss_opts(o, c);
 }
 
 /* Create the engine loss and scratch for batches up to max_batch rows of
@@ -163,9 +183,9 @@ static int eval(lua_State *L, lloss *s, int ia, int iidx, int iw, int iarg, int 
     return 5;
 }
 
-static const char *const fn_keys[] = {"tau",   "symmetric", "normalize", "chunk", "n_total",
-                                      "alpha", "gamma",     "noise",     "seed",  "idx",
-                                      "weights", "estep_first", "jensen", "both_views", NULL};
+static const char *const fn_keys[] = {"tau",  "symmetric", "normalize", "chunk", "n_total",
+                                      "seed", "idx",       "weights",   "both_views", CWB_LUA_LOSS_KNOB_KEYS,
+                                      NULL};
 
 /* The plain functions: a temporary loss object per call, collected later. */
 static int plain(lua_State *L, cwb_loss_kind kind) {
@@ -177,7 +197,7 @@ static int plain(lua_State *L, cwb_loss_kind kind) {
     s->cfg = cwb_loss_defaults(kind);
     read_cfg(&o, s);
     int B = cwb_lua_checktensor(L, 1)->rows;
-    if (is_stateful(kind) && s->cfg.n_total == 0) {
+    if (cwb_loss_is_stateful(kind) && s->cfg.n_total == 0) {
         /* a fresh state over the batch itself, or over the largest index given */
         long hi = B;
         if (cwb_opts_get(&o, "idx") == LUA_TTABLE) {
@@ -209,25 +229,21 @@ static int l_sogclr(lua_State *L) { return plain(L, CWB_LOSS_SOGCLR); }
 static int l_decomposable(lua_State *L) { return plain(L, CWB_LOSS_DECOMPOSABLE); }
 static int l_ntxent(lua_State *L) { return plain(L, CWB_LOSS_NTXENT); }
 
-static const char *const new_keys[] = {"kind",  "tau",   "symmetric", "normalize", "chunk",
-                                       "n_total", "alpha", "gamma",   "noise",     "seed",
-                                       "max_batch", "estep_first", "jensen", "both_views", NULL};
+static const char *const new_keys[] = {"kind",    "tau",  "symmetric", "normalize", "chunk",
+                                       "n_total", "seed", "max_batch", "both_views", CWB_LUA_LOSS_KNOB_KEYS,
+                                       NULL};
 
 static int l_new(lua_State *L) {
     cwb_opts o;
     cwb_opts_init(&o, L, 1, new_keys);
-    const char *kind = cwb_opts_str(&o, "kind", "infonce");
-    int k = cwb_loss_from_name(kind);
-    if (k < 0)
-        cwb_opts_error(&o, "kind", "unknown loss '%s' (infonce, dcl, sogclr, decomposable, ntxent)",
-                       kind);
+    cwb_loss_kind k = cwb_lua_loss_kind(&o, "kind", CWB_LOSS_INFONCE);
     lloss *s = cwb_lua_newobject(L, sizeof *s, 0, LOSS_MT);
-    s->cfg = cwb_loss_defaults((cwb_loss_kind)k);
+    s->cfg = cwb_loss_defaults(k);
     read_cfg(&o, s);
     s->max_batch = (int)cwb_opts_range(&o, "max_batch", 1024, 2, INT_MAX);
-    if (is_stateful(s->cfg.kind) && s->cfg.n_total < 2)
+    if (cwb_loss_is_stateful(s->cfg.kind) && s->cfg.n_total < 2)
         cwb_opts_error(&o, "n_total", "a %s loss keeps per-sample state: give the data set size",
-                       kind);
+                       cwb_loss_name(k));
     return 1;
 }
 

@@ -32,10 +32,6 @@ typedef struct {
     double knn_v, knn_t;   /* kNN accuracy on the raw observations (NaN if knn_k = 0) */
 } lmmdata;
 
-typedef struct {
-    cwb_mm_trainer *t;
-    char name[96];
-} lmmtrainer;
 
 static const cwb_mm_data *check_data(lua_State *L, int arg) {
     lmmdata *d = luaL_checkudata(L, arg, MMDATA_MT);
@@ -43,10 +39,10 @@ static const cwb_mm_data *check_data(lua_State *L, int arg) {
     return d->d;
 }
 
-static lmmtrainer *check_trainer(lua_State *L, int arg) {
-    lmmtrainer *t = luaL_checkudata(L, arg, MMTRAINER_MT);
-    if (!t->t) luaL_argerror(L, arg, "trainer was freed");
-    return t;
+static cwb_mm_trainer *check_trainer(lua_State *L, int arg) {
+    cwb_lua_trainer *t = luaL_checkudata(L, arg, MMTRAINER_MT);
+    if (!t->self) luaL_argerror(L, arg, "trainer was freed");
+    return t->self;
 }
 
 static void set_num(lua_State *L, const char *k, double v) {
@@ -193,85 +189,8 @@ static const char *const top_keys[] = {
     "loss",     "tau",    "learn_tau", "four_term", "w_sep",     "w_bridge",
     "w_gc",     "w_itm",  "sep_tau",   "bridge_t",  "bridge_t_sampled",
     "fusion_hidden",      "eval_fusion_steps",      "fewshot_episodes",
-    "probe_steps",        "eval_chunk",             "name",      NULL};
-static const char *const optim_keys[] = {"kind",  "lr",    "momentum", "weight_decay",
-                                         "beta1", "beta2", "eps",      NULL};
-static const char *const sched_keys[] = {"kind", "warmup", "total", "min_frac", NULL};
-static const char *const loss_keys[] = {"kind", "alpha", "gamma", "noise", "chunk", "n_total", NULL};
-
-static void push_params(lua_State *L, const cwb_mm_train_cfg *c, const cwb_mm_data *d) {
-    static const char *const sched_names[] = {"constant", "warmup", "cosine"};
-    cwb_json j;
-    cwb_json_init(&j);
-    cwb_json_open(&j, NULL);
-    cwb_json_int(&j, "seed", (long long)c->seed);
-    cwb_json_str(&j, "mode", c->mode == CWB_MM_TWO_TOWER ? "two_tower" : "unimodal");
-    if (c->mode == CWB_MM_UNIMODAL) cwb_json_str(&j, "modality", c->uni_modality == CWB_MOD_V ? "v" : "t");
-    cwb_json_open(&j, "data");
-    cwb_json_int(&j, "n_train", d->cfg.n_train);
-    cwb_json_int(&j, "n_test", d->cfg.n_test);
-    cwb_json_int(&j, "classes", d->cfg.classes);
-    cwb_json_int(&j, "shared_dim", d->cfg.shared_dim);
-    cwb_json_int(&j, "v_private_dim", d->cfg.v_private_dim);
-    cwb_json_int(&j, "t_private_dim", d->cfg.t_private_dim);
-    cwb_json_int(&j, "v_dim", d->cfg.v_dim);
-    cwb_json_int(&j, "t_dim", d->cfg.t_dim);
-    cwb_json_int(&j, "hidden", d->cfg.hidden);
-    cwb_json_num(&j, "gap", d->cfg.gap);
-    cwb_json_num(&j, "signal", d->cfg.signal);
-    cwb_json_num(&j, "spread", d->cfg.spread);
-    cwb_json_num(&j, "v_noise", d->cfg.v_noise);
-    cwb_json_num(&j, "t_noise", d->cfg.t_noise);
-    cwb_json_num(&j, "info_gap_nats", d->info_gap);
-    cwb_json_close(&j);
-    const cwb_aug_cfg *aug[2] = {&c->aug_v, &c->aug_t};
-    for (int m = 0; m < 2; m++) {
-        cwb_json_open(&j, m ? "aug_t" : "aug_v");
-        cwb_json_num(&j, "jitter", aug[m]->jitter);
-        cwb_json_num(&j, "mask", aug[m]->mask);
-        cwb_json_num(&j, "flip", aug[m]->flip);
-        cwb_json_num(&j, "scale", aug[m]->scale);
-        cwb_json_close(&j);
-    }
-    cwb_json_int(&j, "batch", c->batch);
-    cwb_json_int(&j, "hidden", c->hidden);
-    cwb_json_int(&j, "body_layers", c->body_layers);
-    cwb_json_int(&j, "dim", c->dim);
-    cwb_json_str(&j, "act", cwb_act_name(c->act));
-    cwb_json_open(&j, "optim");
-    cwb_json_str(&j, "kind", c->opt.kind == CWB_OPT_SGD ? "sgd" : "adamw");
-    cwb_json_num(&j, "lr", c->opt.lr);
-    cwb_json_num(&j, "momentum", c->opt.momentum);
-    cwb_json_num(&j, "weight_decay", c->opt.weight_decay);
-    cwb_json_close(&j);
-    cwb_json_open(&j, "schedule");
-    cwb_json_str(&j, "kind", sched_names[c->sched.kind]);
-    cwb_json_int(&j, "warmup", c->sched.warmup);
-    cwb_json_int(&j, "total", c->sched.total);
-    cwb_json_num(&j, "min_frac", c->sched.min_frac);
-    cwb_json_close(&j);
-    cwb_json_open(&j, "loss");
-    cwb_json_str(&j, "kind", cwb_loss_name(c->loss.kind));
-    cwb_json_num(&j, "alpha", c->loss.alpha);
-    cwb_json_num(&j, "gamma", c->loss.gamma);
-    cwb_json_num(&j, "noise", c->loss.noise_sigma);
-    cwb_json_close(&j);
-    cwb_json_num(&j, "tau", c->tau);
-    cwb_json_bool(&j, "learn_tau", c->learn_tau);
-    cwb_json_bool(&j, "four_term", c->four_term);
-    cwb_json_num(&j, "w_sep", c->w_sep);
-    cwb_json_num(&j, "w_bridge", c->w_bridge);
-    cwb_json_num(&j, "w_gc", c->w_gc);
-    cwb_json_num(&j, "w_itm", c->w_itm);
-    cwb_json_num(&j, "sep_tau", c->sep_tau);
-    cwb_json_num(&j, "bridge_t", c->bridge_t);
-    cwb_json_bool(&j, "bridge_t_sampled", c->bridge_sample_t);
-    cwb_json_close(&j);
-    cwb_json_push(L, &j);
-    cwb_json_free(&j);
-}
-
-/* user values: 1 = the data object, 2 = params JSON */
+    "probe_steps",        "eval_chunk",             "lr_fewshot","name",      NULL};
+/* user value 1: the data object (kept alive with the trainer; tr:data()) */
 static int new_trainer(lua_State *L, int unimodal) {
     const char *fname = unimodal ? "mm.unimodal" : "mm.trainer";
     cwb_opts o, sub;
@@ -314,22 +233,12 @@ static int new_trainer(lua_State *L, int unimodal) {
         if (a < 0) cwb_opts_error(&o, "act", "unknown activation '%s' (identity, relu, gelu, tanh)", act);
         c.act = (cwb_act)a;
     }
-    if (cwb_opts_sub(&o, "optim", optim_keys, &sub)) {
-        cwb_lua_optim_opts(&sub, &c.opt);
-        cwb_lua_check_optim(L, &c.opt, "mm trainer: optim");
-    }
-    if (cwb_opts_sub(&o, "schedule", sched_keys, &sub)) cwb_lua_sched_opts(&sub, &c.sched);
-    if (cwb_opts_sub(&o, "loss", loss_keys, &sub)) {
-        const char *kind = cwb_opts_str(&sub, "kind", NULL);
-        if (kind) {
-            int k = cwb_loss_from_name(kind);
-            if (k < 0)
-                cwb_opts_error(&sub, "kind", "unknown loss '%s' (infonce, dcl, sogclr, decomposable)", kind);
-            c.loss = cwb_loss_defaults((cwb_loss_kind)k);
-        }
-        cwb_lua_loss_opts(&sub, &c.loss);
-        c.loss.chunk = (int)cwb_opts_range(&sub, "chunk", c.loss.chunk, 0, INT_MAX);
-        c.loss.n_total = (long)cwb_opts_range(&sub, "n_total", c.loss.n_total, 0, INT_MAX);
+    if (cwb_opts_sub(&o, "optim", cwb_lua_optim_keys, &sub)) cwb_lua_optim_opts(&sub, &c.opt);
+    if (cwb_opts_sub(&o, "schedule", cwb_lua_sched_keys, &sub)) cwb_lua_sched_opts(&sub, &c.sched);
+    if (cwb_opts_sub(&o, "loss", cwb_lua_loss_keys, &sub)) {
+        if (cwb_opts_has(&sub, "symmetric"))
+            cwb_opts_error(&sub, "symmetric", "the two-tower L_con is always symmetric (the CLIP form)");
+        cwb_lua_loss_cfg_opts(&sub, &c.loss);
     }
     c.tau = (float)cwb_opts_num(&o, "tau", c.tau);
     c.learn_tau = cwb_opts_bool(&o, "learn_tau", c.learn_tau);
@@ -352,9 +261,10 @@ static int new_trainer(lua_State *L, int unimodal) {
     c.fewshot_episodes = (int)cwb_opts_range(&o, "fewshot_episodes", c.fewshot_episodes, 1, INT_MAX);
     c.probe_steps = (int)cwb_opts_range(&o, "probe_steps", c.probe_steps, 0, INT_MAX);
     c.eval_chunk = (int)cwb_opts_range(&o, "eval_chunk", c.eval_chunk, 0, INT_MAX);
+    c.lr_fewshot = cwb_opts_bool(&o, "lr_fewshot", c.lr_fewshot);
     const char *name = cwb_opts_str(&o, "name", NULL);
 
-    lmmtrainer *tr = cwb_lua_newobject(L, sizeof *tr, 2, MMTRAINER_MT);
+    cwb_lua_trainer *tr = cwb_lua_newobject(L, sizeof *tr, 1, MMTRAINER_MT);
     int self = lua_gettop(L);
     lua_pushvalue(L, data_idx);
     lua_setiuservalue(L, self, 1);
@@ -365,10 +275,9 @@ static int new_trainer(lua_State *L, int unimodal) {
     else
         snprintf(tr->name, sizeof tr->name, "two-tower-%s-gap%.2f-seed%llu", cwb_loss_name(c.loss.kind),
                  (double)data->cfg.gap, (unsigned long long)c.seed);
-    tr->t = cwb_mm_trainer_new(&c, data);
-    if (!tr->t) return cwb_lua_engine_error(L, fname);
-    push_params(L, cwb_mm_trainer_config(tr->t), data);
-    lua_setiuservalue(L, self, 2);
+    tr->self = cwb_mm_trainer_new(&c, data);
+    if (!tr->self) return cwb_lua_engine_error(L, fname);
+    tr->ops = cwb_mm_trainer_ops(tr->self);
     lua_settop(L, self);
     return 1;
 }
@@ -376,95 +285,31 @@ static int new_trainer(lua_State *L, int unimodal) {
 static int f_trainer(lua_State *L) { return new_trainer(L, 0); }
 static int f_unimodal(lua_State *L) { return new_trainer(L, 1); }
 
-/* ---- results as tables ------------------------------------------------------------- */
-
-static void push_step(lua_State *L, const cwb_mm_step_info *s) {
-    lua_createtable(L, 0, 12);
-    lua_pushinteger(L, s->step);
-    lua_setfield(L, -2, "step");
-    set_num(L, "loss", s->loss);
-    set_num(L, "con", s->con);
-    set_num(L, "sep", s->sep);
-    set_num(L, "bridge", s->bridge);
-    set_num(L, "gc", s->gc);
-    set_num(L, "itm", s->itm);
-    set_num(L, "ce", s->ce);
-    set_num(L, "train_acc", s->train_acc);
-    set_num(L, "lr", s->lr);
-    set_num(L, "tau", s->tau);
-    set_num(L, "grad_norm", s->grad_norm);
-}
-
-/* The evaluation as flat name/value pairs (also the metric names recorded). */
-typedef struct {
-    const char *name;
-    double v;
-} field;
-
-static int eval_fields(const cwb_mm_eval_info *e, field *f) {
-    static const char *const few[3] = {"fewshot1", "fewshot5", "fewshot10"};
-    static const char *const few_sd[3] = {"fewshot1_std", "fewshot5_std", "fewshot10_std"};
-    static const char *const few_lr[3] = {"fewshot_lr1", "fewshot_lr5", "fewshot_lr10"};
-    static const char *const v2t[3] = {"r1_v2t", "r5_v2t", "r10_v2t"};
-    static const char *const t2v[3] = {"r1_t2v", "r5_t2v", "r10_t2v"};
-    int n = 0;
-    f[n++] = (field){"zero_shot", e->zero_shot};
-    for (int q = 0; q < 3; q++) {
-        f[n++] = (field){few[q], e->fewshot[q]};
-        f[n++] = (field){few_sd[q], e->fewshot_std[q]};
-        f[n++] = (field){few_lr[q], e->fewshot_lr[q]};
-        f[n++] = (field){v2t[q], e->r_v2t[q]};
-        f[n++] = (field){t2v[q], e->r_t2v[q]};
-    }
-    f[n++] = (field){"linear_probe", e->linear_probe};
-    f[n++] = (field){"head_acc", e->head_acc};
-    f[n++] = (field){"gap_centroid", e->gap_centroid};
-    f[n++] = (field){"gap_paired", e->gap_paired};
-    f[n++] = (field){"alignment", e->alignment};
-    f[n++] = (field){"uniformity_v", e->uniformity_v};
-    f[n++] = (field){"uniformity_t", e->uniformity_t};
-    f[n++] = (field){"collapse_std", e->collapse_std};
-    f[n++] = (field){"fusion_acc", e->fusion_acc};
-    return n;
-}
-
-#define MAX_FIELDS 32
-
-static void push_eval(lua_State *L, const cwb_mm_eval_info *e) {
-    field f[MAX_FIELDS];
-    int n = eval_fields(e, f);
-    lua_createtable(L, 0, n);
-    for (int i = 0; i < n; i++) set_num(L, f[i].name, f[i].v);
-    lua_pushinteger(L, e->feat_dim);
-    lua_setfield(L, -2, "feat_dim");
-}
-
 /* ---- trainer methods ---------------------------------------------------------------- */
 
+/* its own function (not cwb_lua_trainer_step itself): help() finds a doc by function */
 static int t_step(lua_State *L) {
-    lmmtrainer *tr = check_trainer(L, 1);
-    cwb_mm_step_info s;
-    if (cwb_mm_trainer_step(tr->t, &s) != CWB_OK) return cwb_lua_engine_error(L, NULL);
-    push_step(L, &s);
-    return 1;
+    check_trainer(L, 1);
+    return cwb_lua_trainer_step(L);
 }
 
+/* eval([lr_fewshot]): the argument overrides the trainer's lr_fewshot */
 static int t_eval(lua_State *L) {
-    lmmtrainer *tr = check_trainer(L, 1);
-    int lr = lua_toboolean(L, 2);
-    cwb_mm_eval_info e;
-    if (cwb_mm_trainer_eval(tr->t, lr, &e) != CWB_OK) return cwb_lua_engine_error(L, "mm:eval");
-    push_eval(L, &e);
+    cwb_mm_trainer *t = check_trainer(L, 1);
+    int lr = lua_isnoneornil(L, 2) ? cwb_mm_trainer_config(t)->lr_fewshot : lua_toboolean(L, 2);
+    cwb_metrics m;
+    if (cwb_mm_trainer_eval_metrics(t, lr, &m) != CWB_OK) return cwb_lua_engine_error(L, "mm:eval");
+    cwb_lua_push_metrics(L, &m, -1);
     return 1;
 }
 
 static int t_embed(lua_State *L) {
-    lmmtrainer *tr = check_trainer(L, 1);
+    cwb_mm_trainer *t = check_trainer(L, 1);
     const float *zv, *zt, *ziv, *zit, *caps;
-    if (cwb_mm_trainer_embed(tr->t, &zv, &zt, &ziv, &zit, &caps) != CWB_OK)
+    if (cwb_mm_trainer_embed(t, &zv, &zt, &ziv, &zit, &caps) != CWB_OK)
         return cwb_lua_engine_error(L, "mm:embed");
-    const cwb_mm_data *d = cwb_mm_trainer_data(tr->t);
-    const int n = d->n, k = cwb_mm_trainer_dim(tr->t);
+    const cwb_mm_data *d = cwb_mm_trainer_data(t);
+    const int n = d->n, k = cwb_mm_trainer_dim(t);
     const float *z[4] = {zv, zt, ziv, zit};
     lua_createtable(L, 0, 5);
     static const char *const names[4] = {"v", "t", "iv", "it"};
@@ -486,130 +331,13 @@ static int t_data(lua_State *L) {
     return 1;
 }
 
-static int t_params(lua_State *L) {
-    check_trainer(L, 1);
-    lua_getiuservalue(L, 1, 2);
-    return 1;
-}
-
-static int t_name(lua_State *L) {
-    lua_pushstring(L, check_trainer(L, 1)->name);
-    return 1;
-}
-
-/* The workbench's geometry pane reads the image and text embeddings of
- * every sample through this (two-tower models only). */
-static int embed_fn(void *src, const float **a, const float **b, int *n, int *k) {
-    cwb_mm_trainer *t = src;
-    if (cwb_mm_trainer_embed(t, a, b, NULL, NULL, NULL) != CWB_OK || !*a || !*b) return -1;
-    *n = cwb_mm_trainer_data(t)->n;
-    *k = cwb_mm_trainer_dim(t);
-    return 0;
-}
-
-static const char *const run_keys[] = {"steps",    "eval", "lr_fewshot", "record", "log_every",
-                                       "progress", "name", "on_step",    NULL};
-
-/* run{steps=, eval=true, lr_fewshot=false, record=true, log_every=10,
- * progress=true, name=, on_step=} -> summary */
-static int t_run(lua_State *L) {
-    lmmtrainer *tr = check_trainer(L, 1);
-    cwb_opts o;
-    cwb_opts_init(&o, L, 2, run_keys);
-    if (!o.idx) return luaL_typeerror(L, 2, "table");
-    if (!cwb_opts_has(&o, "steps")) cwb_opts_error(&o, "steps", "required");
-    long steps = (long)cwb_opts_range(&o, "steps", 0, 0, LONG_MAX);
-    int final_eval = cwb_opts_bool(&o, "eval", 1);
-    int lr_fewshot = cwb_opts_bool(&o, "lr_fewshot", 0);
-    int record = cwb_opts_bool(&o, "record", 1);
-    long log_every = (long)cwb_opts_range(&o, "log_every", 10, 1, LONG_MAX);
-    int progress = cwb_opts_bool(&o, "progress", 1);
-    const char *name = cwb_opts_str(&o, "name", tr->name);
-    int t = cwb_opts_get(&o, "on_step");
-    if (t != LUA_TNIL && t != LUA_TFUNCTION)
-        cwb_opts_error(&o, "on_step", "function expected, got %s", luaL_typename(L, -1));
-    int fn = t == LUA_TFUNCTION ? lua_gettop(L) : 0;
-    if (!fn) lua_pop(L, 1);
-
-    const cwb_mm_train_cfg *c = cwb_mm_trainer_config(tr->t);
-    lua_getiuservalue(L, 1, 2);
-    const char *params = lua_tostring(L, -1);
-    cwb_runguard *g = cwb_run_begin(L, record, name, params, c->seed, steps, progress);
-    int gidx = lua_gettop(L);
-    if (c->mode == CWB_MM_TWO_TOWER)
-        cwb_run_embed(g, embed_fn, tr->t, cwb_mm_trainer_data(tr->t)->labels);
-
-    cwb_mm_step_info s;
-    memset(&s, 0, sizeof s);
-    long done = 0;
-    int stopped = 0;
-    char extra[64] = "";
-    const int two = c->mode == CWB_MM_TWO_TOWER;
-    while (done < steps && !stopped) {
-        if (cwb_lua_check_interrupt(L)) return luaL_error(L, "interrupted");
-        if (cwb_mm_trainer_step(tr->t, &s) != CWB_OK) return cwb_lua_engine_error(L, NULL);
-        done++;
-        if (s.step % log_every == 0 || done == steps) {
-            cwb_run_metric(g, s.step, "loss", s.loss);
-            if (two) {
-                cwb_run_metric(g, s.step, "con", s.con);
-                if (c->w_sep > 0) cwb_run_metric(g, s.step, "sep", s.sep);
-                if (c->w_bridge > 0) cwb_run_metric(g, s.step, "bridge", s.bridge);
-                if (c->w_gc > 0) cwb_run_metric(g, s.step, "gc", s.gc);
-                if (c->w_itm > 0) cwb_run_metric(g, s.step, "itm", s.itm);
-            } else {
-                cwb_run_metric(g, s.step, "train_acc", s.train_acc);
-            }
-            cwb_run_metric(g, s.step, "tau", s.tau);
-            cwb_run_metric(g, s.step, "grad_norm", s.grad_norm);
-        }
-        snprintf(extra, sizeof extra, "loss %.4f", s.loss);
-        if (cwb_run_progress(L, g, done, extra)) stopped = 1;
-        if (fn) {
-            push_step(L, &s);
-            if (cwb_run_hook(L, fn)) stopped = 1;
-        }
-    }
-    cwb_mm_eval_info e;
-    int have_eval = 0;
-    if (final_eval) {
-        if (cwb_mm_trainer_eval(tr->t, lr_fewshot, &e) != CWB_OK) return cwb_lua_engine_error(L, "mm:eval");
-        field f[MAX_FIELDS];
-        int n = eval_fields(&e, f);
-        for (int i = 0; i < n; i++)
-            if (isfinite(f[i].v)) cwb_run_metric(g, s.step, f[i].name, f[i].v);
-        have_eval = 1;
-    }
-    int64_t id = cwb_run_id(g);
-    cwb_run_finish(L, g, gidx, done, extra[0] ? extra : NULL, stopped);
-
-    cwb_run_push_summary(L, id, done, s.step, stopped, 6);
-    if (done > 0) {
-        push_step(L, &s);
-        lua_setfield(L, -2, "last");
-        set_num(L, "loss", s.loss);
-    }
-    if (have_eval) {
-        push_eval(L, &e);
-        lua_setfield(L, -2, "eval");
-    }
-    return 1;
-}
-
-static int t_gc(lua_State *L) {
-    lmmtrainer *tr = luaL_checkudata(L, 1, MMTRAINER_MT);
-    cwb_mm_trainer_free(tr->t);
-    tr->t = NULL;
-    return 0;
-}
-
 static int t_tostring(lua_State *L) {
-    lmmtrainer *tr = luaL_checkudata(L, 1, MMTRAINER_MT);
-    if (!tr->t) {
+    cwb_lua_trainer *tr = luaL_checkudata(L, 1, MMTRAINER_MT);
+    if (!tr->self) {
         lua_pushliteral(L, "mm trainer (freed)");
         return 1;
     }
-    const cwb_mm_train_cfg *c = cwb_mm_trainer_config(tr->t);
+    const cwb_mm_train_cfg *c = cwb_mm_trainer_config(tr->self);
     lua_pushfstring(L, "mm trainer '%s': %s, batch %d, dim %d", tr->name,
                     c->mode == CWB_MM_TWO_TOWER ? "two towers" : "unimodal", c->batch, c->dim);
     return 1;
@@ -763,10 +491,12 @@ static const cwb_lua_doc docs[] = {
              "with an information gap in [0,1] (docs/multimodal.md)"},
     {"trainer", "cwb.mm.trainer{seed=, data={...}|mmdata, aug_v={...}, aug_t={...}, batch=128, "
                 "hidden=128, body_layers=1, dim=32, act=\"relu\", optim={kind=\"adamw\", lr=2e-3, "
-                "weight_decay=1e-4}, schedule={...}, loss={kind=\"infonce\", alpha=, gamma=, noise=}, "
+                "weight_decay=1e-4}, schedule={...}, loss={kind=\"infonce\", alpha=, gamma=, noise=, chunk=, "
+                "n_total=, estep_first=false, jensen=false}, "
                 "tau=0.1, learn_tau=false, four_term=false, w_sep=0, w_bridge=0, w_gc=0, w_itm=0, "
                 "sep_tau=, bridge_t=0.25, bridge_t_sampled=false, fusion_hidden=64, "
-                "eval_fusion_steps=300, fewshot_episodes=20, probe_steps=, eval_chunk=, name=} -> "
+                "eval_fusion_steps=300, fewshot_episodes=20, probe_steps=, eval_chunk=, lr_fewshot=false, "
+                "name=} -> "
                 "two-tower trainer with the modality-structure regularisers"},
     {"unimodal", "cwb.mm.unimodal{modality=\"v\"|\"t\", seed=, data=, aug_v=, aug_t=, batch=, "
                  "hidden=, body_layers=, dim=, act=, optim=, schedule=, tau=, ...} -> trainer: the "
@@ -801,24 +531,21 @@ static const cwb_lua_doc d_docs[] = {
     {NULL, NULL}};
 static const luaL_Reg d_meta[] = {{"__gc", d_gc}, {"__tostring", d_tostring}, {NULL, NULL}};
 
-static const luaL_Reg t_methods[] = {{"step", t_step},     {"run", t_run},       {"eval", t_eval},
-                                     {"embed", t_embed},   {"data", t_data},     {"params", t_params},
-                                     {"name", t_name},     {NULL, NULL}};
+static const luaL_Reg t_methods[] = {{"step", t_step}, {"eval", t_eval}, {"embed", t_embed},
+                                     {"data", t_data}, CWB_LUA_TRAINER_METHODS, {NULL, NULL}};
 static const cwb_lua_doc t_docs[] = {
-    {"step", "tr:step() -> info: one step; {step, loss, con, sep, bridge, gc, itm, ce, train_acc, "
-             "lr, tau, grad_norm}"},
-    {"run", "tr:run{steps=, eval=true, lr_fewshot=false, record=true, log_every=10, progress=true, "
-            "name=, on_step=} -> {steps, step, loss, last, eval, run}: steps in C, recorded in the store"},
+    {"step", "tr:step() -> info: one step; {step, loss, con and the regularisers that are on (sep, "
+             "bridge, gc, itm) | train_acc (unimodal), lr, tau, grad_norm}"},
     {"eval", "tr:eval([lr_fewshot]) -> {zero_shot, fewshot1/5/10 (nearest centroid), fewshot*_std, "
              "fewshot_lr*, linear_probe, head_acc, r1/r5/r10_v2t, r*_t2v, gap_centroid, gap_paired, "
-             "alignment, uniformity_v, uniformity_t, collapse_std, fusion_acc, feat_dim} (NaN = n/a)"},
+             "alignment, uniformity_v, uniformity_t, collapse_std, fusion_acc, feat_dim}; a quantity "
+             "that does not apply is absent"},
     {"embed", "tr:embed() -> {v, t, iv, it, captions}: clean embeddings of all samples (tensors; "
               "iv/it with separation heads, absent modalities missing)"},
     {"data", "tr:data() -> mmdata: the data set the trainer uses"},
-    {"params", "tr:params() -> string: the effective configuration as JSON"},
-    {"name", "tr:name() -> string: the run name used in the store"},
+    CWB_LUA_TRAINER_DOCS,
     {NULL, NULL}};
-static const luaL_Reg t_meta[] = {{"__gc", t_gc}, {"__tostring", t_tostring}, {NULL, NULL}};
+static const luaL_Reg t_meta[] = {{"__gc", cwb_lua_trainer_gc}, {"__tostring", t_tostring}, {NULL, NULL}};
 
 int cwb_lua_open_mm(lua_State *L) {
     cwb_lua_newclass(L, MMDATA_MT, "mmdata methods",
@@ -827,6 +554,7 @@ int cwb_lua_open_mm(lua_State *L) {
     cwb_lua_newclass(L, MMTRAINER_MT, "mm trainer methods",
                      "mm trainer: two towers (or one, unimodal), regularisers, evaluation", t_methods,
                      t_docs, t_meta);
+    cwb_lua_trainer_class(L, MMTRAINER_MT);
     cwb_lua_newlib(L, fns, docs);
     cwb_lua_setdoc(L, -1, "two modalities: data with an information gap, CLIP-like training with "
                           "modality-structure regularisers, zero-/few-shot and retrieval probes");

@@ -70,7 +70,7 @@ void cwb_lua_mlp_opts(cwb_opts *o, cwb_mlp_cfg *c) {
     c->l2norm = cwb_opts_bool(o, "l2norm", c->l2norm);
 }
 
-static const char *const mlp_keys[] = {"dims", "act", "l2norm", "seed", "max_batch", NULL};
+static const char *const mlp_keys[] = {CWB_LUA_MLP_KEYS, "seed", "max_batch", NULL};
 
 static int n_mlp(lua_State *L) {
     cwb_opts o;
@@ -200,8 +200,7 @@ static int mlp_tostring(lua_State *L) {
 
 /* ---- optimisers ------------------------------------------------------------------ */
 
-static const char *const optim_keys[] = {"kind",  "lr",    "momentum", "weight_decay",
-                                         "beta1", "beta2", "eps",      NULL};
+const char *const cwb_lua_optim_keys[] = {CWB_LUA_OPTIM_KEYS, NULL};
 
 void cwb_lua_optim_opts(cwb_opts *o, cwb_optim_cfg *c) {
     const char *kind = cwb_opts_str(o, "kind", NULL);
@@ -218,21 +217,13 @@ void cwb_lua_optim_opts(cwb_opts *o, cwb_optim_cfg *c) {
     c->eps = (float)cwb_opts_num(o, "eps", c->eps);
 }
 
-/* Validate a config now rather than at the first step: the engine checks
- * it when creating an optimiser, so create a one-parameter one. */
-int cwb_lua_check_optim(lua_State *L, const cwb_optim_cfg *c, const char *where) {
-    cwb_optim *probe = cwb_optim_new(c, 1);
-    if (!probe) return cwb_lua_engine_error(L, where);
-    cwb_optim_free(probe);
-    return 0;
-}
-
 static int n_optim(lua_State *L) {
     cwb_opts o;
-    cwb_opts_init(&o, L, 1, optim_keys);
+    cwb_opts_init(&o, L, 1, cwb_lua_optim_keys);
     cwb_optim_cfg c = cwb_optim_defaults(CWB_OPT_SGD);
     cwb_lua_optim_opts(&o, &c);
-    cwb_lua_check_optim(L, &c, "optim");
+    /* the engine's check now, not at the first step */
+    if (cwb_optim_check(&c, "optim") != CWB_OK) return cwb_lua_engine_error(L, NULL);
     loptim *op = cwb_lua_newobject(L, sizeof *op, 0, OPTIM_MT);
     op->cfg = c;
     return 1;
@@ -298,7 +289,7 @@ static int optim_tostring(lua_State *L) {
 
 /* ---- schedules ------------------------------------------------------------------- */
 
-static const char *const sched_keys[] = {"kind", "warmup", "total", "min_frac", NULL};
+const char *const cwb_lua_sched_keys[] = {CWB_LUA_SCHED_KEYS, NULL};
 
 void cwb_lua_sched_opts(cwb_opts *o, cwb_schedule *s) {
     const char *kind = cwb_opts_str(o, "kind", NULL);
@@ -311,20 +302,14 @@ void cwb_lua_sched_opts(cwb_opts *o, cwb_schedule *s) {
     s->warmup = (long)cwb_opts_range(o, "warmup", s->warmup, 0, LONG_MAX);
     s->total = (long)cwb_opts_range(o, "total", s->total, 0, LONG_MAX);
     s->min_frac = (float)cwb_opts_num(o, "min_frac", s->min_frac);
-    if (!(s->min_frac >= 0 && s->min_frac <= 1))
-        cwb_opts_error(o, "min_frac", "%f is not in [0, 1]", (double)s->min_frac);
-    /* without an end the cosine would sit at min_frac (often 0) right after
-     * the warm-up: a silent lr of zero */
-    if (s->kind == CWB_SCHED_COSINE && s->total <= s->warmup)
-        cwb_opts_error(o, "total", "a cosine schedule needs total > warmup (the run's step "
-                                   "count), got total = %ld", s->total);
 }
 
 static int n_schedule(lua_State *L) {
     cwb_opts o;
-    cwb_opts_init(&o, L, 1, sched_keys);
+    cwb_opts_init(&o, L, 1, cwb_lua_sched_keys);
     cwb_schedule s = {CWB_SCHED_CONSTANT, 0, 0, 0.0f};
     cwb_lua_sched_opts(&o, &s);
+    if (cwb_schedule_check(&s, "schedule") != CWB_OK) return cwb_lua_engine_error(L, NULL);
     cwb_schedule *u = cwb_lua_newobject(L, sizeof *u, 0, SCHED_MT);
     *u = s;
     return 1;
@@ -339,9 +324,8 @@ static int sched_factor(lua_State *L) {
 }
 
 static int sched_tostring(lua_State *L) {
-    static const char *const names[] = {"constant", "warmup", "cosine"};
     cwb_schedule *s = luaL_checkudata(L, 1, SCHED_MT);
-    lua_pushfstring(L, "schedule %s warmup=%d total=%d min_frac=%f", names[s->kind],
+    lua_pushfstring(L, "schedule %s warmup=%d total=%d min_frac=%f", cwb_sched_name(s->kind),
                     (int)s->warmup, (int)s->total, (double)s->min_frac);
     return 1;
 }

@@ -406,7 +406,7 @@ static int do_log(lua_State *L, cwb_store *s, int a) {
 
 static int do_finish(lua_State *L, cwb_store *s, int a) {
     int64_t id = check_id(L, a);
-    static const char *const st[] = {"done", "failed", "interrupted", NULL};
+    static const char *const st[] = {"done", "stopped", "failed", "interrupted", NULL};
     const char *status = st[luaL_checkoption(L, a + 1, "done", st)];
     if (cwb_store_run_end(s, id, status)) return fail_false(L, cwb_store_errmsg(s));
     lua_pushboolean(L, 1);
@@ -498,7 +498,7 @@ static const cwb_lua_doc method_docs[] = {
               "text; seed defaults to --seed)"},
     {"log", "st:log(run, step, name, value) -> true | false, msg: buffer one metric value"},
     {"finish", "st:finish(run [, status]) -> true | false, msg: end a run as \"done\" "
-               "(default), \"failed\" or \"interrupted\""},
+               "(default), \"stopped\", \"failed\" or \"interrupted\""},
     {"flush", "st:flush() -> true | false, msg: write buffered metrics now"},
     {"path", "st:path() -> string: the store's file"},
     {"close", "st:close(): flush and close; unfinished runs become \"interrupted\""},
@@ -530,7 +530,7 @@ static const cwb_lua_doc fn_docs[] = {
     {"log", "cwb.runs.log(run, step, name, value) -> true | false, msg: record one metric "
             "value (buffered, written in batches)"},
     {"finish", "cwb.runs.finish(run [, status]) -> true | false, msg: end a run as \"done\" "
-               "(default), \"failed\" or \"interrupted\""},
+               "(default), \"stopped\", \"failed\" or \"interrupted\""},
     {"flush", "cwb.runs.flush() -> true | false, msg: write buffered metrics now"},
     {"path", "cwb.runs.path() -> string: the session store's file (--db, CWB_DB or "
              "cwb-runs.db)"},

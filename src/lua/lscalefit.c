@@ -4,34 +4,24 @@
  * 1; scalefit.h).  Fixed embeddings, one parameter (the logit scale theta),
  * plain SGD on a minibatch loss; theta* from Newton on the population loss.
  *
- * s:run(steps, every) loops in C: the main recipe runs 10 starts x 3 losses
- * x ~40k steps, so there is no Lua call per step.
+ * s:run{...} is the run function every trainer shares (lrun.c): the main
+ * recipe runs 10 starts x 4 losses x ~200k steps, so it loops in C with no
+ * Lua call per step, and history = true gives the theta curve.
  */
 #include "lua/lbind.h"
 #include "engine/core/error.h"
 #include "engine/train/scalefit.h"
 
 #include <limits.h>
-#include <math.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #define SCALEFIT_MT "cwb.scalefit"
 
-typedef struct {
-    cwb_scalefit *s;
-    cwb_scalefit_cfg cfg;
-    double theta;
-    long step;
-    int n;
-    char name[96];
-} lscalefit;
-
-static lscalefit *check_sf(lua_State *L, int arg) {
-    lscalefit *sf = luaL_checkudata(L, arg, SCALEFIT_MT);
-    if (!sf->s) luaL_argerror(L, arg, "scalefit was freed");
-    return sf;
+static cwb_scalefit *check_sf(lua_State *L, int arg) {
+    cwb_lua_trainer *sf = luaL_checkudata(L, arg, SCALEFIT_MT);
+    if (!sf->self) luaL_argerror(L, arg, "scalefit was freed");
+    return sf->self;
 }
 
 static const char *const pairs_keys[] = {"n", "k", "clusters", "spread", "pair_noise", "seed",
@@ -72,10 +62,9 @@ static int sf_optimum(lua_State *L) {
     return 1;
 }
 
-static const char *const new_keys[] = {"a",       "b",           "labels",     "loss",  "alpha",
-                                       "gamma",   "noise",       "batch",      "batch_noise",
-                                       "importance", "lr",       "theta0",     "seed",  "unscaled",
-                                       "name",    "estep_first", "jensen", NULL};
+static const char *const new_keys[] = {"a",      "b",          "labels",     "loss", "batch",
+                                       "batch_noise", "importance", "lr",  "theta0", "seed",
+                                       "unscaled",    "name",       CWB_LUA_LOSS_KNOB_KEYS, NULL};
 
 /* new(a, b [, opts]) or new{a=, b=, ...} */
 static int sf_new(lua_State *L) {
@@ -108,13 +97,9 @@ static int sf_new(lua_State *L) {
     cwb_opts_init(&o, L, io, new_keys);
     if (io == 3 && (cwb_opts_has(&o, "a") || cwb_opts_has(&o, "b")))
         cwb_opts_error(&o, cwb_opts_has(&o, "a") ? "a" : "b", "given twice (argument and option)");
-    const char *kind = cwb_opts_str(&o, "loss", "infonce");
-    int kk = cwb_loss_from_name(kind);
-    if (kk < 0)
-        cwb_opts_error(&o, "loss", "unknown loss '%s' (infonce, dcl, sogclr, decomposable)", kind);
     cwb_scalefit_cfg c;
     memset(&c, 0, sizeof c);
-    c.loss = cwb_loss_defaults((cwb_loss_kind)kk);
+    c.loss = cwb_loss_defaults(cwb_lua_loss_kind(&o, "loss", CWB_LOSS_INFONCE));
     cwb_lua_loss_opts(&o, &c.loss);
     c.batch = (int)cwb_opts_range(&o, "batch", 8, 2, INT_MAX);
     c.batch_noise = (float)cwb_opts_num(&o, "batch_noise", 0.0);
@@ -132,150 +117,44 @@ static int sf_new(lua_State *L) {
         labels = lua_newuserdatauv(L, (size_t)a->rows * sizeof(int), 0);
         cwb_lua_checkindices(L, -2, io, a->rows, INT_MAX, labels, "option 'labels'");
     }
-    lscalefit *sf = cwb_lua_newobject(L, sizeof *sf, 0, SCALEFIT_MT);
-    sf->cfg = c;
-    sf->theta = c.theta0;
-    sf->n = a->rows;
+    cwb_lua_trainer *sf = cwb_lua_newobject(L, sizeof *sf, 0, SCALEFIT_MT);
     if (name) snprintf(sf->name, sizeof sf->name, "%s", name);
     else
         snprintf(sf->name, sizeof sf->name, "scalefit-%s%s-B%d-seed%llu",
-                 c.unscaled ? "unscaled-" : "", kind, c.batch, (unsigned long long)c.seed);
-    sf->s = cwb_scalefit_new(&c, a->data, b->data, labels, a->rows, a->cols);
-    if (!sf->s) return cwb_lua_engine_error(L, "scalefit");
+                 c.unscaled ? "unscaled-" : "", cwb_loss_name(c.loss.kind), c.batch, (unsigned long long)c.seed);
+    sf->ops = &cwb_scalefit_ops;
+    sf->self = cwb_scalefit_new(&c, a->data, b->data, labels, a->rows, a->cols);
+    if (!sf->self) return cwb_lua_engine_error(L, "scalefit");
     return 1;
 }
 
 static int sf_step(lua_State *L) {
-    lscalefit *sf = check_sf(L, 1);
+    cwb_scalefit *s = check_sf(L, 1);
     double theta, loss;
-    if (cwb_scalefit_step(sf->s, &theta, &loss) != CWB_OK) return cwb_lua_engine_error(L, NULL);
-    sf->theta = theta;
-    sf->step++;
+    if (cwb_scalefit_step(s, &theta, &loss) != CWB_OK) return cwb_lua_engine_error(L, NULL);
     lua_pushnumber(L, theta);
     lua_pushnumber(L, loss);
     return 2;
 }
 
 static int sf_theta(lua_State *L) {
-    lua_pushnumber(L, check_sf(L, 1)->theta);
+    lua_pushnumber(L, cwb_scalefit_theta(check_sf(L, 1)));
     return 1;
 }
 
 static int sf_steps(lua_State *L) {
-    lua_pushinteger(L, check_sf(L, 1)->step);
+    lua_pushinteger(L, cwb_scalefit_steps(check_sf(L, 1)));
     return 1;
 }
 
-static void push_params(lua_State *L, const lscalefit *sf) {
-    const cwb_scalefit_cfg *c = &sf->cfg;
-    cwb_json j;
-    cwb_json_init(&j);
-    cwb_json_open(&j, NULL);
-    cwb_json_str(&j, "experiment", "scalefit");
-    cwb_json_str(&j, "loss", cwb_loss_name(c->loss.kind));
-    cwb_json_bool(&j, "unscaled", c->unscaled);
-    cwb_json_num(&j, "alpha", c->loss.alpha);
-    cwb_json_num(&j, "gamma", c->loss.gamma);
-    cwb_json_num(&j, "noise", c->loss.noise_sigma);
-    cwb_json_bool(&j, "estep_first", c->loss.estep_first);
-    cwb_json_bool(&j, "jensen", c->loss.jensen);
-    cwb_json_int(&j, "batch", c->batch);
-    cwb_json_num(&j, "batch_noise", c->batch_noise);
-    cwb_json_bool(&j, "importance", c->importance);
-    cwb_json_num(&j, "lr", c->lr);
-    cwb_json_num(&j, "theta0", c->theta0);
-    cwb_json_int(&j, "seed", (long long)c->seed);
-    cwb_json_int(&j, "n", sf->n);
-    cwb_json_close(&j);
-    cwb_json_push(L, &j);
-    cwb_json_free(&j);
-}
-
-static const char *const run_keys[] = {"steps", "every", "record", "progress", "name", NULL};
-
-/* run(steps [, every]) or run{steps=, every=1, record=true, progress=true, name=}
- * -> steps, thetas, losses (tables, one entry every `every` steps and at the end),
- *    run id (nil when not recorded) */
-static int sf_run(lua_State *L) {
-    lscalefit *sf = check_sf(L, 1);
-    long steps, every = 1;
-    int record = 1, progress = 1;
-    const char *name = sf->name;
-    if (lua_type(L, 2) == LUA_TTABLE) {
-        cwb_opts o;
-        cwb_opts_init(&o, L, 2, run_keys);
-        if (!cwb_opts_has(&o, "steps")) cwb_opts_error(&o, "steps", "required");
-        steps = (long)cwb_opts_range(&o, "steps", 0, 0, INT_MAX);
-        every = (long)cwb_opts_range(&o, "every", 1, 1, LONG_MAX);
-        record = cwb_opts_bool(&o, "record", 1);
-        progress = cwb_opts_bool(&o, "progress", 1);
-        name = cwb_opts_str(&o, "name", sf->name);
-    } else {
-        lua_Integer s = luaL_checkinteger(L, 2);
-        lua_Integer e = luaL_optinteger(L, 3, 1);
-        if (s < 0 || s > INT_MAX) return luaL_argerror(L, 2, "steps must be >= 0");
-        if (e < 1) return luaL_argerror(L, 3, "every must be >= 1");
-        steps = (long)s;
-        every = (long)e;
-    }
-    lua_settop(L, 2);
-    long n_out = steps / every + 2;
-    lua_createtable(L, (int)(n_out < INT_MAX ? n_out : 0), 0); /* 3: steps */
-    lua_createtable(L, (int)(n_out < INT_MAX ? n_out : 0), 0); /* 4: thetas */
-    lua_createtable(L, (int)(n_out < INT_MAX ? n_out : 0), 0); /* 5: losses */
-    push_params(L, sf);
-    cwb_runguard *g = cwb_run_begin(L, record, name, lua_tostring(L, -1), sf->cfg.seed, steps,
-                                    progress);
-    int gidx = lua_gettop(L);
-    lua_Integer k = 0;
-    double theta = sf->theta, loss = NAN;
-    char extra[64] = "";
-    int stopped = 0;
-    long i;
-    for (i = 1; i <= steps && !stopped; i++) {
-        if ((i & 255) == 1 && cwb_lua_check_interrupt(L)) return luaL_error(L, "interrupted");
-        if (cwb_scalefit_step(sf->s, &theta, &loss) != CWB_OK) return cwb_lua_engine_error(L, NULL);
-        sf->theta = theta;
-        sf->step++;
-        /* the workbench may stop the loop at a progress tick: that step is
-         * then the last one and is kept like the final step */
-        if ((i & 255) == 0 || i == steps) {
-            snprintf(extra, sizeof extra, "theta %.4g", theta);
-            if (cwb_run_progress(L, g, i, extra)) stopped = 1;
-        }
-        if (i % every == 0 || i == steps || stopped) {
-            k++;
-            lua_pushinteger(L, sf->step);
-            lua_rawseti(L, 3, k);
-            lua_pushnumber(L, theta);
-            lua_rawseti(L, 4, k);
-            lua_pushnumber(L, loss);
-            lua_rawseti(L, 5, k);
-            cwb_run_metric(g, sf->step, "theta", theta);
-            cwb_run_metric(g, sf->step, "loss", loss);
-        }
-    }
-    snprintf(extra, sizeof extra, "theta %.4g", theta);
-    int64_t id = cwb_run_id(g);
-    cwb_run_finish(L, g, gidx, i - 1, extra, stopped);
-    lua_settop(L, 5);
-    /* the run's id in the store, so a recipe can log more metrics to it */
-    if (id > 0) lua_pushinteger(L, (lua_Integer)id);
-    else lua_pushnil(L);
-    return 4;
-}
-
-static int sf_gc(lua_State *L) {
-    lscalefit *sf = luaL_checkudata(L, 1, SCALEFIT_MT);
-    cwb_scalefit_free(sf->s);
-    sf->s = NULL;
-    return 0;
-}
-
 static int sf_tostring(lua_State *L) {
-    lscalefit *sf = luaL_checkudata(L, 1, SCALEFIT_MT);
-    lua_pushfstring(L, "scalefit '%s': theta %f after %d steps", sf->name, sf->theta,
-                    (int)sf->step);
+    cwb_lua_trainer *sf = luaL_checkudata(L, 1, SCALEFIT_MT);
+    if (!sf->self) {
+        lua_pushliteral(L, "scalefit (freed)");
+        return 1;
+    }
+    lua_pushfstring(L, "scalefit '%s': theta %f after %d steps", sf->name, cwb_scalefit_theta(sf->self),
+                    (int)cwb_scalefit_steps(sf->self));
     return 1;
 }
 
@@ -293,23 +172,21 @@ static const cwb_lua_doc docs[] = {
             "jensen corrects u's mean for E[1/zhat] > 1/Z"},
     {NULL, NULL}};
 
-static const luaL_Reg methods[] = {{"step", sf_step},   {"run", sf_run},
-                                   {"theta", sf_theta}, {"steps", sf_steps},
-                                   {NULL, NULL}};
+static const luaL_Reg methods[] = {{"step", sf_step}, {"theta", sf_theta}, {"steps", sf_steps},
+                                   CWB_LUA_TRAINER_METHODS, {NULL, NULL}};
 static const cwb_lua_doc method_docs[] = {
     {"step", "s:step() -> theta, loss: one SGD step on the logit scale"},
-    {"run", "s:run(steps [, every]) or s:run{steps=, every=1, record=true, progress=true, name=} "
-            "-> steps, thetas, losses, run: tables sampled every `every` steps (and the last) "
-            "and the store's run id (nil if not recorded); runs in C, recorded in the store"},
     {"theta", "s:theta() -> number: the current logit scale"},
     {"steps", "s:steps() -> integer: steps taken so far"},
+    CWB_LUA_TRAINER_DOCS,
     {NULL, NULL}};
-static const luaL_Reg meta[] = {{"__gc", sf_gc}, {"__tostring", sf_tostring}, {NULL, NULL}};
+static const luaL_Reg meta[] = {{"__gc", cwb_lua_trainer_gc}, {"__tostring", sf_tostring}, {NULL, NULL}};
 
 int cwb_lua_open_scalefit(lua_State *L) {
     cwb_lua_newclass(L, SCALEFIT_MT, "scalefit methods",
                      "scalefit: SGD on the logit scale over fixed embeddings", methods,
                      method_docs, meta);
+    cwb_lua_trainer_class(L, SCALEFIT_MT);
     cwb_lua_newlib(L, fns, docs);
     cwb_lua_setdoc(L, -1, "the gradient-bias experiment with a known optimum theta*");
     return 1;

@@ -22,22 +22,27 @@
 #include <string.h>
 #include <time.h>
 
-#define SCHEMA_VERSION 1
+/* Version 2 adds the status 'stopped' (a run ended early by stop() or an
+ * on_step returning false); version 1 files are migrated when opened. */
+#define SCHEMA_VERSION 2
 #define DEFAULT_BATCH 512
 #define DEFAULT_BUSY_MS 2000
 
-static const char *const schema_sql =
-    "CREATE TABLE runs(\n"
-    "  id      INTEGER PRIMARY KEY,\n"
-    "  recipe  TEXT NOT NULL,\n"
-    "  name    TEXT NOT NULL,\n"
-    "  params  TEXT NOT NULL DEFAULT '{}',\n"
-    "  seed    INTEGER NOT NULL,\n"
-    "  version TEXT NOT NULL,\n"
-    "  started TEXT NOT NULL,\n"
-    "  ended   TEXT,\n"
-    "  status  TEXT NOT NULL CHECK (status IN ('running','done','failed','interrupted'))\n"
+#define RUNS_TABLE(name)                                                                           \
+    "CREATE TABLE " name "(\n"                                                                     \
+    "  id      INTEGER PRIMARY KEY,\n"                                                             \
+    "  recipe  TEXT NOT NULL,\n"                                                                   \
+    "  name    TEXT NOT NULL,\n"                                                                   \
+    "  params  TEXT NOT NULL DEFAULT '{}',\n"                                                      \
+    "  seed    INTEGER NOT NULL,\n"                                                                \
+    "  version TEXT NOT NULL,\n"                                                                   \
+    "  started TEXT NOT NULL,\n"                                                                   \
+    "  ended   TEXT,\n"                                                                            \
+    "  status  TEXT NOT NULL CHECK (status IN ('running','done','stopped','failed','interrupted'))\n" \
     ");\n"
+
+static const char *const schema_sql =
+    RUNS_TABLE("runs")
     "CREATE TABLE metrics(\n"
     "  run   INTEGER NOT NULL REFERENCES runs(id),\n"
     "  step  INTEGER NOT NULL,\n"
@@ -131,10 +136,30 @@ static int query_int(cwb_store *s, const char *sql, int64_t *out, const char *do
     return 0;
 }
 
+/* Version 1 -> 2: SQLite cannot change a CHECK constraint in place, so the
+ * runs table is rebuilt with the new one and its rows copied (SQLite's own
+ * procedure for schema changes; foreign keys are not enforced by cwb, so
+ * metrics keep pointing at the same ids).  One transaction: a crash leaves
+ * the file at version 1, intact. */
+static const char *const migrate_1_2_sql =
+    RUNS_TABLE("runs_v2")
+    "INSERT INTO runs_v2 SELECT id, recipe, name, params, seed, version, started, ended, status FROM runs;\n"
+    "DROP TABLE runs;\n"
+    "ALTER TABLE runs_v2 RENAME TO runs;\n"
+    "PRAGMA user_version = 2;\n";
+
 static int init_schema(cwb_store *s) {
     int64_t ver;
     if (query_int(s, "PRAGMA user_version", &ver, "reading the schema version")) return -1;
     if (ver == SCHEMA_VERSION) return 0;
+    if (ver == 1) {
+        if (exec(s, "BEGIN IMMEDIATE", "upgrading the schema to version 2")) return -1;
+        /* another process may have upgraded it while this one waited */
+        if (query_int(s, "PRAGMA user_version", &ver, "reading the schema version")) goto rollback;
+        if (ver == 1 && exec(s, migrate_1_2_sql, "upgrading the schema to version 2")) goto rollback;
+        if (exec(s, "COMMIT", "upgrading the schema to version 2")) goto rollback;
+        return 0;
+    }
     if (ver > SCHEMA_VERSION)
         return fail(s, "written by a newer cwb (schema version %lld, this cwb knows %d)",
                     (long long)ver, SCHEMA_VERSION);
@@ -377,9 +402,9 @@ static int set_status(cwb_store *s, int64_t run, const char *status, int only_ru
 
 int cwb_store_run_end(cwb_store *s, int64_t run, const char *status) {
     if (!s) return -1;
-    if (!status || (strcmp(status, "done") && strcmp(status, "failed") &&
+    if (!status || (strcmp(status, "done") && strcmp(status, "stopped") && strcmp(status, "failed") &&
                     strcmp(status, "interrupted")))
-        return fail(s, "bad status '%s' for run %lld (done, failed or interrupted)",
+        return fail(s, "bad status '%s' for run %lld (done, stopped, failed or interrupted)",
                     status ? status : "(null)", (long long)run);
     int rc = cwb_store_flush(s);
     if (set_status(s, run, status, 0)) return -1;

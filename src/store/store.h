@@ -30,7 +30,8 @@ int64_t cwb_store_run_begin(cwb_store *s, const char *recipe, const char *name,
  * cwb_store_flush / run_end.  0 or -1. */
 int cwb_store_metric(cwb_store *s, int64_t run, long step, const char *name, double value);
 int cwb_store_flush(cwb_store *s);
-/* status: "done", "failed", "interrupted". */
+/* status: "done", "stopped" (ended early on request: stop(), on_step
+ * returning false), "failed", "interrupted". */
 int cwb_store_run_end(cwb_store *s, int64_t run, const char *status);
 /* Mark every run of this handle that is still "running" as "interrupted"
  * (Ctrl-C).  Safe to call from the normal control flow after a signal. */

@@ -4,6 +4,7 @@
 #include "util/json.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -125,6 +126,33 @@ void cwb_json_ints(cwb_json *j, const char *k, const int *v, int n) {
     cwb_buf_char(&j->b, '[');
     for (int i = 0; i < n; i++) cwb_buf_printf(&j->b, i ? ",%d" : "%d", v[i]);
     cwb_buf_char(&j->b, ']');
+}
+
+void cwb_json_fields(cwb_json *j, const void *base, const cwb_json_field *f, int n) {
+    for (int i = 0; i < n; i++) {
+        const char *p = (const char *)base + f[i].offset;
+        int iv;
+        long lv;
+        uint64_t uv;
+        float fv;
+        double dv;
+        switch (f[i].type) {
+        case CWB_JSON_INT: memcpy(&iv, p, sizeof iv); cwb_json_int(j, f[i].key, iv); break;
+        case CWB_JSON_LONG: memcpy(&lv, p, sizeof lv); cwb_json_int(j, f[i].key, lv); break;
+        case CWB_JSON_U64: memcpy(&uv, p, sizeof uv); cwb_json_int(j, f[i].key, (long long)uv); break;
+        case CWB_JSON_BOOL: memcpy(&iv, p, sizeof iv); cwb_json_bool(j, f[i].key, iv); break;
+        case CWB_JSON_FLOAT: memcpy(&fv, p, sizeof fv); cwb_json_float(j, f[i].key, fv); break;
+        case CWB_JSON_DOUBLE: memcpy(&dv, p, sizeof dv); cwb_json_num(j, f[i].key, dv); break;
+        }
+    }
+}
+
+void cwb_json_record(cwb_json *j, const char *key, const char *kind, const void *base,
+                     const cwb_json_field *f, int n) {
+    cwb_json_open(j, key);
+    if (kind) cwb_json_str(j, "kind", kind);
+    cwb_json_fields(j, base, f, n);
+    cwb_json_close(j);
 }
 
 const char *cwb_json_text(const cwb_json *j) { return j->b.oom ? NULL : cwb_buf_text(&j->b); }

@@ -55,6 +55,31 @@ void cwb_json_int(cwb_json *j, const char *key, long long v);
 void cwb_json_bool(cwb_json *j, const char *key, int v);
 void cwb_json_str(cwb_json *j, const char *key, const char *v);
 void cwb_json_ints(cwb_json *j, const char *key, const int *v, int n);
+/* A record's members as keyed JSON values, in table order: each field names
+ * a member of the struct at `base` by its offset and C type.  One table per
+ * config type, next to the type, serves every record that contains it. */
+typedef enum {
+    CWB_JSON_INT,        /* int */
+    CWB_JSON_LONG,       /* long */
+    CWB_JSON_U64,        /* uint64_t (a seed), written as a signed 64-bit integer */
+    CWB_JSON_BOOL,       /* int, 0 = false */
+    CWB_JSON_FLOAT,      /* float, with cwb_json_float */
+    CWB_JSON_DOUBLE      /* double */
+} cwb_json_type;
+typedef struct {
+    const char *key;
+    cwb_json_type type;
+    size_t offset;
+} cwb_json_field;
+/* {"member", type, offsetof(T, member)} for a member whose key is its name */
+#define CWB_JSON_FIELD(T, member, type) {#member, type, offsetof(T, member)}
+#define CWB_JSON_NFIELDS(table) ((int)(sizeof(table) / sizeof((table)[0])))
+void cwb_json_fields(cwb_json *j, const void *base, const cwb_json_field *f, int n);
+/* A config as one object, the member `key` (NULL: at the top level):
+ * "kind": kind first when kind is not NULL, then the fields. */
+void cwb_json_record(cwb_json *j, const char *key, const char *kind, const void *base,
+                     const cwb_json_field *f, int n);
+
 /* The text so far, or NULL after an allocation failure. */
 const char *cwb_json_text(const cwb_json *j);
 

@@ -205,11 +205,92 @@ static void test_bad(void) {
     c.mode = (cwb_mm_mode)5;
     ok(!cwb_mm_trainer_new(&c, NULL) && msg_has("mode"), "rejects an unknown mode (%s)", cwb_errmsg());
     c = small_cfg();
+    c.sched.kind = CWB_SCHED_COSINE;
+    c.sched.warmup = 10;
+    c.sched.total = 10;
+    ok(!cwb_mm_trainer_new(&c, NULL) && msg_has("cosine"),
+       "rejects a cosine schedule that ends with its warm-up, as cwb_trainer_new does (%s)", cwb_errmsg());
+    c = small_cfg();
+    c.sched.min_frac = 2;
+    ok(!cwb_mm_trainer_new(&c, NULL) && msg_has("min_frac"), "rejects min_frac = 2 (%s)", cwb_errmsg());
+    c = small_cfg();
     c.fewshot_episodes = 0;
     ok(!cwb_mm_trainer_new(&c, NULL) && msg_has("fewshot_episodes"), "rejects 0 few-shot episodes (%s)", cwb_errmsg());
     ok(cwb_mm_trainer_step(NULL, NULL) == CWB_EINVAL && msg_has("NULL"), "step rejects NULL (%s)", cwb_errmsg());
     cwb_mm_eval_info e;
     ok(cwb_mm_trainer_eval(NULL, 0, &e) == CWB_EINVAL, "eval rejects NULL");
+}
+
+static int drive(cwb_mm_trainer *t, int steps, double *loss, cwb_metrics *ev) {
+    const cwb_train_ops *ops = cwb_mm_trainer_ops(t);
+    cwb_metrics m;
+    for (int s = 0; s < steps; s++) {
+        int rc = ops->step(t, &m);
+        if (rc) return rc;
+        loss[s] = m.m[0].value;
+    }
+    return ops->evaluate(t, ev);
+}
+
+static void test_interface(void) {
+    /* reset with every stream in play: regularisers, sampled bridge times,
+     * ITM hard negatives, the four-term loss with running estimates, a
+     * learnable temperature */
+    enum { S = 12 };
+    double l1[S], l2[S];
+    cwb_metrics e1, e2, m;
+    cwb_mm_train_cfg c = small_cfg();
+    c.w_sep = 0.5f;
+    c.w_bridge = 0.5f;
+    c.bridge_sample_t = 1;
+    c.w_itm = 0.2f;
+    c.four_term = 1;
+    c.learn_tau = 1;
+    c.loss = cwb_loss_defaults(CWB_LOSS_DECOMPOSABLE);
+    c.loss.estep_first = 1;
+    cwb_mm_trainer *t = cwb_mm_trainer_new(&c, NULL);
+    const cwb_train_ops *ops = cwb_mm_trainer_ops(t);
+    int rc = t ? drive(t, S, l1, &e1) : -1;
+    ok(rc == CWB_OK && ops->steps(t) == S && ops->embed, "two-tower: %d steps through the interface (%s)", S,
+       rc ? cwb_errmsg() : "ok");
+    ok(cwb_mm_trainer_reset(t) == CWB_OK && ops->steps(t) == 0, "reset: step 0 again");
+    rc = drive(t, S, l2, &e2);
+    ok(rc == CWB_OK && memcmp(l1, l2, sizeof l1) == 0 && cwb_metrics_same(&e1, &e2),
+       "after reset: the same losses and evaluation, bit for bit");
+    ok(ops->step(t, &m) == CWB_OK && strcmp(m.m[0].name, "loss") == 0 && cwb_metrics_get(&m, "sep") &&
+           cwb_metrics_get(&m, "bridge") && cwb_metrics_get(&m, "itm") && !cwb_metrics_get(&m, "gc") &&
+           !cwb_metrics_get(&m, "train_acc") && cwb_metrics_get(&m, "grad_norm"),
+       "step metrics: loss first, the regularisers that are on, no gc (off) or train_acc (unimodal)");
+    ok(cwb_metrics_get(&e1, "zero_shot") && cwb_metrics_get(&e1, "r1_v2t") && !cwb_metrics_get(&e1, "head_acc") &&
+           !cwb_metrics_get(&e1, "fewshot_lr5") && !cwb_metrics_get(&e1, "fusion_acc"),
+       "two-tower evaluation: no head_acc, logistic few-shot or skipped fusion task (absent, not NaN)");
+    cwb_json j;
+    cwb_json_init(&j);
+    rc = ops->describe(t, &j);
+    const char *s = cwb_json_text(&j);
+    ok(rc == CWB_OK && s && strstr(s, "\"w_sep\":0.5,") && strstr(s, "\"w_itm\":0.2,") &&
+           strstr(s, "\"symmetric\":true") && strstr(s, "\"n_total\":400") && strstr(s, "\"lr\":0.002,"),
+       "describe: weights as given, the loss as used (symmetric, n_total = n_train): %s", s ? s : "");
+    cwb_json_free(&j);
+    cwb_mm_trainer_free(t);
+
+    c = small_cfg();
+    c.mode = CWB_MM_UNIMODAL;
+    c.lr_fewshot = 1;
+    t = cwb_mm_trainer_new(&c, NULL);
+    ops = cwb_mm_trainer_ops(t);
+    rc = t ? drive(t, 3, l1, &e1) : -1;
+    ok(rc == CWB_OK && !ops->embed && ops->step(t, &m) == CWB_OK && cwb_metrics_get(&m, "train_acc") &&
+           !cwb_metrics_get(&m, "con"),
+       "unimodal: train_acc among the step metrics, no con; nothing to embed");
+    ok(!cwb_metrics_get(&e1, "zero_shot") && !cwb_metrics_get(&e1, "r1_v2t") && cwb_metrics_get(&e1, "head_acc") &&
+           cwb_metrics_get(&e1, "fewshot_lr1") && cwb_metrics_get(&e1, "linear_probe"),
+       "unimodal evaluation: no zero-shot or retrieval; head_acc; lr_fewshot = 1 adds the logistic probes");
+    int nan = 0;
+    for (int i = 0; i < e1.n; i++) nan += isnan(e1.m[i].value);
+    ok(nan == 0, "no NaN in an evaluation list (%d metrics)", e1.n);
+    cwb_mm_trainer_free(t);
+    ok(cwb_mm_trainer_reset(NULL) == CWB_EINVAL, "reset(NULL) is refused");
 }
 
 int main(void) {
@@ -219,5 +300,6 @@ int main(void) {
     test_reproducible();
     test_small_split();
     test_bad();
+    test_interface();
     return done_testing();
 }

@@ -271,6 +271,64 @@ static void test_determinism(void) {
     ok(memcmp(t1, t3, sizeof t1) != 0, "different seed: another trajectory");
 }
 
+/* The driver's log hook: the thetas it is given. */
+typedef struct {
+    int n;
+    long step[64];
+    double theta[64];
+} trace;
+
+static int log_theta(void *ud, long step, const cwb_metrics *m) {
+    trace *tr = ud;
+    const double *th = cwb_metrics_get(m, "theta");
+    if (tr->n < 64 && th) {
+        tr->step[tr->n] = step;
+        tr->theta[tr->n++] = *th;
+    }
+    return CWB_DRIVE_GO;
+}
+
+static void test_interface(void) {
+    /* The loop adds nothing to the numbers: cwb_drive's logged thetas are
+     * those of step() one at a time; reset gives them again. */
+    enum { S = 600, EVERY = 100 };
+    double t1[S], l;
+    cwb_scalefit_cfg c = base_cfg(CWB_LOSS_DECOMPOSABLE, 8, 1.0, theta_star, 9);
+    c.loss.estep_first = 1;
+    c.loss.jensen = 1;
+    c.batch_noise = 0.3f;
+    cwb_scalefit *s = cwb_scalefit_new(&c, a, b, labels, N, K);
+    for (int i = 0; s && i < S; i++) cwb_scalefit_step(s, &t1[i], &l);
+    ok(s && cwb_scalefit_steps(s) == S && cwb_scalefit_theta(s) == t1[S - 1], "theta() and steps() after %d steps", S);
+    int rc = cwb_scalefit_reset(s);
+    ok(rc == CWB_OK && cwb_scalefit_steps(s) == 0 && cwb_scalefit_theta(s) == theta_star,
+       "reset: step 0, theta back at theta0");
+    trace tr = {0, {0}, {0}};
+    cwb_drive_hooks h = {&tr, log_theta, NULL, NULL, NULL};
+    cwb_drive_opts o = {S, EVERY, 0, 1, 0};
+    cwb_drive_result res;
+    rc = cwb_drive(&cwb_scalefit_ops, s, &o, &h, &res);
+    int same = rc == CWB_OK && tr.n == S / EVERY;
+    for (int i = 0; same && i < tr.n; i++)
+        same = tr.step[i] == (i + 1) * EVERY && tr.theta[i] == t1[(i + 1) * EVERY - 1];
+    ok(same, "driven after reset: the thetas logged every %d steps are the step-by-step ones, bit for bit", EVERY);
+    ok(res.last.n == 2 && strcmp(res.last.m[0].name, "loss") == 0 && strcmp(res.last.m[1].name, "theta") == 0 &&
+           !res.evaluated,
+       "step metrics: loss, theta; nothing to evaluate");
+    ok(cwb_scalefit_ops.tick_every == 256 && strcmp(cwb_scalefit_ops.headline, "theta") == 0 &&
+           !cwb_scalefit_ops.evaluate && !cwb_scalefit_ops.embed && cwb_scalefit_ops.seed(s) == 9,
+       "a tick every 256 steps, theta on the progress line, the seed");
+    cwb_json j;
+    cwb_json_init(&j);
+    rc = cwb_scalefit_describe(s, &j);
+    const char *txt = cwb_json_text(&j);
+    ok(rc == CWB_OK && txt && strstr(txt, "\"batch_noise\":0.3,") && strstr(txt, "\"jensen\":true") &&
+           strstr(txt, "\"n\":256}"),
+       "describe: %s", txt ? txt : "");
+    cwb_json_free(&j);
+    cwb_scalefit_free(s);
+}
+
 static void test_bad_inputs(void) {
     struct {
         const char *what, *needle;
@@ -348,6 +406,7 @@ int main(void) {
     test_estep_first();
     test_jensen();
     test_determinism();
+    test_interface();
     test_bad_inputs();
     return done_testing();
 }

@@ -245,7 +245,7 @@ static void test_bad_configs(void) {
     struct {
         const char *what, *needle;
         cwb_trainer_cfg c;
-    } cases[20];
+    } cases[24];
     int n = 0;
     cwb_trainer_cfg base = small_cfg(1);
 #define CASE(desc, word, stmt)                                                                     \
@@ -268,8 +268,14 @@ static void test_bad_configs(void) {
     CASE("batch_noise 1.5", "batch_noise", c->batch_noise = 1.5f);
     CASE("pair_noise -0.1", "pair_noise", c->pair_noise = -0.1f);
     CASE("loss kind 99", "loss", c->loss.kind = (cwb_loss_kind)99);
-    CASE("negative lr", "learning rate", c->opt.lr = -1);
+    CASE("negative lr", "lr=", c->opt.lr = -1);
+    CASE("momentum 1", "momentum", c->opt.momentum = 1);
+    CASE("min_frac 2", "min_frac", c->sched.min_frac = 2);
+    CASE("gamma 0 for the decomposable loss", "gamma",
+         (c->loss = cwb_loss_defaults(CWB_LOSS_DECOMPOSABLE), c->loss.gamma = 0));
     CASE("mask 2", "mask", c->aug.mask = 2);
+    CASE("jitter inf (it failed at step 1)", "jitter", c->aug.jitter = INFINITY);
+    CASE("scale inf", "scale", c->aug.scale = INFINITY);
     CASE("eval_chunk -1", "eval_chunk", c->eval_chunk = -1);
     CASE("0 encoder layers", "layers", c->enc.n_layers = 0);
     CASE("cosine without a length", "cosine", (c->sched.kind = CWB_SCHED_COSINE, c->sched.total = 0));
@@ -337,6 +343,86 @@ static void test_nonfinite(void) {
     cwb_trainer_free(t);
 }
 
+/* Steps through the trainer interface (driver.h), recording the losses and
+ * the last evaluation. */
+static int drive(cwb_trainer *t, int steps, double *loss, cwb_metrics *ev) {
+    cwb_metrics m;
+    for (int s = 0; s < steps; s++) {
+        int rc = cwb_trainer_ops.step(t, &m);
+        if (rc) return rc;
+        const double *l = cwb_metrics_get(&m, "loss");
+        loss[s] = l ? *l : NAN;
+    }
+    return cwb_trainer_ops.evaluate(t, ev);
+}
+
+static void test_reset(void) {
+    /* Every piece of state a run changes: parameters and momentum, the
+     * decomposable loss's running estimates and E-step stream, the learnable
+     * temperature and its optimiser, the sampler (skewed batches), the
+     * augmentation stream. */
+    enum { S = 30 };
+    double l1[S], l2[S], l3[S];
+    cwb_metrics e1, e2, e3;
+    cwb_trainer_cfg c = small_cfg(12);
+    c.loss = cwb_loss_defaults(CWB_LOSS_DECOMPOSABLE);
+    c.learn_tau = 1;
+    c.batch_noise = 0.3f;
+    c.aug.flip = 0.2f;
+    cwb_trainer *t = cwb_trainer_new(&c, NULL);
+    const cwb_dataset *data = t ? cwb_trainer_data(t) : NULL;
+    int rc = t ? drive(t, S, l1, &e1) : -1;
+    ok(rc == CWB_OK && cwb_trainer_ops.steps(t) == S, "%d steps through the interface (%s)", S, rc ? cwb_errmsg() : "ok");
+    rc = cwb_trainer_reset(t);
+    ok(rc == CWB_OK && cwb_trainer_ops.steps(t) == 0 && cwb_trainer_data(t) == data,
+       "reset: step 0 again, on the same data set (not regenerated)");
+    rc = drive(t, S, l2, &e2);
+    ok(rc == CWB_OK && memcmp(l1, l2, sizeof l1) == 0, "after reset: the same %d losses, bit for bit", S);
+    ok(cwb_metrics_same(&e1, &e2) && e1.n == 7, "and the same evaluation (%d metrics)", e1.n);
+    cwb_trainer *fresh = cwb_trainer_new(&c, NULL);
+    rc = fresh ? drive(fresh, S, l3, &e3) : -1;
+    ok(rc == CWB_OK && memcmp(l1, l3, sizeof l1) == 0 && cwb_metrics_same(&e1, &e3),
+       "the same as a trainer just built with that config");
+    cwb_trainer_free(fresh);
+    cwb_trainer_free(t);
+    ok(cwb_trainer_reset(NULL) == CWB_EINVAL, "reset(NULL) is refused");
+}
+
+static void test_describe(void) {
+    cwb_trainer_cfg c = small_cfg(2);
+    c.tau = 0.2f;
+    c.aug.jitter = 0.3f;
+    c.opt = cwb_optim_defaults(CWB_OPT_ADAMW);
+    cwb_trainer *t = cwb_trainer_new(&c, NULL);
+    cwb_json j;
+    cwb_json_init(&j);
+    int rc = t ? cwb_trainer_ops.describe(t, &j) : -1;
+    const char *s = cwb_json_text(&j);
+    ok(rc == CWB_OK && s && s[0] == '{' && s[strlen(s) - 1] == '}', "describe: one JSON object");
+    ok(s && contains(s, "\"tau\":0.2,") && contains(s, "\"jitter\":0.3,") && contains(s, "\"lr\":0.001,"),
+       "floats are recorded as given (tau 0.2, jitter 0.3, lr 0.001), not 0.200000003: %s", s ? s : "");
+    ok(s && contains(s, "\"data\":{\"n\":512,") && contains(s, "\"beta2\":0.999") &&
+           contains(s, "\"loss\":{\"kind\":\"infonce\""),
+       "it has the data, the optimiser and the loss");
+    cwb_json_free(&j);
+    cwb_dataset *d = cwb_synth_new(&c.data, 2);
+    cwb_trainer *tb = cwb_trainer_new(&c, d);
+    cwb_json_init(&j);
+    rc = tb ? cwb_trainer_ops.describe(tb, &j) : -1;
+    ok(rc == CWB_OK && contains(cwb_json_text(&j), "\"data\":\"dataset object\""), "borrowed data: \"dataset object\"");
+    cwb_json_free(&j);
+    ok(cwb_trainer_ops.seed(tb) == 2 && strcmp(cwb_trainer_ops.kind, "trainer") == 0 &&
+           strcmp(cwb_trainer_ops.headline, "loss") == 0 && cwb_trainer_ops.tick_every == 1 && !cwb_trainer_ops.set,
+       "seed, kind, headline, tick hint; no live knobs yet");
+    const float *a, *b;
+    int n = 0, k = 0;
+    ok(cwb_trainer_ops.embed(tb, &a, &b, &n, &k) == CWB_OK && n == 512 && k == 16 && a && b,
+       "embed: N x k views for the geometry pane");
+    cwb_trainer_free(tb);
+    cwb_dataset_free(d);
+    cwb_trainer_free(t);
+}
+
 int main(void) {
     quick = getenv("CWB_TEST_QUICK") != NULL;
     test_defaults();
@@ -346,5 +432,7 @@ int main(void) {
     test_learn_tau();
     test_bad_configs();
     test_nonfinite();
+    test_reset();
+    test_describe();
     return done_testing();
 }

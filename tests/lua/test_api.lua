@@ -394,9 +394,10 @@ do
   near(cs:factor(60), 0.55, 1e-6, "cosine halfway is (1 + min_frac) / 2")
   is(cwb.nn.schedule{}:factor(1000), 1.0, "constant schedule")
   throws(function() cwb.nn.schedule{kind = "step"} end, "unknown schedule 'step'", "unknown schedule")
-  throws(function() cwb.nn.schedule{min_frac = 2} end, "option 'min_frac'", "min_frac range")
+  throws(function() cwb.nn.schedule{min_frac = 2} end, "schedule: min_frac = 2, must be in [0, 1]",
+         "min_frac range (the engine's check)")
   throws(function() cwb.nn.schedule{kind = "cosine", warmup = 10} end,
-         "option 'total': a cosine schedule needs total > warmup", "cosine needs its end")
+         "schedule: a cosine schedule needs total > warmup", "cosine needs its end")
 end
 
 -- ------------------------------------------------------------------ loss ----
@@ -671,14 +672,16 @@ do
                                     name = "api-scalefit"})
   local th, l = s:step()
   ok(th > 0 and l > 0 and s:steps() == 1 and s:theta() == th, "step returns theta and loss")
-  local steps, thetas, losses = s:run{steps = 50, every = 10, record = false}
-  ok(#steps == 5 and steps[5] == 51 and #thetas == 5 and #losses == 5, "run samples every `every` steps")
-  local st2, _, _, run = s:run(7, 3)
-  ok(#st2 == 3 and st2[3] == 58, "run(steps, every) keeps the last step")
-  local rec = math.type(run) == "integer" and cwb.runs.show(run)
+  local h = s:run{steps = 50, log_every = 10, record = false, history = true}.history
+  ok(#h.step == 6 and h.step[1] == 10 and h.step[5] == 50 and h.step[6] == 51 and #h.theta == 6 and #h.loss == 6,
+     "history every log_every trainer steps (10 .. 50) and the last (51)")
+  local r2 = s:run{steps = 7, log_every = 3, history = true}
+  ok(#r2.history.step == 3 and r2.history.step[3] == 58 and r2.history.theta[3] == s:theta(),
+     "the last step is kept (54, 57, 58), its theta the current one")
+  local rec = math.type(r2.run) == "integer" and cwb.runs.show(r2.run)
   ok(rec and rec.name == "api-scalefit" and rec.metrics.theta.count == 3,
      "run returns its store id (the recorded run, 3 theta values)")
-  ok(select(4, s:run{steps = 2, record = false}) == nil, "no id when not recorded")
+  ok(s:run{steps = 2, record = false}.run == nil, "no id when not recorded")
   local s2 = cwb.scalefit.new{a = a, b = b, loss = "decomposable", batch = 8, lr = 0.5, theta0 = ts}
   ok(s2:step() > 0, "the table form new{a=, b=, ...}")
   throws(function() cwb.scalefit.new(a, b, {loss = "hinge"}) end, "unknown loss 'hinge'", "scalefit loss name")
@@ -689,7 +692,8 @@ do
   throws(function() cwb.scalefit.new{a = a} end, "option 'b': cwb.tensor expected, got nil",
          "table form needs b")
   throws(function() cwb.scalefit.pairs{n = 1} end, "option 'n'", "pairs needs n >= 2")
-  throws(function() s:run{every = 2} end, "option 'steps': required", "run needs steps")
+  throws(function() s:run{log_every = 2} end, "option 'steps': required", "run needs steps")
+  throws(function() s:run(7, 3) end, "table expected, got number", "run takes a table, as every trainer's")
 end
 
 -- ------------------------------------------------------------------ help ----

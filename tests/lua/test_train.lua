@@ -138,8 +138,8 @@ throws(function() cwb.trainer.new{optim = {lr = "x"}} end, "option 'optim.lr': n
        "nested types are checked")
 throws(function() cwb.trainer.new{optim = {lr = -1}} end, "trainer: optim: lr=-1 must be finite and >= 0",
        "the engine's optimiser check, named once")
-throws(function() cwb.trainer.new{schedule = {kind = "cosine"}} end, "option 'schedule.total'",
-       "a cosine schedule without its end")
+throws(function() cwb.trainer.new{schedule = {kind = "cosine"}} end,
+       "trainer: schedule: a cosine schedule needs total > warmup", "a cosine schedule without its end")
 throws(function() cwb.trainer.new{data = 3} end, "option 'data': table expected, got number", "data type")
 throws(function() cwb.trainer.new(cfg{encoder = {dims = {8, 8}}}) end,
        "trainer: encoder input enc.dims[0] = 8, but the data dimension is 16", "engine errors are passed on")

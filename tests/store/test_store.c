@@ -190,7 +190,7 @@ static void test_round_trip(void) {
        "run id 0 and an empty metric name rejected");
     cwb_store_close(s);
 
-    ok(count_sql(db, "PRAGMA user_version") == 1, "schema version 1 in PRAGMA user_version");
+    ok(count_sql(db, "PRAGMA user_version") == 2, "schema version 2 in PRAGMA user_version");
     char mode[16];
     text_sql(db, "PRAGMA journal_mode", mode, sizeof mode);
     ok(strcmp(mode, "wal") == 0, "journal mode is WAL (%s)", mode);
@@ -374,10 +374,59 @@ static void test_statuses(void) {
     ok(count_sql(db, "SELECT count(*) FROM runs WHERE ended IS NULL") == 0,
        "every ended run has an end time");
     ok(cwb_store_run_end(s, b, "done") == 0, "an interrupted run can still be ended explicitly");
+    int64_t d = cwb_store_run_begin(s, "t", "d", "{}", 1);
+    ok(cwb_store_run_end(s, d, "stopped") == 0, "a run ended early on request is 'stopped' (%s)",
+       cwb_store_errmsg(s));
     cwb_store_close(s);
     text_sql(db, "SELECT status FROM runs WHERE id = 2", st, sizeof st);
     ok(strcmp(st, "done") == 0, "close leaves ended runs alone (%s)", st);
+    text_sql(db, "SELECT status FROM runs WHERE id = 4", st, sizeof st);
+    ok(strcmp(st, "stopped") == 0, "the store keeps 'stopped' (%s)", st);
     (void)b;
+}
+
+/* A file written by a cwb of schema version 1 (status without 'stopped'):
+ * opened, it is upgraded in place, its runs and metrics kept. */
+static void test_upgrade(void) {
+    char db[300], err[512], st[128];
+    path_in(db, sizeof db, "v1.db");
+    sqlite3 *h;
+    int rc = sqlite3_open(db, &h);
+    rc |= sqlite3_exec(h,
+                       "PRAGMA journal_mode=WAL;"
+                       "CREATE TABLE runs(id INTEGER PRIMARY KEY, recipe TEXT NOT NULL, name TEXT NOT NULL,"
+                       " params TEXT NOT NULL DEFAULT '{}', seed INTEGER NOT NULL, version TEXT NOT NULL,"
+                       " started TEXT NOT NULL, ended TEXT,"
+                       " status TEXT NOT NULL CHECK (status IN ('running','done','failed','interrupted')));"
+                       "CREATE TABLE metrics(run INTEGER NOT NULL REFERENCES runs(id), step INTEGER NOT NULL,"
+                       " name TEXT NOT NULL, value REAL);"
+                       "CREATE INDEX metrics_run_name_step ON metrics(run, name, step);"
+                       "INSERT INTO runs VALUES(1, 'old.lua', 'old run', '{\"batch\":8}', 3, '0.1.0',"
+                       " '2025-01-01T00:00:00.000Z', '2025-01-01T00:01:00.000Z', 'done');"
+                       "INSERT INTO metrics VALUES(1, 10, 'loss', 0.5), (1, 20, 'loss', 0.25);"
+                       "PRAGMA user_version = 1;",
+                       NULL, NULL, NULL);
+    sqlite3_close(h);
+    if (!ok(rc == SQLITE_OK, "a version-1 store written by hand")) return;
+    cwb_store *s = cwb_store_open(db, err, sizeof err);
+    ok(s != NULL, "a cwb of version 2 opens it (%s)", s ? "ok" : err);
+    if (!s) return;
+    int64_t r = cwb_store_run_begin(s, "new.lua", "new run", "{}", 1);
+    ok(r == 2 && cwb_store_run_end(s, r, "stopped") == 0, "a new run after the upgrade can be 'stopped' (%s)",
+       cwb_store_errmsg(s));
+    cwb_store_close(s);
+    ok(count_sql(db, "PRAGMA user_version") == 2, "upgraded to schema version 2");
+    text_sql(db, "SELECT group_concat(id || ':' || name || ':' || status || ':' || seed || ':' || params, ' ') "
+                 "FROM (SELECT * FROM runs ORDER BY id)", st, sizeof st);
+    ok(strcmp(st, "1:old run:done:3:{\"batch\":8} 2:new run:stopped:1:{}") == 0, "the old run is kept (%s)", st);
+    ok(count_sql(db, "SELECT count(*) FROM metrics WHERE run = 1 AND name = 'loss'") == 2 &&
+           count_sql(db, "SELECT count(*) FROM sqlite_master WHERE type='index' AND name='metrics_run_name_step'") == 1,
+       "with its metrics and the index");
+    text_sql(db, "PRAGMA integrity_check", st, sizeof st);
+    ok(strcmp(st, "ok") == 0, "integrity_check: %s", st);
+    s = cwb_store_open(db, err, sizeof err);
+    ok(s != NULL, "an upgraded file opens again as it is");
+    cwb_store_close(s);
 }
 
 /* ---- CLI ----------------------------------------------------------------------------- */
@@ -535,6 +584,7 @@ int main(void) {
     test_killed_writer();
     test_locked();
     test_statuses();
+    test_upgrade();
     test_cli();
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);

@@ -15,5 +15,6 @@ local tr = cwb.trainer.new{
 }
 local summary = tr:run{steps = steps, log_every = 5, eval_every = 500}
 print(string.format("tui_recipe: %d steps, loss %.4f, top1 %.3f", summary.steps,
-                    summary.loss or 0 / 0, summary.eval and summary.eval.top1 or 0 / 0))
+                    summary.last and summary.last.loss or 0 / 0,
+                    summary.eval and summary.eval.top1 or 0 / 0))
 return summary.steps

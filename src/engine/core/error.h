@@ -25,6 +25,11 @@ int cwb_fail(int code, const char *fmt, ...)
 #endif
     ;
 
+/* The optional "who: " prefix of a message, as two %s arguments:
+ * cwb_fail(CWB_EINVAL, "%s%sjitter = %g ...", CWB_WHO(who), x) reads
+ * "trainer: aug: jitter = inf ..." or, with who NULL, "jitter = inf ...". */
+#define CWB_WHO(who) ((who) ? (who) : ""), ((who) ? ": " : "")
+
 /* The last message recorded on this thread ("" if none). */
 const char *cwb_errmsg(void);
 

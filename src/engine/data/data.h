@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include "engine/core/rng.h"
 #include "engine/core/tensor.h"
+#include "util/json.h"
 
 typedef struct {
     int n;               /* samples N */
@@ -44,6 +45,8 @@ typedef struct {
 } cwb_dataset;
 
 cwb_dataset *cwb_synth_new(const cwb_synth_cfg *cfg, uint64_t seed);
+/* The config as the member `key` of the JSON object j is writing. */
+void cwb_synth_describe(const cwb_synth_cfg *c, const char *key, cwb_json *j);
 void cwb_dataset_free(cwb_dataset *d);
 /* Fill cluster_start and by_cluster from labels[0..n) (n, clusters and
  * labels set, the two index arrays NULL): indices ascending within a
@@ -59,8 +62,15 @@ typedef struct {
 } cwb_aug_cfg;
 /* Defaults: jitter 0.1, mask 0.1, flip 0, scale 0.2. */
 cwb_aug_cfg cwb_aug_defaults(void);
+/* The one check of an augmentation config, used by cwb_augment and by every
+ * trainer when it is built: jitter and scale finite and >= 0, mask and flip
+ * in [0, 1].  CWB_EINVAL with "who: jitter = inf, must be finite and >= 0"
+ * (who names the caller and the config, e.g. "trainer: aug"; may be NULL). */
+int cwb_aug_check(const cwb_aug_cfg *c, const char *who);
+/* The config as the member `key` of the JSON object j is writing. */
+void cwb_aug_describe(const cwb_aug_cfg *c, const char *key, cwb_json *j);
 /* out[B x d] = augment(x[B x d]); out may not alias x.  Errors on strengths
- * outside their range (jitter, scale >= 0; mask, flip in [0,1]). */
+ * outside their range (cwb_aug_check). */
 int cwb_augment(const cwb_aug_cfg *cfg, const float *x, float *out, int B, int d, cwb_rng *r);
 
 /*

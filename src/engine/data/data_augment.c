@@ -24,6 +24,7 @@
 #include "engine/core/error.h"
 
 #include <math.h>
+#include <stddef.h>
 
 cwb_aug_cfg cwb_aug_defaults(void) {
     cwb_aug_cfg c;
@@ -34,6 +35,28 @@ cwb_aug_cfg cwb_aug_defaults(void) {
     return c;
 }
 
+int cwb_aug_check(const cwb_aug_cfg *c, const char *who) {
+    if (!c) return cwb_fail(CWB_EINVAL, "%s%sNULL augmentation config", CWB_WHO(who));
+    if (!(c->jitter >= 0) || !isfinite(c->jitter))
+        return cwb_fail(CWB_EINVAL, "%s%sjitter = %g, must be finite and >= 0", CWB_WHO(who), (double)c->jitter);
+    if (!(c->scale >= 0) || !isfinite(c->scale))
+        return cwb_fail(CWB_EINVAL, "%s%sscale = %g, must be finite and >= 0", CWB_WHO(who), (double)c->scale);
+    if (!(c->mask >= 0 && c->mask <= 1))
+        return cwb_fail(CWB_EINVAL, "%s%smask = %g, must be in [0, 1]", CWB_WHO(who), (double)c->mask);
+    if (!(c->flip >= 0 && c->flip <= 1))
+        return cwb_fail(CWB_EINVAL, "%s%sflip = %g, must be in [0, 1]", CWB_WHO(who), (double)c->flip);
+    return CWB_OK;
+}
+
+static const cwb_json_field aug_fields[] = {
+    CWB_JSON_FIELD(cwb_aug_cfg, jitter, CWB_JSON_FLOAT), CWB_JSON_FIELD(cwb_aug_cfg, mask, CWB_JSON_FLOAT),
+    CWB_JSON_FIELD(cwb_aug_cfg, flip, CWB_JSON_FLOAT), CWB_JSON_FIELD(cwb_aug_cfg, scale, CWB_JSON_FLOAT),
+};
+
+void cwb_aug_describe(const cwb_aug_cfg *c, const char *key, cwb_json *j) {
+    cwb_json_record(j, key, NULL, c, aug_fields, CWB_JSON_NFIELDS(aug_fields));
+}
+
 int cwb_augment(const cwb_aug_cfg *cfg, const float *x, float *out, int B, int d, cwb_rng *r) {
     if (!cfg || !x || !out || !r)
         return cwb_fail(CWB_EINVAL, "cwb_augment: NULL %s",
@@ -42,14 +65,8 @@ int cwb_augment(const cwb_aug_cfg *cfg, const float *x, float *out, int B, int d
     size_t nx = (size_t)B * (size_t)d;
     if (x < out + nx && out < x + nx)
         return cwb_fail(CWB_EINVAL, "cwb_augment: output overlaps the input");
-    if (!(cfg->jitter >= 0) || !isfinite(cfg->jitter))
-        return cwb_fail(CWB_EINVAL, "cwb_augment: jitter = %g, must be finite and >= 0", (double)cfg->jitter);
-    if (!(cfg->scale >= 0) || !isfinite(cfg->scale))
-        return cwb_fail(CWB_EINVAL, "cwb_augment: scale = %g, must be finite and >= 0", (double)cfg->scale);
-    if (!(cfg->mask >= 0 && cfg->mask <= 1))
-        return cwb_fail(CWB_EINVAL, "cwb_augment: mask = %g, must be in [0, 1]", (double)cfg->mask);
-    if (!(cfg->flip >= 0 && cfg->flip <= 1))
-        return cwb_fail(CWB_EINVAL, "cwb_augment: flip = %g, must be in [0, 1]", (double)cfg->flip);
+    int rc = cwb_aug_check(cfg, "cwb_augment");
+    if (rc) return rc;
 
     const int block = d / 2 > 0 ? d / 2 : 1;
     for (int i = 0; i < B; i++) {

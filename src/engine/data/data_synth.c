@@ -10,6 +10,7 @@
 #include "engine/core/error.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -130,4 +131,15 @@ void cwb_gather_rows(const cwb_tensor *x, const int *idx, int B, float *out) {
     const size_t d = (size_t)x->cols;
     for (int i = 0; i < B; i++)
         memcpy(out + (size_t)i * d, x->data + (size_t)idx[i] * d, d * sizeof(float));
+}
+
+static const cwb_json_field synth_fields[] = {
+    CWB_JSON_FIELD(cwb_synth_cfg, n, CWB_JSON_INT),          CWB_JSON_FIELD(cwb_synth_cfg, clusters, CWB_JSON_INT),
+    CWB_JSON_FIELD(cwb_synth_cfg, latent_dim, CWB_JSON_INT), CWB_JSON_FIELD(cwb_synth_cfg, dim, CWB_JSON_INT),
+    CWB_JSON_FIELD(cwb_synth_cfg, spread, CWB_JSON_FLOAT),   CWB_JSON_FIELD(cwb_synth_cfg, obs_noise, CWB_JSON_FLOAT),
+    CWB_JSON_FIELD(cwb_synth_cfg, nonlinear, CWB_JSON_BOOL),
+};
+
+void cwb_synth_describe(const cwb_synth_cfg *c, const char *key, cwb_json *j) {
+    cwb_json_record(j, key, NULL, c, synth_fields, CWB_JSON_NFIELDS(synth_fields));
 }

@@ -11,6 +11,7 @@
 #include "engine/core/error.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -289,4 +290,21 @@ int cwb_mm_gather(const cwb_mm_data *d, cwb_modality m, const int *idx, int B,
     if (!tmp || !r) return cwb_fail(CWB_EINVAL, "cwb_mm_gather: augmenting needs a scratch buffer and an rng");
     cwb_gather_rows(x, idx, B, tmp);
     return cwb_augment(aug, tmp, out, B, x->cols, r);
+}
+
+#define DF(member, type) CWB_JSON_FIELD(cwb_mm_cfg, member, type)
+static const cwb_json_field cfg_fields[] = {
+    DF(n_train, CWB_JSON_INT),     DF(n_test, CWB_JSON_INT),       DF(classes, CWB_JSON_INT),
+    DF(shared_dim, CWB_JSON_INT),  DF(v_private_dim, CWB_JSON_INT), DF(t_private_dim, CWB_JSON_INT),
+    DF(v_dim, CWB_JSON_INT),       DF(t_dim, CWB_JSON_INT),        DF(hidden, CWB_JSON_INT),
+    DF(gap, CWB_JSON_FLOAT),       DF(signal, CWB_JSON_FLOAT),     DF(spread, CWB_JSON_FLOAT),
+    DF(v_noise, CWB_JSON_FLOAT),   DF(t_noise, CWB_JSON_FLOAT),
+};
+#undef DF
+
+void cwb_mm_data_describe(const cwb_mm_data *d, const char *key, cwb_json *j) {
+    cwb_json_open(j, key);
+    cwb_json_fields(j, &d->cfg, cfg_fields, CWB_JSON_NFIELDS(cfg_fields));   /* then a measured value */
+    cwb_json_num(j, "info_gap_nats", d->info_gap);
+    cwb_json_close(j);
 }

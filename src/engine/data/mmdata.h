@@ -73,6 +73,9 @@ typedef struct {
  * two configs differing only in `gap` share every random draw (centres,
  * maps, noise), so a sweep over the gap changes nothing else. */
 cwb_mm_data *cwb_mm_data_new(const cwb_mm_cfg *cfg, uint64_t seed);
+/* The data set's config and its information gap (info_gap_nats) as the
+ * member `key` of the JSON object j is writing. */
+void cwb_mm_data_describe(const cwb_mm_data *d, const char *key, cwb_json *j);
 void cwb_mm_data_free(cwb_mm_data *d);
 
 static inline const cwb_tensor *cwb_mm_x(const cwb_mm_data *d, cwb_modality m) {

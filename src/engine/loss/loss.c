@@ -41,6 +41,7 @@
 #include "engine/core/vexp.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -56,7 +57,7 @@ static const cwb_loss_row_fn loss_rows[CWB_LOSS_NKINDS] = {
     cwb_loss_row_sogclr, cwb_loss_row_decomposable, cwb_loss_row_infonce,
 };
 
-static int is_stateful(cwb_loss_kind kind) {
+int cwb_loss_is_stateful(cwb_loss_kind kind) {
     return kind == CWB_LOSS_SOGCLR || kind == CWB_LOSS_DECOMPOSABLE;
 }
 
@@ -94,33 +95,67 @@ int cwb_loss_from_name(const char *name) {
     return -1;
 }
 
+int cwb_loss_check(const cwb_loss_cfg *c, const char *who) {
+    if (!c) return cwb_fail(CWB_EINVAL, "%s%sloss: NULL configuration", CWB_WHO(who));
+    if ((int)c->kind < 0 || c->kind >= CWB_LOSS_NKINDS)
+        return cwb_fail(CWB_EINVAL, "%s%sloss: kind=%d is not a loss kind", CWB_WHO(who), (int)c->kind);
+    const char *nm = loss_names[c->kind];
+    if (c->chunk < 0) return cwb_fail(CWB_EINVAL, "%s%sloss %s: chunk=%d < 0", CWB_WHO(who), nm, c->chunk);
+    if (c->n_total < 0)
+        return cwb_fail(CWB_EINVAL, "%s%sloss %s: n_total=%ld < 0", CWB_WHO(who), nm, c->n_total);
+    if (!(c->noise_sigma >= 0) || !isfinite(c->noise_sigma))
+        return cwb_fail(CWB_EINVAL, "%s%sloss %s: noise_sigma=%g must be finite and >= 0", CWB_WHO(who), nm,
+                        c->noise_sigma);
+    if (c->both_views && c->kind != CWB_LOSS_DCL)
+        return cwb_fail(CWB_EINVAL, "%s%sloss %s: both_views is an option of dcl (ntxent is infonce "
+                                    "over both views)", CWB_WHO(who), nm);
+    if (uses_both_views(c) && c->symmetric)
+        return cwb_fail(CWB_EINVAL, "%s%sloss %s: symmetric=1 with both views: every row of both "
+                                    "views is already an anchor", CWB_WHO(who), nm);
+    if (cwb_loss_is_stateful(c->kind)) {
+        if (!(c->gamma > 0 && c->gamma <= 1))
+            return cwb_fail(CWB_EINVAL, "%s%sloss %s: gamma=%g outside (0, 1]", CWB_WHO(who), nm, c->gamma);
+        if (isnan(c->alpha)) return cwb_fail(CWB_EINVAL, "%s%sloss %s: alpha is NaN", CWB_WHO(who), nm);
+    }
+    return CWB_OK;
+}
+
+int cwb_loss_fit_dataset(cwb_loss_cfg *c, long n, const char *who) {
+    if (!cwb_loss_is_stateful(c->kind)) return CWB_OK;
+    if (c->n_total == 0) c->n_total = n;
+    if (c->n_total < n)
+        return cwb_fail(CWB_EINVAL, "%s%sloss n_total = %ld < N = %ld: the %s loss keeps one state per sample",
+                        CWB_WHO(who), c->n_total, n, cwb_loss_name(c->kind));
+    return CWB_OK;
+}
+
+/* The running-estimate knobs first: they are also cwb_loss_knob_fields, for
+ * the records that keep them at their top level (the scale fit's). */
+static const cwb_json_field loss_fields[] = {
+    CWB_JSON_FIELD(cwb_loss_cfg, alpha, CWB_JSON_DOUBLE), CWB_JSON_FIELD(cwb_loss_cfg, gamma, CWB_JSON_DOUBLE),
+    {"noise", CWB_JSON_DOUBLE, offsetof(cwb_loss_cfg, noise_sigma)},
+    CWB_JSON_FIELD(cwb_loss_cfg, estep_first, CWB_JSON_BOOL), CWB_JSON_FIELD(cwb_loss_cfg, jensen, CWB_JSON_BOOL),
+    CWB_JSON_FIELD(cwb_loss_cfg, symmetric, CWB_JSON_BOOL), CWB_JSON_FIELD(cwb_loss_cfg, chunk, CWB_JSON_INT),
+    CWB_JSON_FIELD(cwb_loss_cfg, n_total, CWB_JSON_LONG),
+    CWB_JSON_FIELD(cwb_loss_cfg, both_views, CWB_JSON_BOOL),
+};
+const cwb_json_field *const cwb_loss_knob_fields = loss_fields;
+
+void cwb_loss_describe(const cwb_loss_cfg *c, const char *key, cwb_json *j) {
+    cwb_json_record(j, key, cwb_loss_name(c->kind), c, loss_fields, CWB_JSON_NFIELDS(loss_fields));
+}
+
 static int check_cfg(const cwb_loss_cfg *cfg, int max_batch, int dim) {
-    if (!cfg) return cwb_fail(CWB_EINVAL, "loss: NULL configuration");
-    if ((int)cfg->kind < 0 || cfg->kind >= CWB_LOSS_NKINDS)
-        return cwb_fail(CWB_EINVAL, "loss: kind=%d is not a loss kind", (int)cfg->kind);
+    int rc = cwb_loss_check(cfg, NULL);
+    if (rc) return rc;
     const char *nm = loss_names[cfg->kind];
     if (max_batch < 2)
         return cwb_fail(CWB_EINVAL, "loss %s: max_batch=%d < 2", nm, max_batch);
     if (dim < 1) return cwb_fail(CWB_EINVAL, "loss %s: dim=%d < 1", nm, dim);
-    if (cfg->chunk < 0) return cwb_fail(CWB_EINVAL, "loss %s: chunk=%d < 0", nm, cfg->chunk);
-    if (cfg->n_total < 0)
-        return cwb_fail(CWB_EINVAL, "loss %s: n_total=%ld < 0", nm, cfg->n_total);
-    if (cfg->both_views && cfg->kind != CWB_LOSS_DCL)
-        return cwb_fail(CWB_EINVAL, "loss %s: both_views is an option of dcl (ntxent is infonce "
-                                    "over both views)", nm);
-    if (uses_both_views(cfg) && cfg->symmetric)
-        return cwb_fail(CWB_EINVAL, "loss %s: symmetric=1 with both views: every row of both "
-                                    "views is already an anchor", nm);
-    if (!(cfg->noise_sigma >= 0) || !isfinite(cfg->noise_sigma))
-        return cwb_fail(CWB_EINVAL, "loss %s: noise_sigma=%g must be finite and >= 0", nm,
-                        cfg->noise_sigma);
-    if (is_stateful(cfg->kind)) {
+    if (cwb_loss_is_stateful(cfg->kind)) {
         if (cfg->n_total < 2)
             return cwb_fail(CWB_EINVAL, "loss %s: n_total=%ld, a stateful loss needs the dataset size",
                             nm, cfg->n_total);
-        if (!(cfg->gamma > 0 && cfg->gamma <= 1))
-            return cwb_fail(CWB_EINVAL, "loss %s: gamma=%g outside (0, 1]", nm, cfg->gamma);
-        if (isnan(cfg->alpha)) return cwb_fail(CWB_EINVAL, "loss %s: alpha is NaN", nm);
         if ((size_t)cfg->n_total > ((size_t)-1 / 2) / sizeof(double) / 2)
             return cwb_fail(CWB_ENOMEM, "loss %s: n_total=%ld is too large", nm, cfg->n_total);
     }
@@ -145,7 +180,7 @@ cwb_loss *cwb_loss_new(const cwb_loss_cfg *cfg, int max_batch, int dim, uint64_t
     L->grad = cwb_alloc(blk);
     L->bias = cwb_alloc(cols);
     int ok = L->dots && L->grad && L->bias;
-    if (ok && is_stateful(cfg->kind)) {
+    if (ok && cwb_loss_is_stateful(cfg->kind)) {
         /* 2 n_total log zhat, then 2 n_total relative variances (jensen) */
         L->logzhat = malloc(4 * (size_t)cfg->n_total * sizeof(double));
         ok = L->logzhat != NULL;
@@ -359,7 +394,7 @@ int cwb_loss_eval(cwb_loss *L, const float *a, const float *b, int B, int k,
                 return cwb_fail(CWB_EINVAL, "loss %s: col_w[%d]=%g must be finite and >= 0", nm,
                                 j, (double)col_w[j]);
     long N = L->cfg.n_total;
-    if (is_stateful(L->cfg.kind)) {
+    if (cwb_loss_is_stateful(L->cfg.kind)) {
         if (N < B)
             return cwb_fail(CWB_EINVAL, "loss %s: n_total=%ld < batch B=%d", nm, N, B);
         if (idx)

@@ -40,6 +40,8 @@
 
 #include <stdint.h>
 
+#include "util/json.h"
+
 typedef enum {
     CWB_LOSS_INFONCE = 0,
     CWB_LOSS_DCL,
@@ -81,6 +83,25 @@ cwb_loss_cfg cwb_loss_defaults(cwb_loss_kind kind);
 /* "infonce", "dcl", "sogclr", "decomposable", "ntxent" */
 const char *cwb_loss_name(cwb_loss_kind kind);
 int cwb_loss_from_name(const char *name);        /* -1 if unknown */
+/* The kinds that keep a running estimate per sample (SOGCLR, DECOMPOSABLE):
+ * they need the batch's dataset indices and n_total = N. */
+int cwb_loss_is_stateful(cwb_loss_kind kind);
+
+/* The one check of a loss config, used by cwb_loss_new and by every trainer
+ * when it is built: a known kind, chunk and n_total >= 0, noise finite and
+ * >= 0, and for the stateful kinds gamma in (0, 1] and alpha not NaN.
+ * CWB_EINVAL with "who: gamma=2 outside (0, 1]" (who may be NULL). */
+int cwb_loss_check(const cwb_loss_cfg *c, const char *who);
+/* A trainer's loss over a data set of n samples: a stateful kind's n_total
+ * is set to n when 0 and must be >= n (one state per sample); other kinds
+ * are left as they are.  CWB_EINVAL with "who: ..." otherwise. */
+int cwb_loss_fit_dataset(cwb_loss_cfg *c, long n, const char *who);
+/* The config as the member `key` of the JSON object j is writing. */
+void cwb_loss_describe(const cwb_loss_cfg *c, const char *key, cwb_json *j);
+/* The running-estimate knobs (alpha, gamma, noise, estep_first, jensen) as
+ * JSON fields of a cwb_loss_cfg, for a record that embeds the config. */
+#define CWB_LOSS_NKNOBS 5
+extern const cwb_json_field *const cwb_loss_knob_fields;
 
 typedef struct {
     double value;      /* reported loss (see above) */

@@ -8,6 +8,7 @@
 #include "engine/core/vexp.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <strings.h>
 
@@ -45,36 +46,52 @@ int cwb_opt_from_name(const char *name) {
     return -1;
 }
 
-static int check_cfg(const cwb_optim_cfg *c, size_t n) {
-    if (!c) return cwb_fail(CWB_EINVAL, "optim: config is NULL");
+int cwb_optim_check(const cwb_optim_cfg *c, const char *who) {
+    if (!c) return cwb_fail(CWB_EINVAL, "%s%sconfig is NULL", CWB_WHO(who));
     if (c->kind != CWB_OPT_SGD && c->kind != CWB_OPT_ADAMW)
-        return cwb_fail(CWB_EINVAL, "optim: unknown kind %d", (int)c->kind);
-    if (n == 0) return cwb_fail(CWB_EINVAL, "optim: no parameters (n_params = 0)");
+        return cwb_fail(CWB_EINVAL, "%s%sunknown kind %d", CWB_WHO(who), (int)c->kind);
     if (!(c->lr >= 0.0f) || !isfinite(c->lr))
-        return cwb_fail(CWB_EINVAL, "optim: lr=%g must be finite and >= 0", (double)c->lr);
+        return cwb_fail(CWB_EINVAL, "%s%slr=%g must be finite and >= 0", CWB_WHO(who), (double)c->lr);
     if (!(c->weight_decay >= 0.0f) || !isfinite(c->weight_decay))
-        return cwb_fail(CWB_EINVAL, "optim: weight_decay=%g must be finite and >= 0",
+        return cwb_fail(CWB_EINVAL, "%s%sweight_decay=%g must be finite and >= 0", CWB_WHO(who),
                         (double)c->weight_decay);
     if (c->kind == CWB_OPT_SGD) {
         if (!(c->momentum >= 0.0f && c->momentum < 1.0f))
-            return cwb_fail(CWB_EINVAL, "optim: sgd momentum=%g must be in [0, 1)",
+            return cwb_fail(CWB_EINVAL, "%s%ssgd momentum=%g must be in [0, 1)", CWB_WHO(who),
                             (double)c->momentum);
     } else {
         if (!(c->beta1 >= 0.0f && c->beta1 < 1.0f))
-            return cwb_fail(CWB_EINVAL, "optim: adamw beta1=%g must be in [0, 1)",
+            return cwb_fail(CWB_EINVAL, "%s%sadamw beta1=%g must be in [0, 1)", CWB_WHO(who),
                             (double)c->beta1);
         if (!(c->beta2 >= 0.0f && c->beta2 < 1.0f))
-            return cwb_fail(CWB_EINVAL, "optim: adamw beta2=%g must be in [0, 1)",
+            return cwb_fail(CWB_EINVAL, "%s%sadamw beta2=%g must be in [0, 1)", CWB_WHO(who),
                             (double)c->beta2);
         if (!(c->eps > 0.0f) || !isfinite(c->eps))
-            return cwb_fail(CWB_EINVAL, "optim: adamw eps=%g must be finite and > 0",
+            return cwb_fail(CWB_EINVAL, "%s%sadamw eps=%g must be finite and > 0", CWB_WHO(who),
                             (double)c->eps);
     }
     return CWB_OK;
 }
 
+/* lr, momentum, weight_decay; then AdamW's own */
+static const cwb_json_field optim_fields[] = {
+    CWB_JSON_FIELD(cwb_optim_cfg, lr, CWB_JSON_FLOAT),    CWB_JSON_FIELD(cwb_optim_cfg, momentum, CWB_JSON_FLOAT),
+    CWB_JSON_FIELD(cwb_optim_cfg, weight_decay, CWB_JSON_FLOAT),
+    CWB_JSON_FIELD(cwb_optim_cfg, beta1, CWB_JSON_FLOAT), CWB_JSON_FIELD(cwb_optim_cfg, beta2, CWB_JSON_FLOAT),
+    CWB_JSON_FIELD(cwb_optim_cfg, eps, CWB_JSON_FLOAT),
+};
+
+void cwb_optim_describe(const cwb_optim_cfg *c, const char *key, cwb_json *j) {
+    cwb_json_record(j, key, c->kind == CWB_OPT_SGD ? "sgd" : "adamw", c, optim_fields,
+                    c->kind == CWB_OPT_ADAMW ? CWB_JSON_NFIELDS(optim_fields) : 3);
+}
+
 cwb_optim *cwb_optim_new(const cwb_optim_cfg *cfg, size_t n_params) {
-    if (check_cfg(cfg, n_params) != CWB_OK) return NULL;
+    if (cwb_optim_check(cfg, "optim") != CWB_OK) return NULL;
+    if (n_params == 0) {
+        cwb_fail(CWB_EINVAL, "optim: no parameters (n_params = 0)");
+        return NULL;
+    }
     cwb_optim *o = calloc(1, sizeof *o);
     if (!o) {
         cwb_fail(CWB_ENOMEM, "optim: out of memory");
@@ -172,12 +189,43 @@ int cwb_optim_step(cwb_optim *o, float *params, const float *grads, float lr) {
 
 /* ---- schedules ----------------------------------------------------------- */
 
+static const char *const sched_names[] = {"constant", "warmup", "cosine"};
+#define N_SCHED ((int)(sizeof sched_names / sizeof sched_names[0]))
+
 int cwb_sched_from_name(const char *name) {
     if (!name) return -1;
-    if (strcasecmp(name, "constant") == 0) return CWB_SCHED_CONSTANT;
-    if (strcasecmp(name, "warmup") == 0) return CWB_SCHED_WARMUP;
-    if (strcasecmp(name, "cosine") == 0) return CWB_SCHED_COSINE;
+    for (int k = 0; k < N_SCHED; k++)
+        if (strcasecmp(name, sched_names[k]) == 0) return k;
     return -1;
+}
+
+const char *cwb_sched_name(cwb_sched_kind kind) {
+    return (int)kind >= 0 && (int)kind < N_SCHED ? sched_names[kind] : "unknown";
+}
+
+int cwb_schedule_check(const cwb_schedule *s, const char *who) {
+    if (!s) return cwb_fail(CWB_EINVAL, "%s%sschedule is NULL", CWB_WHO(who));
+    if ((int)s->kind < 0 || (int)s->kind >= N_SCHED)
+        return cwb_fail(CWB_EINVAL, "%s%sunknown schedule kind %d", CWB_WHO(who), (int)s->kind);
+    if (s->warmup < 0 || s->total < 0)
+        return cwb_fail(CWB_EINVAL, "%s%swarmup = %ld, total = %ld, must be >= 0", CWB_WHO(who),
+                        s->warmup, s->total);
+    if (!(s->min_frac >= 0 && s->min_frac <= 1))
+        return cwb_fail(CWB_EINVAL, "%s%smin_frac = %g, must be in [0, 1]", CWB_WHO(who), (double)s->min_frac);
+    if (s->kind == CWB_SCHED_COSINE && s->total <= s->warmup)
+        return cwb_fail(CWB_EINVAL,
+                        "%s%sa cosine schedule needs total > warmup (the run's step count), got total = %ld, "
+                        "warmup = %ld", CWB_WHO(who), s->total, s->warmup);
+    return CWB_OK;
+}
+
+static const cwb_json_field sched_fields[] = {
+    CWB_JSON_FIELD(cwb_schedule, warmup, CWB_JSON_LONG), CWB_JSON_FIELD(cwb_schedule, total, CWB_JSON_LONG),
+    CWB_JSON_FIELD(cwb_schedule, min_frac, CWB_JSON_FLOAT),
+};
+
+void cwb_schedule_describe(const cwb_schedule *s, const char *key, cwb_json *j) {
+    cwb_json_record(j, key, cwb_sched_name(s->kind), s, sched_fields, CWB_JSON_NFIELDS(sched_fields));
 }
 
 float cwb_schedule_factor(const cwb_schedule *s, long step) {

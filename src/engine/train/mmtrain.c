@@ -24,6 +24,7 @@
 #include "engine/core/tensor.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -106,19 +107,6 @@ cwb_mm_train_cfg cwb_mm_train_defaults(void) {
     return c;
 }
 
-static int is_stateful(cwb_loss_kind kind) {
-    return kind == CWB_LOSS_SOGCLR || kind == CWB_LOSS_DECOMPOSABLE;
-}
-
-static int check_aug(const char *which, const cwb_aug_cfg *a) {
-    if (!(a->jitter >= 0) || !isfinite(a->jitter) || !(a->scale >= 0) || !isfinite(a->scale) ||
-        !(a->mask >= 0 && a->mask <= 1) || !(a->flip >= 0 && a->flip <= 1))
-        return cwb_fail(CWB_EINVAL,
-                        "cwb_mm_trainer_new: %s augmentation out of range (jitter %g, scale %g >= 0; mask %g, flip %g in [0,1])",
-                        which, (double)a->jitter, (double)a->scale, (double)a->mask, (double)a->flip);
-    return CWB_OK;
-}
-
 static int check_cfg(const cwb_mm_train_cfg *c) {
     const char *fn = "cwb_mm_trainer_new";
     if (c->mode != CWB_MM_TWO_TOWER && c->mode != CWB_MM_UNIMODAL)
@@ -152,14 +140,14 @@ static int check_cfg(const cwb_mm_train_cfg *c) {
     if (c->eval_fusion_steps < 0 || c->probe_steps < 0 || c->eval_chunk < 0)
         return cwb_fail(CWB_EINVAL, "%s: eval_fusion_steps = %d, probe_steps = %d, eval_chunk = %d must be >= 0",
                         fn, c->eval_fusion_steps, c->probe_steps, c->eval_chunk);
-    if ((int)c->loss.kind < 0 || c->loss.kind >= CWB_LOSS_NKINDS)
-        return cwb_fail(CWB_EINVAL, "%s: unknown loss kind %d", fn, (int)c->loss.kind);
-    if (c->sched.kind != CWB_SCHED_CONSTANT && c->sched.kind != CWB_SCHED_WARMUP &&
-        c->sched.kind != CWB_SCHED_COSINE)
-        return cwb_fail(CWB_EINVAL, "%s: unknown schedule kind %d", fn, (int)c->sched.kind);
-    int rc = check_aug("V", &c->aug_v);
-    if (!rc) rc = check_aug("T", &c->aug_t);
-    return rc;
+    /* one check each for the parts shared with cwb_trainer (data.h, loss.h, optim.h) */
+    int rc;
+    if ((rc = cwb_aug_check(&c->aug_v, "cwb_mm_trainer_new: V augmentation")) ||
+        (rc = cwb_aug_check(&c->aug_t, "cwb_mm_trainer_new: T augmentation")) ||
+        (rc = cwb_loss_check(&c->loss, fn)) || (rc = cwb_optim_check(&c->opt, "cwb_mm_trainer_new: optim")) ||
+        (rc = cwb_schedule_check(&c->sched, "cwb_mm_trainer_new: schedule")))
+        return rc;
+    return CWB_OK;
 }
 
 static void tower_free(tower *w) {
@@ -351,11 +339,7 @@ cwb_mm_trainer *cwb_mm_trainer_new(const cwb_mm_train_cfg *cfg, const cwb_mm_dat
 
     if (two) {
         cwb_loss_cfg lc = c->loss;
-        if (is_stateful(lc.kind) && lc.n_total == 0) lc.n_total = t->ntr;
-        if (is_stateful(lc.kind) && lc.n_total < t->ntr) {
-            cwb_fail(CWB_EINVAL, "cwb_mm_trainer_new: loss n_total = %ld < n_train = %d", lc.n_total, t->ntr);
-            goto fail;
-        }
+        if (cwb_loss_fit_dataset(&lc, t->ntr, "cwb_mm_trainer_new")) goto fail;
         cwb_rng lr;
         cwb_rng_seed(&lr, c->seed, CWB_STREAM_LOSS);
         lc.symmetric = 1;
@@ -813,4 +797,136 @@ int cwb_mm_trainer_eval(cwb_mm_trainer *t, int with_lr_fewshot, cwb_mm_eval_info
         info->head_acc = (double)hit / nte;
     }
     return CWB_OK;
+}
+
+/* ---- the trainer interface (driver.h) ------------------------------------------ */
+
+static int ops_step(void *self, cwb_metrics *m) {
+    cwb_mm_trainer *t = self;
+    const cwb_mm_train_cfg *c = &t->cfg;
+    cwb_mm_step_info s;
+    int rc = cwb_mm_trainer_step(t, &s);
+    if (rc) return rc;
+    cwb_metrics_clear(m);
+    cwb_metrics_add(m, "loss", s.loss);
+    if (c->mode == CWB_MM_TWO_TOWER) {
+        cwb_metrics_add(m, "con", s.con);
+        if (c->w_sep > 0) cwb_metrics_add(m, "sep", s.sep);
+        if (c->w_bridge > 0) cwb_metrics_add(m, "bridge", s.bridge);
+        if (c->w_gc > 0) cwb_metrics_add(m, "gc", s.gc);
+        if (c->w_itm > 0) cwb_metrics_add(m, "itm", s.itm);
+    } else {
+        cwb_metrics_add(m, "train_acc", s.train_acc);
+    }
+    cwb_metrics_add(m, "lr", s.lr);
+    cwb_metrics_add(m, "tau", s.tau);
+    cwb_metrics_add(m, "grad_norm", s.grad_norm);
+    return CWB_OK;
+}
+
+/* The evaluation's fields by name; NaN is cwb_mm_eval_info's "does not
+ * apply" (mmtrain.h), left out of the list. */
+#define F(name, member) {name, offsetof(cwb_mm_eval_info, member)}
+static const cwb_metric_field eval_fields[] = {
+    F("zero_shot", zero_shot),
+    F("fewshot1", fewshot[0]),         F("fewshot5", fewshot[1]),         F("fewshot10", fewshot[2]),
+    F("fewshot1_std", fewshot_std[0]), F("fewshot5_std", fewshot_std[1]), F("fewshot10_std", fewshot_std[2]),
+    F("fewshot_lr1", fewshot_lr[0]),   F("fewshot_lr5", fewshot_lr[1]),   F("fewshot_lr10", fewshot_lr[2]),
+    F("r1_v2t", r_v2t[0]),             F("r5_v2t", r_v2t[1]),             F("r10_v2t", r_v2t[2]),
+    F("r1_t2v", r_t2v[0]),             F("r5_t2v", r_t2v[1]),             F("r10_t2v", r_t2v[2]),
+    F("linear_probe", linear_probe),   F("head_acc", head_acc),           F("gap_centroid", gap_centroid),
+    F("gap_paired", gap_paired),       F("alignment", alignment),         F("uniformity_v", uniformity_v),
+    F("uniformity_t", uniformity_t),   F("collapse_std", collapse_std),   F("fusion_acc", fusion_acc),
+};
+#undef F
+
+int cwb_mm_trainer_eval_metrics(cwb_mm_trainer *t, int with_lr_fewshot, cwb_metrics *m) {
+    cwb_mm_eval_info e;
+    int rc = cwb_mm_trainer_eval(t, with_lr_fewshot, &e);
+    if (rc) return rc;
+    rc = cwb_metrics_from_fields(m, &e, eval_fields, (int)(sizeof eval_fields / sizeof eval_fields[0]), 1);
+    if (!rc) rc = cwb_metrics_add(m, "feat_dim", e.feat_dim);
+    return rc;
+}
+
+static int ops_evaluate(void *self, cwb_metrics *m) {
+    cwb_mm_trainer *t = self;
+    return cwb_mm_trainer_eval_metrics(t, t->cfg.lr_fewshot, m);
+}
+
+/* As cwb_trainer_reset: a trainer built anew on the same data, moved in. */
+int cwb_mm_trainer_reset(cwb_mm_trainer *t) {
+    if (!t) return cwb_fail(CWB_EINVAL, "cwb_mm_trainer_reset: NULL trainer");
+    cwb_mm_trainer *fresh = cwb_mm_trainer_new(&t->cfg, t->data);
+    if (!fresh) return CWB_ENOMEM; /* the config was valid at construction: only memory can fail */
+    fresh->owned = t->owned;
+    t->owned = NULL;
+    cwb_mm_trainer old = *t;
+    *t = *fresh;
+    *fresh = old;
+    cwb_mm_trainer_free(fresh);
+    return CWB_OK;
+}
+
+static int ops_reset(void *self) { return cwb_mm_trainer_reset(self); }
+
+#define MF(member, type) CWB_JSON_FIELD(cwb_mm_train_cfg, member, type)
+static const cwb_json_field cfg_fields[] = {
+    MF(seed, CWB_JSON_U64),  MF(batch, CWB_JSON_INT),   MF(hidden, CWB_JSON_INT), MF(body_layers, CWB_JSON_INT),
+    MF(dim, CWB_JSON_INT),   MF(tau, CWB_JSON_FLOAT),   MF(learn_tau, CWB_JSON_BOOL), MF(four_term, CWB_JSON_BOOL),
+    MF(w_sep, CWB_JSON_FLOAT), MF(w_bridge, CWB_JSON_FLOAT), MF(w_gc, CWB_JSON_FLOAT), MF(w_itm, CWB_JSON_FLOAT),
+    MF(sep_tau, CWB_JSON_FLOAT), MF(bridge_t, CWB_JSON_FLOAT),
+    {"bridge_t_sampled", CWB_JSON_BOOL, offsetof(cwb_mm_train_cfg, bridge_sample_t)},
+};
+#undef MF
+
+int cwb_mm_trainer_describe(const cwb_mm_trainer *t, cwb_json *j) {
+    if (!t || !j) return cwb_fail(CWB_EINVAL, "cwb_mm_trainer_describe: NULL %s", !t ? "trainer" : "writer");
+    const cwb_mm_train_cfg *c = &t->cfg;
+    cwb_json_open(j, NULL);
+    cwb_json_str(j, "mode", c->mode == CWB_MM_TWO_TOWER ? "two_tower" : "unimodal");
+    if (c->mode == CWB_MM_UNIMODAL) cwb_json_str(j, "modality", c->uni_modality == CWB_MOD_V ? "v" : "t");
+    cwb_json_fields(j, c, cfg_fields, CWB_JSON_NFIELDS(cfg_fields));
+    cwb_json_str(j, "act", cwb_act_name(c->act));
+    cwb_mm_data_describe(t->data, "data", j);
+    cwb_aug_describe(&c->aug_v, "aug_v", j);
+    cwb_aug_describe(&c->aug_t, "aug_t", j);
+    cwb_optim_describe(&c->opt, "optim", j);
+    cwb_schedule_describe(&c->sched, "schedule", j);
+    /* the loss as the contrastive term uses it: symmetric, n_total filled in */
+    cwb_loss_describe(t->lvt ? cwb_loss_config(t->lvt) : &c->loss, "loss", j);
+    cwb_json_close(j);
+    return CWB_OK;
+}
+
+static int ops_describe(const void *self, cwb_json *j) { return cwb_mm_trainer_describe(self, j); }
+
+/* The geometry pane: the image and text embeddings of every sample. */
+static int ops_embed(void *self, const float **a, const float **b, int *n, int *k) {
+    cwb_mm_trainer *t = self;
+    int rc = cwb_mm_trainer_embed(t, a, b, NULL, NULL, NULL);
+    if (rc) return rc;
+    *n = t->data->n;
+    *k = t->k;
+    return CWB_OK;
+}
+
+static const int *ops_labels(const void *self) { return ((const cwb_mm_trainer *)self)->data->labels; }
+
+static long ops_steps(const void *self) { return ((const cwb_mm_trainer *)self)->step; }
+static uint64_t ops_seed(const void *self) { return ((const cwb_mm_trainer *)self)->cfg.seed; }
+
+static void ops_destroy(void *self) { cwb_mm_trainer_free(self); }
+
+#define MM_OPS .headline = "loss", .tick_every = 1, .step = ops_step, .evaluate = ops_evaluate, \
+               .reset = ops_reset, .describe = ops_describe, .steps = ops_steps, .seed = ops_seed, \
+               .destroy = ops_destroy, .set = NULL /* live knobs: issue 12 */
+static const cwb_train_ops two_tower_ops = {.kind = "mm trainer", .embed = ops_embed,
+                                            .labels = ops_labels, MM_OPS};
+static const cwb_train_ops unimodal_ops = {.kind = "mm unimodal", .embed = NULL, .labels = NULL,
+                                           MM_OPS};
+#undef MM_OPS
+
+const cwb_train_ops *cwb_mm_trainer_ops(const cwb_mm_trainer *t) {
+    return t && t->cfg.mode == CWB_MM_UNIMODAL ? &unimodal_ops : &two_tower_ops;
 }

@@ -30,6 +30,7 @@
 #include "engine/loss/loss.h"
 #include "engine/data/mmdata.h"
 #include "engine/nn/optim.h"
+#include "engine/train/driver.h"
 
 typedef enum { CWB_MM_TWO_TOWER = 0, CWB_MM_UNIMODAL } cwb_mm_mode;
 
@@ -59,6 +60,7 @@ typedef struct {
     int eval_fusion_steps;   /* steps training the question head at eval, 0 = skip */
     int fewshot_episodes;    /* episodes per few-shot k */
     int probe_steps;         /* logistic-probe steps (0 = probe default) */
+    int lr_fewshot;          /* the evaluation also fits the logistic few-shot probes */
     int eval_chunk;          /* rows per block in retrieval (0 = 256) */
 } cwb_mm_train_cfg;
 
@@ -66,7 +68,8 @@ typedef struct {
  * scale 0.2, flip 0) for both, B 128, hidden 128, 1 body layer, dim 32,
  * ReLU, AdamW lr 2e-3 wd 1e-4, constant lr, InfoNCE, tau 0.1 fixed, two-term
  * L_con, no regularisers, sep_tau 0 (= tau), bridge_t 0.25 fixed,
- * fusion_hidden 64, eval_fusion_steps 300, 20 episodes, probe_steps 0. */
+ * fusion_hidden 64, eval_fusion_steps 300, 20 episodes, probe_steps 0,
+ * lr_fewshot 0. */
 cwb_mm_train_cfg cwb_mm_train_defaults(void);
 
 typedef struct {
@@ -116,5 +119,20 @@ int cwb_mm_trainer_eval(cwb_mm_trainer *t, int with_lr_fewshot, cwb_mm_eval_info
 int cwb_mm_trainer_embed(cwb_mm_trainer *t, const float **zv, const float **zt,
                          const float **ziv, const float **zit, const float **caps);
 int cwb_mm_trainer_dim(const cwb_mm_trainer *t);   /* k */
+
+/* Back to the state right after cwb_mm_trainer_new: same seed, same numbers. */
+int cwb_mm_trainer_reset(cwb_mm_trainer *t);
+/* The effective configuration and the data set's as one JSON object. */
+int cwb_mm_trainer_describe(const cwb_mm_trainer *t, cwb_json *j);
+/* cwb_mm_trainer_eval as a metrics list (driver.h): the quantities that do
+ * not apply (zero-shot of a unimodal model, a k-shot probe with fewer than k
+ * rows of a class, the skipped fusion task) are absent, not NaN. */
+int cwb_mm_trainer_eval_metrics(cwb_mm_trainer *t, int with_lr_fewshot, cwb_metrics *m);
+
+/* The trainer interface (driver.h) for t's mode: steps report loss and,
+ * two-tower, con and each regulariser that is on (sep, bridge, gc, itm),
+ * unimodal train_acc, then lr, tau, grad_norm; evaluations use
+ * cfg.lr_fewshot; only the two-tower model embeds (V and T). */
+const cwb_train_ops *cwb_mm_trainer_ops(const cwb_mm_trainer *t);
 
 #endif

@@ -26,6 +26,7 @@
 #include "engine/core/tensor.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -200,8 +201,8 @@ static int check_scalefit(const cwb_scalefit_cfg *c, const float *a, const float
     if (c->batch_noise > 0 && !labels)
         return cwb_fail(CWB_EINVAL, "cwb_scalefit_new: batch_noise = %g needs the pairs' labels",
                         (double)c->batch_noise);
-    if ((int)c->loss.kind < 0 || c->loss.kind >= CWB_LOSS_NKINDS)
-        return cwb_fail(CWB_EINVAL, "cwb_scalefit_new: unknown loss kind %d", (int)c->loss.kind);
+    int rc = cwb_loss_check(&c->loss, "cwb_scalefit_new");
+    if (rc) return rc;
     if (c->unscaled && c->loss.kind != CWB_LOSS_INFONCE && c->loss.kind != CWB_LOSS_DCL)
         return cwb_fail(CWB_EINVAL, "cwb_scalefit_new: unscaled applies to infonce and dcl, not %s",
                         cwb_loss_name(c->loss.kind));
@@ -312,3 +313,68 @@ int cwb_scalefit_step(cwb_scalefit *s, double *theta, double *loss) {
     if (loss) *loss = out.value;
     return CWB_OK;
 }
+
+double cwb_scalefit_theta(const cwb_scalefit *s) { return s ? s->theta : NAN; }
+long cwb_scalefit_steps(const cwb_scalefit *s) { return s ? s->step : 0; }
+const cwb_scalefit_cfg *cwb_scalefit_config(const cwb_scalefit *s) { return s ? &s->cfg : NULL; }
+
+/* As cwb_trainer_reset: built anew from the same pairs and labels (the
+ * copies this object holds), moved in. */
+int cwb_scalefit_reset(cwb_scalefit *s) {
+    if (!s) return cwb_fail(CWB_EINVAL, "cwb_scalefit_reset: NULL scalefit");
+    cwb_scalefit *fresh = cwb_scalefit_new(&s->cfg, s->ds->x->data, s->bt->data, s->ds->labels, s->n, s->k);
+    if (!fresh) return CWB_ENOMEM; /* the inputs were valid at construction: only memory can fail */
+    cwb_scalefit old = *s;
+    *s = *fresh;
+    *fresh = old;
+    cwb_scalefit_free(fresh);
+    return CWB_OK;
+}
+
+#define SF(member, type) CWB_JSON_FIELD(cwb_scalefit_cfg, member, type)
+static const cwb_json_field cfg_fields[] = {
+    SF(unscaled, CWB_JSON_BOOL),   SF(batch, CWB_JSON_INT),   SF(batch_noise, CWB_JSON_FLOAT),
+    SF(importance, CWB_JSON_BOOL), SF(lr, CWB_JSON_DOUBLE),   SF(theta0, CWB_JSON_DOUBLE), SF(seed, CWB_JSON_U64),
+};
+#undef SF
+
+/* Flat, as the scale fit's options are: the loss's name and knobs at the top. */
+int cwb_scalefit_describe(const cwb_scalefit *s, cwb_json *j) {
+    if (!s || !j) return cwb_fail(CWB_EINVAL, "cwb_scalefit_describe: NULL %s", !s ? "scalefit" : "writer");
+    const cwb_scalefit_cfg *c = &s->cfg;
+    cwb_json_open(j, NULL);
+    cwb_json_str(j, "experiment", "scalefit");
+    cwb_json_str(j, "loss", cwb_loss_name(c->loss.kind));
+    cwb_json_fields(j, &c->loss, cwb_loss_knob_fields, CWB_LOSS_NKNOBS);
+    cwb_json_fields(j, c, cfg_fields, CWB_JSON_NFIELDS(cfg_fields));
+    cwb_json_int(j, "n", s->n);
+    cwb_json_close(j);
+    return CWB_OK;
+}
+
+/* ---- the trainer interface (driver.h) ------------------------------------------ */
+
+static int ops_step(void *self, cwb_metrics *m) {
+    double theta, loss;
+    int rc = cwb_scalefit_step(self, &theta, &loss);
+    if (rc) return rc;
+    cwb_metrics_clear(m);
+    cwb_metrics_add(m, "loss", loss);
+    cwb_metrics_add(m, "theta", theta);
+    return CWB_OK;
+}
+
+static int ops_reset(void *self) { return cwb_scalefit_reset(self); }
+static int ops_describe(const void *self, cwb_json *j) { return cwb_scalefit_describe(self, j); }
+static long ops_steps(const void *self) { return ((const cwb_scalefit *)self)->step; }
+static uint64_t ops_seed(const void *self) { return ((const cwb_scalefit *)self)->cfg.seed; }
+
+/* A step costs about a microsecond: a tick (a clock read in the workbench,
+ * a Ctrl-C check) every 256 steps keeps the loop's overhead below 1%. */
+static void ops_destroy(void *self) { cwb_scalefit_free(self); }
+
+const cwb_train_ops cwb_scalefit_ops = {
+    .kind = "scalefit", .headline = "theta", .tick_every = 256,
+    .step = ops_step, .evaluate = NULL, .reset = ops_reset, .describe = ops_describe,
+    .embed = NULL, .labels = NULL, .steps = ops_steps, .seed = ops_seed, .destroy = ops_destroy, .set = NULL,
+};

@@ -13,6 +13,7 @@
 
 #include <stdint.h>
 #include "engine/loss/loss.h"
+#include "engine/train/driver.h"
 
 /* Newton on the population loss from theta0 (> 0); converges to |L'| < 1e-10. */
 int cwb_scale_optimum(const float *a, const float *b, int n, int k, int chunk,
@@ -39,6 +40,17 @@ cwb_scalefit *cwb_scalefit_new(const cwb_scalefit_cfg *cfg, const float *a,
 void cwb_scalefit_free(cwb_scalefit *s);
 /* One SGD step on theta; *theta receives the new value, *loss the reported loss. */
 int cwb_scalefit_step(cwb_scalefit *s, double *theta, double *loss);
+double cwb_scalefit_theta(const cwb_scalefit *s);   /* the current theta */
+long cwb_scalefit_steps(const cwb_scalefit *s);     /* steps taken */
+const cwb_scalefit_cfg *cwb_scalefit_config(const cwb_scalefit *s);  /* effective */
+/* Back to the state right after cwb_scalefit_new: theta0, the same batches. */
+int cwb_scalefit_reset(cwb_scalefit *s);
+/* The experiment's parameters as one JSON object. */
+int cwb_scalefit_describe(const cwb_scalefit *s, cwb_json *j);
+
+/* The trainer interface (driver.h): steps report loss and theta (the
+ * headline); no evaluation, nothing to embed; a tick every 256 steps. */
+extern const cwb_train_ops cwb_scalefit_ops;
 
 /* Fixed embeddings for the experiment: n pairs from `clusters` clusters on
  * S^{k-1}; a_i = normalise(c + spread e), b_i = normalise(a_i + pair_noise e'). */

@@ -30,6 +30,7 @@
 #include "engine/core/tensor.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -94,12 +95,11 @@ cwb_trainer_cfg cwb_trainer_defaults(void) {
     return c;
 }
 
-static int is_stateful(cwb_loss_kind kind) {
-    return kind == CWB_LOSS_SOGCLR || kind == CWB_LOSS_DECOMPOSABLE;
-}
-
-/* Checks that do not need the data set; messages name the field. */
+/* Checks that do not need the data set; messages name the field.  The
+ * augmentation, loss, optimiser and schedule have one check each, next to
+ * their types, shared with the two-tower trainer. */
 static int check_cfg(const cwb_trainer_cfg *c) {
+    int rc;
     if (c->batch < 2)
         return cwb_fail(CWB_EINVAL, "trainer: batch = %d, must be >= 2 (a batch needs negatives)", c->batch);
     if (!(c->tau > 0) || !isfinite(c->tau))
@@ -111,27 +111,9 @@ static int check_cfg(const cwb_trainer_cfg *c) {
         return cwb_fail(CWB_EINVAL, "trainer: batch_noise = %g, must be in [0, 1]", (double)c->batch_noise);
     if (!(c->pair_noise >= 0 && c->pair_noise <= 1))
         return cwb_fail(CWB_EINVAL, "trainer: pair_noise = %g, must be in [0, 1]", (double)c->pair_noise);
-    if (!(c->aug.jitter >= 0) || !(c->aug.scale >= 0) || !(c->aug.mask >= 0 && c->aug.mask <= 1) ||
-        !(c->aug.flip >= 0 && c->aug.flip <= 1))
-        return cwb_fail(CWB_EINVAL,
-                        "trainer: augmentation out of range (jitter %g, scale %g >= 0; mask %g, flip %g in [0,1])",
-                        (double)c->aug.jitter, (double)c->aug.scale, (double)c->aug.mask, (double)c->aug.flip);
-    if ((int)c->loss.kind < 0 || c->loss.kind >= CWB_LOSS_NKINDS)
-        return cwb_fail(CWB_EINVAL, "trainer: unknown loss kind %d", (int)c->loss.kind);
-    if (c->opt.kind != CWB_OPT_SGD && c->opt.kind != CWB_OPT_ADAMW)
-        return cwb_fail(CWB_EINVAL, "trainer: unknown optimiser kind %d", (int)c->opt.kind);
-    if (!(c->opt.lr >= 0) || !isfinite(c->opt.lr))
-        return cwb_fail(CWB_EINVAL, "trainer: learning rate %g, must be >= 0 and finite", (double)c->opt.lr);
-    if (c->sched.kind != CWB_SCHED_CONSTANT && c->sched.kind != CWB_SCHED_WARMUP &&
-        c->sched.kind != CWB_SCHED_COSINE)
-        return cwb_fail(CWB_EINVAL, "trainer: unknown schedule kind %d", (int)c->sched.kind);
-    if (c->sched.warmup < 0 || c->sched.total < 0)
-        return cwb_fail(CWB_EINVAL, "trainer: schedule warmup %ld, total %ld must be >= 0",
-                        c->sched.warmup, c->sched.total);
-    /* A cosine schedule with no length would sit at min_frac from step 0. */
-    if (c->sched.kind == CWB_SCHED_COSINE && c->sched.total <= c->sched.warmup)
-        return cwb_fail(CWB_EINVAL, "trainer: cosine schedule needs total (%ld) > warmup (%ld): set it to the run's steps",
-                        c->sched.total, c->sched.warmup);
+    if ((rc = cwb_aug_check(&c->aug, "trainer: aug")) || (rc = cwb_loss_check(&c->loss, "trainer")) ||
+        (rc = cwb_optim_check(&c->opt, "trainer: optim")) || (rc = cwb_schedule_check(&c->sched, "trainer: schedule")))
+        return rc;
     if (c->enc.n_layers < 1 || c->enc.n_layers > CWB_MLP_MAX_LAYERS)
         return cwb_fail(CWB_EINVAL, "trainer: encoder has %d layers, must be in [1, %d]",
                         c->enc.n_layers, CWB_MLP_MAX_LAYERS);
@@ -201,14 +183,7 @@ cwb_trainer *cwb_trainer_new(const cwb_trainer_cfg *cfg, const cwb_dataset *data
         goto fail;
     }
     t->k = c->enc.dims[c->enc.n_layers];
-    if (is_stateful(c->loss.kind)) {
-        if (c->loss.n_total == 0) c->loss.n_total = t->N;
-        if (c->loss.n_total < t->N) {
-            cwb_fail(CWB_EINVAL, "trainer: loss n_total = %ld < N = %d: the %s loss keeps one state per sample",
-                     c->loss.n_total, t->N, cwb_loss_name(c->loss.kind));
-            goto fail;
-        }
-    }
+    if (cwb_loss_fit_dataset(&c->loss, t->N, "trainer")) goto fail;
 
     t->sampler = cwb_sampler_new(t->data, t->B, c->batch_noise, c->pair_noise, c->seed);
     if (!t->sampler) goto fail;
@@ -427,3 +402,102 @@ int cwb_trainer_eval(cwb_trainer *t, cwb_eval_info *info) {
     info->gap_paired = cwb_gap_paired(t->ea, t->eb, N, k);
     return CWB_OK;
 }
+
+/* ---- the trainer interface (driver.h) ------------------------------------------ */
+
+#define FIELD(type, name) {#name, offsetof(type, name)}
+static const cwb_metric_field step_fields[] = {
+    FIELD(cwb_step_info, loss), FIELD(cwb_step_info, surrogate), FIELD(cwb_step_info, lr),
+    FIELD(cwb_step_info, tau),  FIELD(cwb_step_info, grad_norm),
+};
+static const cwb_metric_field eval_fields[] = {
+    FIELD(cwb_eval_info, top1),         FIELD(cwb_eval_info, pop_loss),     FIELD(cwb_eval_info, alignment),
+    FIELD(cwb_eval_info, uniformity),   FIELD(cwb_eval_info, collapse_std), FIELD(cwb_eval_info, gap_centroid),
+    FIELD(cwb_eval_info, gap_paired),
+};
+#undef FIELD
+#define NFIELDS(a) ((int)(sizeof a / sizeof a[0]))
+
+static int ops_step(void *self, cwb_metrics *m) {
+    cwb_step_info in;
+    int rc = cwb_trainer_step(self, &in);
+    return rc ? rc : cwb_metrics_from_fields(m, &in, step_fields, NFIELDS(step_fields), 0);
+}
+
+static int ops_evaluate(void *self, cwb_metrics *m) {
+    cwb_eval_info e;
+    int rc = cwb_trainer_eval(self, &e);
+    return rc ? rc : cwb_metrics_from_fields(m, &e, eval_fields, NFIELDS(eval_fields), 0);
+}
+
+/* A trainer built anew from the effective config on the same data, moved
+ * into t: every stream re-seeded, parameters, optimiser and loss state as
+ * construction left them.  The data set stays (an owned one changes hands),
+ * so nothing is regenerated. */
+int cwb_trainer_reset(cwb_trainer *t) {
+    if (!t) return cwb_fail(CWB_EINVAL, "cwb_trainer_reset: NULL trainer");
+    cwb_trainer *fresh = cwb_trainer_new(&t->cfg, t->data);
+    if (!fresh) return CWB_ENOMEM; /* the config was valid at construction: only memory can fail */
+    fresh->owned = t->owned;
+    t->owned = NULL;
+    cwb_trainer old = *t;
+    *t = *fresh;
+    *fresh = old;
+    cwb_trainer_free(fresh);
+    return CWB_OK;
+}
+
+static int ops_reset(void *self) { return cwb_trainer_reset(self); }
+
+static const cwb_json_field cfg_fields[] = {
+    CWB_JSON_FIELD(cwb_trainer_cfg, seed, CWB_JSON_U64),          CWB_JSON_FIELD(cwb_trainer_cfg, batch, CWB_JSON_INT),
+    CWB_JSON_FIELD(cwb_trainer_cfg, batch_noise, CWB_JSON_FLOAT), CWB_JSON_FIELD(cwb_trainer_cfg, pair_noise, CWB_JSON_FLOAT),
+    CWB_JSON_FIELD(cwb_trainer_cfg, importance, CWB_JSON_BOOL),   CWB_JSON_FIELD(cwb_trainer_cfg, tau, CWB_JSON_FLOAT),
+    CWB_JSON_FIELD(cwb_trainer_cfg, learn_tau, CWB_JSON_BOOL),
+};
+
+int cwb_trainer_describe(const cwb_trainer *t, cwb_json *j) {
+    if (!t || !j) return cwb_fail(CWB_EINVAL, "cwb_trainer_describe: NULL %s", !t ? "trainer" : "writer");
+    const cwb_trainer_cfg *c = &t->cfg;
+    cwb_json_open(j, NULL);
+    cwb_json_fields(j, c, cfg_fields, CWB_JSON_NFIELDS(cfg_fields));
+    if (t->owned) cwb_synth_describe(&c->data, "data", j);
+    else cwb_json_str(j, "data", "dataset object");
+    cwb_aug_describe(&c->aug, "aug", j);
+    cwb_json_open(j, "encoder");
+    cwb_json_ints(j, "dims", c->enc.dims, c->enc.n_layers + 1);
+    cwb_json_str(j, "act", cwb_act_name(c->enc.act));
+    cwb_json_bool(j, "l2norm", c->enc.l2norm);
+    cwb_json_bool(j, "shared", c->shared_tower);
+    cwb_json_close(j);
+    cwb_optim_describe(&c->opt, "optim", j);
+    cwb_schedule_describe(&c->sched, "schedule", j);
+    cwb_loss_describe(&c->loss, "loss", j);
+    cwb_json_close(j);
+    return CWB_OK;
+}
+
+static int ops_describe(const void *self, cwb_json *j) { return cwb_trainer_describe(self, j); }
+
+static int ops_embed(void *self, const float **a, const float **b, int *n, int *k) {
+    cwb_trainer *t = self;
+    int rc = cwb_trainer_embed(t, a, b);
+    if (rc) return rc;
+    *n = t->N;
+    *k = t->k;
+    return CWB_OK;
+}
+
+static const int *ops_labels(const void *self) { return ((const cwb_trainer *)self)->data->labels; }
+
+static long ops_steps(const void *self) { return ((const cwb_trainer *)self)->step; }
+static uint64_t ops_seed(const void *self) { return ((const cwb_trainer *)self)->cfg.seed; }
+
+static void ops_destroy(void *self) { cwb_trainer_free(self); }
+
+const cwb_train_ops cwb_trainer_ops = {
+    .kind = "trainer", .headline = "loss", .tick_every = 1,
+    .step = ops_step, .evaluate = ops_evaluate, .reset = ops_reset, .describe = ops_describe,
+    .embed = ops_embed, .labels = ops_labels, .steps = ops_steps, .seed = ops_seed, .destroy = ops_destroy,
+    .set = NULL, /* live knobs: issue 12 */
+};

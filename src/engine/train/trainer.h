@@ -15,6 +15,7 @@
 #include "engine/loss/loss.h"
 #include "engine/nn/mlp.h"
 #include "engine/nn/optim.h"
+#include "engine/train/driver.h"
 
 typedef struct {
     uint64_t seed;
@@ -74,5 +75,13 @@ int cwb_trainer_eval(cwb_trainer *t, cwb_eval_info *info);
 /* Embed the full data set's two evaluation views: a, b are N x out_dim
  * buffers owned by the trainer, valid until the next eval/embed call. */
 int cwb_trainer_embed(cwb_trainer *t, const float **a, const float **b);
+/* Back to the state right after cwb_trainer_new: same seed, same numbers. */
+int cwb_trainer_reset(cwb_trainer *t);
+/* The effective configuration as one JSON object (the run's parameters). */
+int cwb_trainer_describe(const cwb_trainer *t, cwb_json *j);
+
+/* The trainer interface (driver.h): steps report loss, surrogate, lr, tau,
+ * grad_norm; evaluations the fields of cwb_eval_info; no live knobs yet. */
+extern const cwb_train_ops cwb_trainer_ops;
 
 #endif
