@@ -315,7 +315,7 @@ static void panel_script(cwb_buf *t, const cwb_figure *f, int pi, cwb_plot_term 
     else cwb_buf_str(t, "set autoscale y\n");
     if (strcmp(p->key, "off") == 0) cwb_buf_str(t, "set key off\n");
     else if (strcmp(p->key, "below") == 0)
-        cwb_buf_str(t, "set key default\nset key below horizontal samplen 2\n");
+        cwb_buf_str(t, "set key default\nset key below horizontal samplen 2 width 2\n");
     else if (strcmp(p->key, "outside") == 0)
         cwb_buf_str(t, "set key default\nset key outside right top vertical samplen 2\n");
     else cwb_buf_printf(t, "set key default\nset key %s\n", *p->key ? p->key : "top right");
