@@ -23,23 +23,36 @@
  * not): 1;31 1;34 1;32 22;35 22;36 22;33 1;35 22;31 1;36 1;33; none is
  * black (30) or white (37), which vanish on one kind of terminal each.
  * tests/plot/test_figure.c checks that mapping against the real gnuplot. */
-static const char *const PALETTE[CWB_PALETTE_N][2] = {
-    {"#d62728", "#c00000"},   /* red */
-    {"#1f77b4", "#0000c0"},   /* blue */
-    {"#2ca02c", "#008000"},   /* green */
-    {"#d01c8b", "#ff00ff"},   /* magenta */
-    {"#17becf", "#00c0c0"},   /* cyan */
-    {"#e6a000", "goldenrod"}, /* gold */
-    {"#7b3294", "#800080"},   /* purple */
-    {"#e9735a", "#ff6060"},   /* salmon */
-    {"#00798c", "#008080"},   /* teal */
-    {"#8c8c00", "#808000"},   /* olive */
+static const struct {
+    const char *paper, *text;
+    signed char fg, bold;   /* the SGR code the text colour becomes: 30 + fg, bold or not */
+} PALETTE[CWB_PALETTE_N] = {
+    {"#d62728", "#c00000", 1, 1},   /* red */
+    {"#1f77b4", "#0000c0", 4, 1},   /* blue */
+    {"#2ca02c", "#008000", 2, 1},   /* green */
+    {"#d01c8b", "#ff00ff", 5, 0},   /* magenta */
+    {"#17becf", "#00c0c0", 6, 0},   /* cyan */
+    {"#e6a000", "goldenrod", 3, 0}, /* gold */
+    {"#7b3294", "#800080", 5, 1},   /* purple */
+    {"#e9735a", "#ff6060", 1, 0},   /* salmon */
+    {"#00798c", "#008080", 6, 1},   /* teal */
+    {"#8c8c00", "#808000", 3, 1},   /* olive */
 };
 
-const char *cwb_palette_color(int i, cwb_plot_term term) {
+static int wrap_index(int i) {
     i %= CWB_PALETTE_N;
-    if (i < 0) i += CWB_PALETTE_N;
-    return PALETTE[i][term == CWB_PLOT_DUMB];
+    return i < 0 ? i + CWB_PALETTE_N : i;
+}
+
+const char *cwb_palette_color(int i, cwb_plot_term term) {
+    i = wrap_index(i);
+    return term == CWB_PLOT_DUMB ? PALETTE[i].text : PALETTE[i].paper;
+}
+
+void cwb_palette_ansi(int i, int *fg, int *bold) {
+    i = wrap_index(i);
+    *fg = PALETTE[i].fg;
+    *bold = PALETTE[i].bold;
 }
 
 cwb_plot_term cwb_plot_term_for_file(const char *path) {
@@ -274,10 +287,7 @@ static void title_of(cwb_buf *t, const char *label) {
     }
 }
 
-/* Palette entries for the panel's series without a colour: the entry of
- * the series' key, moved on to the next free one if an earlier series of
- * the panel has it (while any is free). */
-static void assign_colors(const cwb_fig_panel *p, int *pal) {
+void cwb_fig_colors(const cwb_fig_panel *p, int *pal) {
     int used[CWB_PALETTE_N] = {0}, nused = 0, pos = 0;
     for (int i = 0; i < p->ns; i++) {
         pal[i] = -1;
@@ -331,9 +341,13 @@ static void panel_script(cwb_buf *t, const cwb_figure *f, int pi, cwb_plot_term 
     }
     int points = 0;
     for (int i = 0; i < p->ns; i++) points |= p->s[i].points;
-    /* markers on the frame are hard to see: leave them some room */
-    cwb_buf_str(t, points ? "set offsets graph 0.04, graph 0.04, graph 0.04, graph 0.04\n"
-                          : "set offsets 0, 0, 0, 0\n");
+    int hrefs = 0;
+    for (int i = 0; i < p->nr; i++) hrefs += !p->r[i].vertical;
+    /* markers on the frame are hard to see: leave them some room; so is a
+     * reference line on the frame (a ratio falling to its optimum 1) */
+    if (points) cwb_buf_str(t, "set offsets graph 0.04, graph 0.04, graph 0.04, graph 0.04\n");
+    else if (hrefs && !p->has_yr) cwb_buf_str(t, "set offsets 0, 0, graph 0.06, graph 0.06\n");
+    else cwb_buf_str(t, "set offsets 0, 0, 0, 0\n");
     cwb_buf_str(t, p->nogrid ? "unset grid\n" : "set grid\n");
     /* vertical markers: an arrow from the bottom to the top of the axes */
     cwb_buf_str(t, "unset arrow\nunset label\n");
@@ -358,7 +372,7 @@ static void panel_script(cwb_buf *t, const cwb_figure *f, int pi, cwb_plot_term 
         t->oom = 1;
         return;
     }
-    assign_colors(p, pal);
+    cwb_fig_colors(p, pal);
     cwb_buf_str(t, "plot ");
     int first = 1;
     for (int i = 0; i < p->ns; i++) {

@@ -76,7 +76,7 @@ typedef struct {
     int nr, cr;
 } cwb_fig_panel;
 
-typedef struct {
+typedef struct cwb_figure {
     char *title;                    /* over the whole layout (or the single panel) */
     int rows, cols;
     cwb_fig_panel *p;               /* rows * cols slots */
@@ -115,6 +115,14 @@ int cwb_fig_key_ok(const char *k);
  * that prints well on white; for the dumb terminal one that gnuplot's ANSI
  * mode renders as a distinct terminal colour other than black or white. */
 const char *cwb_palette_color(int i, cwb_plot_term term);
+/* The terminal colour entry i becomes: SGR 30 + *fg (1 red ... 6 cyan),
+ * bold or not; for painting cells without gnuplot. */
+void cwb_palette_ansi(int i, int *fg, int *bold);
+/* The palette entry of each series of p (pal[i], -1 for a series with its
+ * own colour): the entry of the series' key (its position when the key is
+ * < 0), moved on to the next free one when an earlier series of the panel
+ * has it, while any is free. */
+void cwb_fig_colors(const cwb_fig_panel *p, int *pal);
 
 /* The terminal a file name asks for: SVG for ".svg" (any case), else PNG. */
 cwb_plot_term cwb_plot_term_for_file(const char *path);

@@ -732,10 +732,13 @@ int cwb_store_json_leaves(cwb_store *s, const char *json,
     sqlite3_stmt *st;
     /* json_tree walks nested objects and arrays; a leaf's fullkey is
      * "$.loss.kind" or "$.dims[1]"; atom is its SQL value (strings
-     * unquoted, true/false as 1/0, so the JSON text is used for those). */
+     * unquoted, true/false as 1/0, so the JSON text is used for those;
+     * reals with 6 digits, so that a float parameter reads 0.1, not
+     * 0.100000001490116). */
     if (sqlite3_prepare_v2(s->db,
                            "SELECT substr(fullkey, 3), CASE type WHEN 'true' THEN 'true' "
-                           "WHEN 'false' THEN 'false' WHEN 'null' THEN 'null' ELSE atom END "
+                           "WHEN 'false' THEN 'false' WHEN 'null' THEN 'null' "
+                           "WHEN 'real' THEN printf('%.6g', atom) ELSE atom END "
                            "FROM json_tree(?) WHERE type NOT IN ('object', 'array') "
                            "ORDER BY id", -1, &st, NULL) != SQLITE_OK)
         return fail_db(s, "reading parameters");

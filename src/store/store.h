@@ -101,7 +101,8 @@ int cwb_store_refs(cwb_store *s, int64_t run, const char *metric,
 
 /* The leaves of a JSON text (a run's params) through SQLite's json_tree, in
  * document order: key "tau", "loss.kind" or "dims[1]", value as text
- * (strings unquoted).  0, or -1 for malformed JSON. */
+ * (strings unquoted, reals to 6 significant digits).  0, or -1 for
+ * malformed JSON. */
 int cwb_store_json_leaves(cwb_store *s, const char *json,
                           int (*fn)(const char *key, const char *value, void *ud), void *ud);
 

@@ -6,43 +6,8 @@
 # comes back with capture-pane.  Every wait polls with a timeout, so the test
 # is quick when cwb is and fails (rather than hangs) when it is not.
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/tap.sh"
-if ! command -v tmux >/dev/null 2>&1; then
-    echo "1..0 # SKIP tmux not installed"
-    exit 0
-fi
-abs() { (cd "$(dirname "$1")" && printf '%s/%s\n' "$(pwd)" "$(basename "$1")"); }
-CWB=$(abs "$top_builddir/src/cwb")
-RECIPE=$(abs "$top_srcdir/tests/ui/tui_recipe.lua")
-if [ ! -x "$CWB" ]; then
-    echo "1..0 # SKIP $CWB not built"
-    exit 0
-fi
-# box-drawing characters come back from capture-pane as UTF-8 only when cwb
-# runs in a UTF-8 locale; C.UTF-8 is part of every recent glibc
-UTF8=$(locale -a 2>/dev/null | grep -i -m1 '^c\.utf-\{0,1\}8$')
-UTF8=${UTF8:-C.UTF-8}
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/cwb-tui.XXXXXX") || exit 1
-SOCK="$TMP/tmux.sock"
-T() { tmux -u -S "$SOCK" -f /dev/null "$@"; }
-cleanup() { T kill-server >/dev/null 2>&1; rm -rf "$TMP"; }
-trap cleanup EXIT INT TERM
-
-cap() { T capture-pane -p -t cwb 2>/dev/null; }
-# wait_for REGEX [SECONDS]: poll the screen until a line matches
-wait_for() {
-    limit=$(( ${2:-8} * 10 ))
-    i=0
-    while [ $i -lt $limit ]; do
-        cap > "$TMP/screen" && grep -q -- "$1" "$TMP/screen" && return 0
-        sleep 0.1
-        i=$((i + 1))
-    done
-    echo "# waited for '$1'; the screen was:"
-    sed 's/^/#   /' "$TMP/screen"
-    return 1
-}
-keys() { T send-keys -t cwb "$@"; }
-line() { T send-keys -t cwb -l "$1"; T send-keys -t cwb Enter; }
+. "${top_srcdir:-$(dirname "$0")/../..}/tests/ui/tmux_lib.sh"
+RECIPE=$(tmux_abs "$top_srcdir/tests/ui/tui_recipe.lua")
 # the curve pane (left of the junction) and the geometry pane (right), rows 2-28
 panes() {
     cap | sed -n '2,28p' > "$TMP/p"
