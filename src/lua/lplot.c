@@ -491,7 +491,7 @@ static const luaL_Reg methods[] = {
 
 static const cwb_lua_doc method_docs[] = {
     {"panel", "fig:panel{title=, xlabel=, ylabel=, logx=, logy=, xrange={lo,hi}, "
-              "yrange={lo,hi}, key=true|false|\"top left\"} -> n: start the next panel of the "
+              "yrange={lo,hi}, key=true|false|\"below\"|\"outside\"|\"top left\"} -> n: start the next panel of the "
               "layout (fig:panel(n [, opts]) selects panel n again)"},
     {"line", "fig:line(xs, ys [, {color=, width=1, dash=false, title=}]) -> handle: a line in "
              "the current panel; xs, ys tables or tensors (xs nil: 1..n); no title: not in "

@@ -7,7 +7,7 @@
 # Every wait polls the screen with a timeout (tests/ui/tmux_lib.sh).
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/tap.sh"
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/ui/tmux_lib.sh"
-RECIPE=$(tmux_abs "$top_srcdir/tests/ui/tui_figures.lua")
+RECIPE=$(tmux_abs "$top_srcdir/tests/ui/tui_figures_recipe.lua")
 if ! command -v gnuplot >/dev/null 2>&1 && [ -z "$CWB_GNUPLOT" ]; then
     echo "1..0 # SKIP gnuplot not installed (the pane's figures are gnuplot's)"
     exit 0

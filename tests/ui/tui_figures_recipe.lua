@@ -1,4 +1,4 @@
--- tests/ui/tui_figures.lua: runs for the curve pane's tmux test
+-- tests/ui/tui_figures_recipe.lua: runs for the curve pane's tmux test
 -- (tests/ui/tui_figures.sh): trainer runs of one name that differ only in
 -- tau, each followed by a metric the recipe records itself (theta_ratio,
 -- through cwb.runs.log) with a reference line at 1 (cwb.runs.ref).
