@@ -115,6 +115,24 @@ static void copy_vector(lua_State *L, int arg, double *out, size_t n) {
     }
 }
 
+/* Option key as a pair {a, b} of finite numbers: -1 absent, 0 something
+ * else, 1 read. */
+static int read_pair(cwb_opts *o, const char *key, double *a, double *b) {
+    lua_State *L = o->L;
+    int t = cwb_opts_get(o, key), got = t == LUA_TNIL ? -1 : 0;
+    if (t == LUA_TTABLE) {
+        lua_geti(L, -1, 1);
+        lua_geti(L, -2, 2);
+        int ia = 0, ib = 0;
+        *a = lua_tonumberx(L, -2, &ia);
+        *b = lua_tonumberx(L, -1, &ib);
+        lua_pop(L, 2);
+        got = ia && ib && isfinite(*a) && isfinite(*b);
+    }
+    lua_pop(L, 1);
+    return got;
+}
+
 /* ---- cwb.plot.figure -------------------------------------------------------------- */
 
 static const char *const TERMS[] = {"pngcairo", "svg", "dumb", "window", "png", NULL};
@@ -141,24 +159,16 @@ static int f_figure(lua_State *L) {
     lua_Integer h = cwb_opts_range(&o, "height", pixels ? 600 : 24, pixels ? 16 : 10,
                                    pixels ? 20000 : 1000);
     int rows = 1, cols = 1;
-    int lt = cwb_opts_get(&o, "layout");
-    if (lt != LUA_TNIL) {
-        int okl = lt == LUA_TTABLE;
-        if (okl) {
-            lua_geti(L, -1, 1);
-            lua_geti(L, -2, 2);
-            int ir = 0, ic = 0;
-            lua_Integer r = lua_tointegerx(L, -2, &ir), c = lua_tointegerx(L, -1, &ic);
-            lua_pop(L, 2);
-            okl = ir && ic && r >= 1 && c >= 1 && r * c <= CWB_FIG_MAX_PANELS;
-            rows = (int)r;
-            cols = (int)c;
-        }
-        if (!okl)
+    double r, c;
+    int has = read_pair(&o, "layout", &r, &c);
+    if (has >= 0) {
+        if (!(has && r == floor(r) && c == floor(c) && r >= 1 && c >= 1 &&
+              r * c <= CWB_FIG_MAX_PANELS))
             cwb_opts_error(&o, "layout", "{rows, cols} of positive integers expected "
                                          "(at most %d panels)", CWB_FIG_MAX_PANELS);
+        rows = (int)r;
+        cols = (int)c;
     }
-    lua_pop(L, 1);
     const char *title = cwb_opts_str(&o, "title", NULL);
     int ansi = cwb_opts_bool(&o, "ansi", 0);
 
@@ -177,23 +187,10 @@ static int f_figure(lua_State *L) {
 /* ---- panels ------------------------------------------------------------------------ */
 
 static void read_range(cwb_opts *o, const char *key, int *has, double *lo, double *hi) {
-    lua_State *L = o->L;
-    int t = cwb_opts_get(o, key);
-    if (t != LUA_TNIL) {
-        int okr = t == LUA_TTABLE;
-        if (okr) {
-            lua_geti(L, -1, 1);
-            lua_geti(L, -2, 2);
-            int a = 0, b = 0;
-            *lo = lua_tonumberx(L, -2, &a);
-            *hi = lua_tonumberx(L, -1, &b);
-            lua_pop(L, 2);
-            okr = a && b && isfinite(*lo) && isfinite(*hi) && *lo < *hi;
-        }
-        if (!okr) cwb_opts_error(o, key, "{lo, hi} with lo < hi expected");
-        *has = 1;
-    }
-    lua_pop(L, 1);
+    int got = read_pair(o, key, lo, hi);
+    if (got < 0) return;
+    if (!(got && *lo < *hi)) cwb_opts_error(o, key, "{lo, hi} with lo < hi expected");
+    *has = 1;
 }
 
 /* Apply panel options at arg to p. */

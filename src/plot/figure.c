@@ -150,15 +150,20 @@ int cwb_fig_series_data(cwb_fig_series *s, const double *x, const double *y, siz
     return 0;
 }
 
+/* Room for one more item in *items (n used of *cap, each size bytes). */
+static int grow(void **items, int n, int *cap, size_t size) {
+    if (n < *cap) return 0;
+    int nc = *cap ? 2 * *cap : 8;
+    void *p = realloc(*items, (size_t)nc * size);
+    if (!p) return -1;
+    *items = p;
+    *cap = nc;
+    return 0;
+}
+
 cwb_fig_series *cwb_fig_add_series(cwb_fig_panel *p, const double *x, const double *y,
                                    size_t n) {
-    if (p->ns == p->cs) {
-        int cap = p->cs ? 2 * p->cs : 8;
-        cwb_fig_series *ns = realloc(p->s, (size_t)cap * sizeof *ns);
-        if (!ns) return NULL;
-        p->s = ns;
-        p->cs = cap;
-    }
+    if (grow((void **)&p->s, p->ns, &p->cs, sizeof *p->s)) return NULL;
     cwb_fig_series *s = &p->s[p->ns];
     memset(s, 0, sizeof *s);
     s->key = -1;
@@ -168,13 +173,7 @@ cwb_fig_series *cwb_fig_add_series(cwb_fig_panel *p, const double *x, const doub
 }
 
 cwb_fig_ref *cwb_fig_add_ref(cwb_fig_panel *p, int vertical, double at, const char *label) {
-    if (p->nr == p->cr) {
-        int cap = p->cr ? 2 * p->cr : 4;
-        cwb_fig_ref *nr = realloc(p->r, (size_t)cap * sizeof *nr);
-        if (!nr) return NULL;
-        p->r = nr;
-        p->cr = cap;
-    }
+    if (grow((void **)&p->r, p->nr, &p->cr, sizeof *p->r)) return NULL;
     cwb_fig_ref *r = &p->r[p->nr];
     memset(r, 0, sizeof *r);
     r->vertical = vertical;

@@ -669,15 +669,10 @@ int cwb_store_ref(cwb_store *s, int64_t run, const char *metric, double value,
     if (!s) return -1;
     if (!metric || !*metric) return fail(s, "a reference line needs a metric name");
     if (!isfinite(value)) return fail(s, "reference line of '%s': the value is not finite", metric);
-    int64_t n = 0;
+    int found = cwb_store_run_get(s, run, NULL, NULL);
+    if (found < 0) return -1;
+    if (found == 0) return fail(s, "no run %lld for a reference line", (long long)run);
     sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(s->db, "SELECT count(*) FROM runs WHERE id = ?", -1, &st, NULL) !=
-        SQLITE_OK)
-        return fail_db(s, "reading runs");
-    sqlite3_bind_int64(st, 1, run);
-    n = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-    sqlite3_finalize(st);
-    if (n == 0) return fail(s, "no run %lld for a reference line", (long long)run);
     if (exec(s, refs_sql, "creating the reference lines table")) return -1;
     if (sqlite3_prepare_v2(s->db,
                            "INSERT OR REPLACE INTO refs(run, metric, value, label) "

@@ -122,7 +122,11 @@ static void add_names(luaL_Buffer *b, const name_set *ns) {
     if (!ns->n) luaL_addstring(b, "(no runs yet)");
 }
 
+/* After a change of what is shown: draw the pane again and say what it shows. */
 static void say_shown(void) {
+    tui.plot_dirty = 1;
+    tui_plot_update(1);
+    tui.need_draw = 1;
     char cap[96];
     tui_plot_caption(cap, sizeof cap);
     tui_msg(TUI_ATTR_INFO, "%s: %s%s", tui.metric, cap,
@@ -179,9 +183,6 @@ static int l_show(lua_State *L) {
         return lua_error(L);
     }
     tui.show_n = n;
-    tui.plot_dirty = 1;
-    tui_plot_update(1);
-    tui.need_draw = 1;
     say_shown();
     return 0;
 }
@@ -224,9 +225,6 @@ static int l_only(lua_State *L) {
     tui.nonly = n;
     if (n == 0)
         for (int i = 0; i < tui.nruns; i++) tui.runs[i]->hidden = 0;
-    tui.plot_dirty = 1;
-    tui_plot_update(1);
-    tui.need_draw = 1;
     say_shown();
     return 0;
 }
@@ -241,9 +239,6 @@ static int l_hide(lua_State *L) {
         for (int k = 0; k < n; k++)
             if (tui_run_matches(r, &sels[k])) r->hidden = 1;
     }
-    tui.plot_dirty = 1;
-    tui_plot_update(1);
-    tui.need_draw = 1;
     say_shown();
     return 0;
 }

@@ -273,12 +273,7 @@ int main(void) {
         test_refs(s);
         cwb_store_close(s);
     }
-    unlink(db);
-    char side[320];
-    snprintf(side, sizeof side, "%s-wal", db);
-    unlink(side);
-    snprintf(side, sizeof side, "%s-shm", db);
-    unlink(side);
+    unlink(db);   /* closing the last connection removed its -wal and -shm */
     cwb_gnuplot *g = cwb_gnuplot_open(err, sizeof err);
     if (g) {
         test_palette(g);

@@ -8,16 +8,10 @@ local nruns = tonumber(arg and arg[2]) or 2
 local taus = {0.1, 0.5, 0.2, 0.3, 0.05, 0.7, 0.9, 0.15, 0.25, 0.35, 0.45, 0.55}
 for r = 1, nruns do
   local tau = taus[(r - 1) % #taus + 1]
-  local tr = cwb.trainer.new{
-    seed = 7,
-    data = {n = 256, clusters = 8, latent_dim = 8, dim = 16},
-    batch = 64,
-    encoder = {dims = {16, 32, 16}},
-    optim = {kind = "sgd", lr = 0.05, momentum = 0.9},
-    loss = {kind = "infonce"},
-    tau = tau,
-    name = "tui-standard",
-  }
+  -- the workbench test's small problem (tests/ui/tui_recipe.lua), one name for all
+  local tr = cwb.trainer.new{seed = 7, name = "tui-standard", tau = tau, batch = 64,
+    data = {n = 256, clusters = 8, latent_dim = 8, dim = 16}, encoder = {dims = {16, 32, 16}},
+    optim = {kind = "sgd", lr = 0.05, momentum = 0.9}, loss = {kind = "infonce"}}
   local res = tr:run{steps = steps, log_every = 5}
   if res.run then
     for s = 1, 60 do
