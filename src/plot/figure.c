@@ -348,6 +348,7 @@ static void panel_script(cwb_buf *t, const cwb_figure *f, int pi, cwb_plot_term 
     else if (hrefs && !p->has_yr) cwb_buf_str(t, "set offsets 0, 0, graph 0.06, graph 0.06\n");
     else cwb_buf_str(t, "set offsets 0, 0, 0, 0\n");
     cwb_buf_str(t, p->nogrid ? "unset grid\n" : "set grid\n");
+    cwb_buf_str(t, p->equal_scales ? "set size ratio -1\n" : "set size noratio\n");
     /* vertical markers: an arrow from the bottom to the top of the axes */
     cwb_buf_str(t, "unset arrow\nunset label\n");
     for (int i = 0; i < p->nr; i++) {

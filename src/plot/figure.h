@@ -67,6 +67,7 @@ typedef struct {
      * gnuplot position of lowercase words ("top left"). */
     char key[CWB_FIG_KEY_MAX];
     int nogrid;                     /* no grid lines (default: grid) */
+    int equal_scales;               /* a unit is as long on x as on y (projections) */
     /* Text figures in a small pane: an L-shaped border, few round step
      * tics labelled short (500, 20k, 1.5M) so they never run together. */
     int compact;

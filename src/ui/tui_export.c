@@ -93,7 +93,7 @@ int tui_geom_png(const char *path, char *msg, size_t len) {
         gap->points = 0;
         gap->width = 2;
         snprintf(gap->color, sizeof gap->color, "black");
-        cwb_fig_set_str(&gap->label, "gap: centroid a to centroid b");
+        cwb_fig_set_str(&gap->label, "gap (centroid a to b)");
     }
     free(xy);
     char title[200];
@@ -102,7 +102,8 @@ int tui_geom_png(const char *path, char *msg, size_t len) {
     cwb_fig_set_str(&fig.title, title);
     cwb_fig_set_str(&p->xlabel, "axis 1");
     cwb_fig_set_str(&p->ylabel, "axis 2");
-    snprintf(p->key, sizeof p->key, "outside");
+    snprintf(p->key, sizeof p->key, "below");
+    p->equal_scales = 1;   /* distances as the projection has them, as in the pane */
     char def[1200];
     if (!path || !*path) {
         numbered(def, sizeof def, "geometry");
