@@ -244,26 +244,44 @@ static int log_range(const cwb_fig_panel *p, int y, double *lo, double *hi) {
     return *lo <= *hi;
 }
 
-/* Step tics a round distance apart, about `want` of them, labelled short
- * (500, 20k, 1.5M) so that they never run into each other in a pane. */
-static void round_xtics(cwb_buf *t, const cwb_fig_panel *p, int want) {
-    double hi = 0;
+/* A round distance (1, 2 or 5 times a power of ten) giving about `want`
+ * steps over span. */
+static double round_step(double span, int want) {
+    double raw = span / (want < 2 ? 2 : want), mag = pow(10, floor(log10(raw)));
+    if (raw / mag > 5) return 10 * mag;
+    if (raw / mag > 2) return 5 * mag;
+    if (raw / mag > 1) return 2 * mag;
+    return mag;
+}
+
+/* Compact panels: step tics a round distance apart, about `want` of them,
+ * labelled short (500, 20k, 1.5M), and y tics at most every other row, so
+ * that no two labels run into each other in a small pane. */
+static void compact_tics(cwb_buf *t, const cwb_fig_panel *p, int wantx, int wanty) {
+    double hi = 0, ylo = INFINITY, yhi = -INFINITY;
     for (int i = 0; i < p->ns; i++)
-        for (size_t j = 0; j < p->s[i].n; j++)
+        for (size_t j = 0; j < p->s[i].n; j++) {
             if (isfinite(p->s[i].x[j]) && p->s[i].x[j] > hi) hi = p->s[i].x[j];
-    if (want < 2) want = 2;
+            double y = p->s[i].y[j];
+            if (isfinite(y) && y < ylo) ylo = y;
+            if (isfinite(y) && y > yhi) yhi = y;
+        }
+    for (int i = 0; i < p->nr; i++)
+        if (!p->r[i].vertical) {
+            if (p->r[i].at < ylo) ylo = p->r[i].at;
+            if (p->r[i].at > yhi) yhi = p->r[i].at;
+        }
     if (hi <= 0) {
         cwb_buf_str(t, "set xtics autofreq\n");
-        return;
+    } else {
+        double step = round_step(hi, wantx);
+        const char *fmt = step >= 1e6 ? (fmod(step, 1e6) == 0 ? "%.0s%c" : "%.1s%c")
+                          : step >= 1e3 ? (fmod(step, 1e3) == 0 ? "%.0s%c" : "%.1s%c")
+                                        : "%g";
+        cwb_buf_printf(t, "set xtics 0,%g\nset format x '%s'\n", step, fmt);
     }
-    double raw = hi / want, mag = pow(10, floor(log10(raw))), step = mag;
-    if (raw / mag > 5) step = 10 * mag;
-    else if (raw / mag > 2) step = 5 * mag;
-    else if (raw / mag > 1) step = 2 * mag;
-    const char *fmt = step >= 1e6 ? (fmod(step, 1e6) == 0 ? "%.0s%c" : "%.1s%c")
-                      : step >= 1e3 ? (fmod(step, 1e3) == 0 ? "%.0s%c" : "%.1s%c")
-                                    : "%g";
-    cwb_buf_printf(t, "set xtics 0,%g\nset format x '%s'\n", step, fmt);
+    if (yhi > ylo && !p->has_yr && !p->logy) cwb_buf_printf(t, "set ytics %g\n", round_step(yhi - ylo, wanty));
+    else if (!p->logy) cwb_buf_str(t, "set ytics autofreq\n");
 }
 
 static void line_style(cwb_buf *t, const char *color, double width, int dash, int text_ref) {
@@ -308,7 +326,8 @@ static int panel_empty(const cwb_fig_panel *p) {
     return p->ns == 0 && nh == 0;
 }
 
-static void panel_script(cwb_buf *t, const cwb_figure *f, int pi, cwb_plot_term term, int width) {
+static void panel_script(cwb_buf *t, const cwb_figure *f, int pi, cwb_plot_term term, int width,
+                         int height) {
     const cwb_fig_panel *p = &f->p[pi];
     int text = term == CWB_PLOT_DUMB;
     const char *title = p->title;
@@ -331,12 +350,12 @@ static void panel_script(cwb_buf *t, const cwb_figure *f, int pi, cwb_plot_term 
     cwb_buf_str(t, p->compact ? "set border 3\nset tics nomirror\n"
                               : "set border 31\nset xtics mirror\nset ytics mirror\n");
     cwb_buf_str(t, "set format x '%g'\nset format y '%g'\n");
+    if (p->compact) compact_tics(t, p, width / 12, height / 3);
     for (int y = 0; y < 2; y++) {
         double lo, hi;
         int log = y ? p->logy : p->logx;
         if (log && log_range(p, y, &lo, &hi)) log_tics(t, y ? "y" : "x", lo, hi);
-        else if (!y && p->compact) round_xtics(t, p, width / 12);
-        else cwb_buf_printf(t, "set %stics autofreq\n", y ? "y" : "x");
+        else if (!p->compact) cwb_buf_printf(t, "set %stics autofreq\n", y ? "y" : "x");
     }
     int points = 0;
     for (int i = 0; i < p->ns; i++) points |= p->s[i].points;
@@ -404,7 +423,8 @@ static void panel_script(cwb_buf *t, const cwb_figure *f, int pi, cwb_plot_term 
     cwb_buf_str(t, "\n");
 }
 
-int cwb_figure_script(const cwb_figure *f, cwb_plot_term term, int width, cwb_buf *t) {
+int cwb_figure_script(const cwb_figure *f, cwb_plot_term term, int width, int height,
+                      cwb_buf *t) {
     int multi = f->rows * f->cols > 1;
     if (multi) {
         cwb_buf_printf(t, "set multiplot layout %d,%d", f->rows, f->cols);
@@ -414,7 +434,7 @@ int cwb_figure_script(const cwb_figure *f, cwb_plot_term term, int width, cwb_bu
         }
         cwb_buf_str(t, "\n");
     }
-    for (int i = 0; i < f->np; i++) panel_script(t, f, i, term, width);
+    for (int i = 0; i < f->np; i++) panel_script(t, f, i, term, width, height);
     if (multi) cwb_buf_str(t, "unset multiplot\n");
     return t->oom ? -1 : 0;
 }
@@ -448,7 +468,8 @@ int cwb_figure_render(cwb_figure *f, cwb_gnuplot *g, const cwb_plot_target *t, c
         }
     cwb_buf script = CWB_BUF_INIT;
     int width = t->width > 0 ? t->width : t->term == CWB_PLOT_DUMB ? 79 : 800;
-    if (cwb_figure_script(f, t->term, width, &script)) {
+    int height = t->height > 0 ? t->height : t->term == CWB_PLOT_DUMB ? 24 : 600;
+    if (cwb_figure_script(f, t->term, width, height, &script)) {
         cwb_buf_free(&script);
         if (err && errlen) snprintf(err, errlen, "out of memory building a figure");
         return -1;

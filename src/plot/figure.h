@@ -69,7 +69,8 @@ typedef struct {
     int nogrid;                     /* no grid lines (default: grid) */
     int equal_scales;               /* a unit is as long on x as on y (projections) */
     /* Text figures in a small pane: an L-shaped border, few round step
-     * tics labelled short (500, 20k, 1.5M) so they never run together. */
+     * tics labelled short (500, 20k, 1.5M) and y tics at most every third
+     * row, so that no two labels run together. */
     int compact;
     cwb_fig_series *s;
     int ns, cs;
@@ -131,7 +132,8 @@ cwb_plot_term cwb_plot_term_for_file(const char *path);
 /* The gnuplot script for the figure on a target of width x height (pixels
  * or characters) into out, using the datablocks $f<panel>_<series>.
  * 0 or -1 (out of memory). */
-int cwb_figure_script(const cwb_figure *f, cwb_plot_term term, int width, cwb_buf *out);
+int cwb_figure_script(const cwb_figure *f, cwb_plot_term term, int width, int height,
+                      cwb_buf *out);
 
 /* Draw the figure on t through g: the datablocks not yet sent to g, then
  * the script.  For DUMB, *text receives the figure (malloc'd).  0, or -1

@@ -62,6 +62,39 @@ static const char *short_key(const char *key) {
     return dot ? dot + 1 : key;
 }
 
+/* Whether the word w (n bytes) stands, space-separated, in s. */
+static int has_word(const char *s, const char *w, size_t n) {
+    const char *p = s;
+    while (*p) {
+        while (*p == ' ') p++;
+        size_t k = strcspn(p, " ");
+        if (k && k == n && strncmp(p, w, n) == 0) return 1;
+        p += k;
+    }
+    return 0;
+}
+
+/* name without the words every run's name has ("gradient_bias standard
+ * B=8 sigma=0.5" among runs that all say "gradient_bias" and "B=8 sigma=0.5"
+ * reads "standard"); the whole name if nothing else would be left. */
+static void distinct_words(cwb_buf *b, const char *name, const cwb_legend_run *runs, int n) {
+    size_t start = b->n;
+    for (const char *p = name; *p;) {
+        while (*p == ' ') p++;
+        size_t k = strcspn(p, " ");
+        if (!k) break;
+        int everywhere = 1;
+        for (int j = 0; j < n && everywhere; j++)
+            everywhere = has_word(runs[j].name ? runs[j].name : "", p, k);
+        if (!everywhere) {
+            if (b->n > start) cwb_buf_char(b, ' ');
+            cwb_buf_add(b, p, k);
+        }
+        p += k;
+    }
+    if (b->n == start) cwb_buf_str(b, name);
+}
+
 static char *finish(cwb_buf *b) {
     if (b->n > CWB_LEGEND_MAX) {
         b->n = CWB_LEGEND_MAX - 1;
@@ -89,7 +122,8 @@ int cwb_legend_labels(cwb_store *s, const cwb_legend_run *runs, int n, char **la
     for (int i = 0; i < n && rc == 0; i++) {
         const char *name = runs[i].name ? runs[i].name : "";
         cwb_buf b = CWB_BUF_INIT;
-        if (!same_name || n == 1) cwb_buf_str(&b, name);
+        if (n == 1) cwb_buf_str(&b, name);
+        else if (!same_name) distinct_words(&b, name, runs, n);
         for (int k = 0; k < lv[i].n; k++) {
             const char *key = lv[i].key[k], *v = lv[i].val[k];
             int differs = 0;

@@ -6,11 +6,13 @@
  * plot/runs_plot.c and the workbench's curve pane (ui/tui_plot.c).
  *
  * Two runs that differ only in tau are both called "infonce-B256-seed1";
- * a legend of names cannot tell them apart.  The label of a run is its
- * name plus the parameters whose values differ among the runs of the same
- * name in the figure ("infonce-B256-seed1 tau=0.5"); when every run has
- * the same name, the name goes and the differences stay ("tau=0.5").  Runs
- * that nothing tells apart get their id ("#47").
+ * a legend of names cannot tell them apart.  The label of a run is the
+ * words of its name that not every run's name has ("gradient_bias
+ * decomposable B=8" among gradient_bias runs of B=8 reads "decomposable")
+ * plus the parameters whose values differ among the runs of the same name
+ * ("infonce-B256-seed1 tau=0.5"); when every run has the same name, the
+ * name goes and the differences stay ("tau=0.5").  Runs that nothing tells
+ * apart get their id ("#47").
  */
 #ifndef CWB_LEGEND_H
 #define CWB_LEGEND_H

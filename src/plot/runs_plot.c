@@ -19,7 +19,9 @@ typedef struct {
 
 static int grab_names(const cwb_run_info *r, void *ud) {
     run_names *n = ud;
-    snprintf(n->recipe, sizeof n->recipe, "%s", r->recipe);
+    /* the recipe's file name: its folder is where cwb ran it from, not what it is */
+    const char *slash = strrchr(r->recipe, '/');
+    snprintf(n->recipe, sizeof n->recipe, "%s", slash ? slash + 1 : r->recipe);
     snprintf(n->name, sizeof n->name, "%s", r->name);
     n->params = strdup(r->params ? r->params : "{}");
     return 0;

@@ -324,26 +324,31 @@ static cwb_fig_series *add_run(cwb_fig_panel *p, const tui_series *s, int maxpts
     return cwb_fig_add_series(p, bx, by, (size_t)k);
 }
 
-/* Where the pane's legend goes: beside the axes when there is room, else
- * under them, else nowhere (png() has it) -- never over a curve. */
-static void pane_key(cwb_fig_panel *p, int w, int h) {
+/* Where a legend of these labels fits a w x h pane: beside the axes when
+ * there is room, else under them, else nowhere (NULL). */
+static const char *key_place(const cwb_fig_panel *p, int with_refs, int w, int h) {
     int entries = 0, longest = 0;
-    for (int i = 0; i < p->ns; i++)
-        if (p->s[i].label) {
-            entries++;
-            if ((int)strlen(p->s[i].label) > longest) longest = (int)strlen(p->s[i].label);
-        }
-    for (int i = 0; i < p->nr; i++)
-        if (p->r[i].label) {
-            entries++;
-            if ((int)strlen(p->r[i].label) > longest) longest = (int)strlen(p->r[i].label);
-        }
-    const char *key = "off";
-    int beside = longest + 8, per_row = w / (longest + 7);
-    if (entries == 0) key = "off";
-    else if (w - beside >= 36 && entries <= h - 4) key = "outside";
-    else if (per_row >= 1 && (entries + per_row - 1) / per_row <= (h - 4) / 3) key = "below";
-    snprintf(p->key, sizeof p->key, "%s", key);
+    for (int i = 0; i < p->ns + (with_refs ? p->nr : 0); i++) {
+        const char *l = i < p->ns ? p->s[i].label : p->r[i - p->ns].label;
+        if (!l) continue;
+        entries++;
+        if ((int)strlen(l) > longest) longest = (int)strlen(l);
+    }
+    int per_row = w / (longest + 7);
+    if (entries == 0) return "off";
+    if (w - (longest + 8) >= 36 && entries <= h - 4) return "outside";
+    if (per_row >= 1 && (entries + per_row - 1) / per_row <= (h - 4) / 2) return "below";
+    return NULL;
+}
+
+/* The pane's legend never covers a curve: it goes where it fits; when the
+ * runs' entries fit only without the reference lines', those lose theirs
+ * (the dashed line stays); when nothing fits it is left out (png() has it). */
+static void pane_key(cwb_fig_panel *p, int w, int h) {
+    const char *key = key_place(p, 1, w, h);
+    if (!key && (key = key_place(p, 0, w, h)))
+        for (int i = 0; i < p->nr; i++) cwb_fig_set_str(&p->r[i].label, NULL);
+    snprintf(p->key, sizeof p->key, "%s", key ? key : "off");
 }
 
 int tui_plot_figure(cwb_figure *f, int pretty, int w, int h) {

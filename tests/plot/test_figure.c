@@ -145,7 +145,7 @@ static void test_script(void) {
     p->compact = 1;
     snprintf(p->key, sizeof p->key, "below");
     cwb_buf b = CWB_BUF_INIT;
-    ok(cwb_figure_script(&f, CWB_PLOT_DUMB, 48, &b) == 0, "a script");
+    ok(cwb_figure_script(&f, CWB_PLOT_DUMB, 48, 15, &b) == 0, "a script");
     const char *t = cwb_buf_text(&b);
     ok(strstr(t, "set key below") != NULL, "key \"below\": under the axes, off the curves");
     ok(strstr(t, "title 'it''s'") && strstr(t, "1 with lines") &&
@@ -156,11 +156,13 @@ static void test_script(void) {
        "a vertical marker at a step, with its text");
     ok(strstr(t, "set xtics 0,10000") && strstr(t, "set format x '%.0s%c'"),
        "compact: round step tics labelled short (10k)");
+    ok(strstr(t, "set ytics 0.5\n") != NULL,
+       "compact: y tics far enough apart for 15 rows (1..3 in steps of 0.5)");
     ok(strstr(t, "lt -1") != NULL, "a reference line without a colour uses the text colour");
     ok(strstr(t, "graph 0.06") != NULL, "room above and below so the line is not on the frame");
     cwb_buf_reset(&b);
     snprintf(p->key, sizeof p->key, "outside");
-    cwb_figure_script(&f, CWB_PLOT_PNG, 800, &b);
+    cwb_figure_script(&f, CWB_PLOT_PNG, 800, 600, &b);
     ok(strstr(cwb_buf_text(&b), "set key outside right") &&
            strstr(cwb_buf_text(&b), "lc rgb 'black'"),
        "key \"outside\": right of the axes; on paper the reference line is black");
@@ -219,6 +221,12 @@ static void test_legend(cwb_store *s) {
            strcmp(l[2], "dcl") == 0,
        "names differ: the name, plus what differs within a name ('%s', '%s')", l[0], l[2]);
     for (int i = 0; i < 3; i++) free(l[i]);
+    cwb_legend_run gb[2] = {{"gradient_bias standard B=8 start=0.25", "{}", 5},
+                            {"gradient_bias decomposable B=8 start=0.25", "{}", 6}};
+    rc = cwb_legend_labels(s, gb, 2, l);
+    ok(rc == 0 && strcmp(l[0], "standard") == 0 && strcmp(l[1], "decomposable") == 0,
+       "the words every name has go: '%s', '%s'", l[0], l[1]);
+    for (int i = 0; i < 2; i++) free(l[i]);
     cwb_legend_run same[2] = {{"a", "{\"x\":1}", 46}, {"a", "{\"x\":1}", 47}};
     rc = cwb_legend_labels(s, same, 2, l);
     ok(rc == 0 && strcmp(l[0], "a #46") == 0 &&
