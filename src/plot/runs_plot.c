@@ -19,9 +19,7 @@ typedef struct {
 
 static int grab_names(const cwb_run_info *r, void *ud) {
     run_names *n = ud;
-    /* the recipe's file name: its folder is where cwb ran it from, not what it is */
-    const char *slash = strrchr(r->recipe, '/');
-    snprintf(n->recipe, sizeof n->recipe, "%s", slash ? slash + 1 : r->recipe);
+    snprintf(n->recipe, sizeof n->recipe, "%s", r->recipe);
     snprintf(n->name, sizeof n->name, "%s", r->name);
     n->params = strdup(r->params ? r->params : "{}");
     return 0;
@@ -122,7 +120,9 @@ int cwb_plot_runs(cwb_store *s, const int64_t *ids, int n, const char *metric,
         for (int i = 1; i < n; i++) same &= strcmp(rn[i].recipe, rn[0].recipe) == 0;
         cwb_buf_str(&title, "runs ");
         for (int i = 0; i < n; i++) cwb_buf_printf(&title, "%s%lld", i ? ", " : "", (long long)ids[i]);
-        if (same) cwb_buf_printf(&title, ": %s", rn[0].recipe);
+        /* the recipe's file name: the title of several runs has no room for its folder */
+        const char *slash = strrchr(rn[0].recipe, '/');
+        if (same) cwb_buf_printf(&title, ": %s", slash ? slash + 1 : rn[0].recipe);
         /* the legend goes beside (files) or under (text) the axes, never over a curve */
         snprintf(p->key, sizeof p->key, "%s", file ? "outside" : "below");
     }
