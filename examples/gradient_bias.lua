@@ -171,6 +171,8 @@ local function fit_theta(opts)
       cwb.runs.log(run, e[1], "loss", e[3])
     end
     for i, x in ipairs(xs) do cwb.runs.log(run, x, "theta_ratio", ys[i]) end
+    -- the optimum, drawn by `cwb runs plot` and the workbench's show "theta_ratio"
+    cwb.runs.ref(run, "theta_ratio", 1, "optimum theta* (1.0)")
     cwb.runs.log(run, 0, "theta_star", theta_star)
     cwb.runs.log(run, steps[#steps], "final_score", final)
   end

@@ -5,6 +5,7 @@
  * 2 bad usage.  Every message is one line starting "cwb runs: ".
  */
 #include "app/runs_cli.h"
+#include "plot/figure.h"
 #include "plot/runs_plot.h"
 #include "store/export.h"
 #include "store/store.h"
@@ -40,9 +41,11 @@ static const char usage_text[] =
     "                                metrics as CSV on stdout or into FILE (written\n"
     "                                atomically); long format 'step,name,value' by\n"
     "                                default, --wide gives 'step,<name1>,<name2>,...'\n"
-    "  plot ID METRIC [--png FILE | --svg FILE]\n"
-    "                                a figure of METRIC against step: text on stdout,\n"
-    "                                or a PNG/SVG file (needs gnuplot)\n"
+    "  plot ID [ID ...] METRIC [--png FILE | --svg FILE]\n"
+    "                                a figure of METRIC against step for one or more\n"
+    "                                runs (46 47 48 or 46,47,48), with a legend of what\n"
+    "                                differs between them: text on stdout, or a PNG/SVG\n"
+    "                                file (needs gnuplot)\n"
     "\n"
     "exit status: 0 ok, 1 failure (e.g. no such run), 2 bad usage\n";
 
@@ -596,8 +599,27 @@ static void terminal_size(int *w, int *h) {
     if (cols && atoi(cols) >= 20 && atoi(cols) <= 1000) *w = atoi(cols);
 }
 
+/* "46", "46,47,48": append the ids to ids (at most max); -1 on a bad one. */
+static int parse_ids(const char *arg, int64_t *ids, int *n, int max) {
+    char buf[256];
+    if (strlen(arg) >= sizeof buf) return -1;
+    snprintf(buf, sizeof buf, "%s", arg);
+    char *save = NULL;
+    int any = 0;
+    for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        if (*n >= max || parse_id(t, &ids[*n])) return -1;
+        ++*n;
+        any = 1;
+    }
+    return any && arg[strlen(arg) - 1] != ',' ? 0 : -1;
+}
+
+#define PLOT_MAX_IDS 64
+
 static int cmd_plot(cli *cl, int argc, char **argv) {
-    const char *idarg = NULL, *metric = NULL, *png = NULL, *svg = NULL;
+    const char *metric = NULL, *png = NULL, *svg = NULL;
+    const char *pos[PLOT_MAX_IDS + 1];
+    int npos = 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--png") == 0 || strcmp(argv[i], "--svg") == 0) {
             if (i + 1 >= argc) return usage_error("%s needs a FILE", argv[i]);
@@ -605,23 +627,31 @@ static int cmd_plot(cli *cl, int argc, char **argv) {
             else svg = argv[++i];
         } else if (argv[i][0] == '-' && argv[i][1]) {
             return usage_error("plot: unknown option '%s'", argv[i]);
-        } else if (!idarg) idarg = argv[i];
-        else if (!metric) metric = argv[i];
-        else return usage_error("plot: unexpected argument '%s'", argv[i]);
+        } else if (npos <= PLOT_MAX_IDS) {
+            pos[npos++] = argv[i];
+        } else {
+            return usage_error("plot: more than %s runs", "64");
+        }
     }
-    if (!idarg || !metric) return usage_error("%s", "plot needs a run ID and a METRIC");
+    /* ID [ID ...] METRIC: the last word is the metric, the ones before it runs */
+    if (npos < 2) return usage_error("%s", "plot needs run IDs and a METRIC (plot 46 47 top1)");
+    metric = pos[npos - 1];
     if (png && svg) return usage_error("%s", "plot: choose --png or --svg, not both");
-    if (svg && (strlen(svg) < 4 || strcmp(svg + strlen(svg) - 4, ".svg") != 0))
+    if (svg && cwb_plot_term_for_file(svg) != CWB_PLOT_SVG)
         return usage_error("--svg %s: the file name must end in .svg", svg);
-    if (png && strlen(png) >= 4 && strcmp(png + strlen(png) - 4, ".svg") == 0)
+    if (png && cwb_plot_term_for_file(png) == CWB_PLOT_SVG)
         return usage_error("--png %s: use --svg for an SVG file", png);
-    int64_t id;
-    if (parse_id(idarg, &id)) return usage_error("bad run id '%s' (a positive integer)", idarg);
+    int64_t ids[PLOT_MAX_IDS];
+    int nids = 0;
+    for (int i = 0; i < npos - 1; i++)
+        if (parse_ids(pos[i], ids, &nids, PLOT_MAX_IDS))
+            return usage_error("bad run id '%s' (positive integers, e.g. 46 47 or 46,47,48)",
+                               pos[i]);
     NEED_STORE(cl, s);
     int w = 0, h = 0;
     if (!png && !svg) terminal_size(&w, &h);
     char err[1024], *text = NULL;
-    if (cwb_plot_run(s, id, metric, png ? png : svg, w, h, &text, err, sizeof err))
+    if (cwb_plot_runs(s, ids, nids, metric, png ? png : svg, w, h, &text, err, sizeof err))
         return say(1, "%s", err);
     if (text) fputs(text, stdout);
     else printf("wrote %s\n", png ? png : svg);

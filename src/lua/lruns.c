@@ -356,12 +356,32 @@ static int do_export(lua_State *L, cwb_store *s, int a) {
     return 1;
 }
 
+#define PLOT_MAX_IDS 64
+
 static int do_plot(lua_State *L, cwb_store *s, int a) {
-    int64_t id = check_id(L, a);
+    int64_t ids[PLOT_MAX_IDS];
+    int n = 0;
+    if (lua_type(L, a) == LUA_TTABLE) {   /* {46, 47, 48}: several runs in one figure */
+        lua_Integer len = luaL_len(L, a);
+        luaL_argcheck(L, len >= 1 && len <= PLOT_MAX_IDS, a,
+                      "a list of 1 to 64 run ids expected");
+        for (lua_Integer i = 1; i <= len; i++) {
+            lua_geti(L, a, i);
+            int isint = 0;
+            lua_Integer id = lua_tointegerx(L, -1, &isint);
+            lua_pop(L, 1);
+            if (!isint || id <= 0)
+                return luaL_argerror(L, a, lua_pushfstring(L, "run ids start at 1 (item %d)",
+                                                          (int)i));
+            ids[n++] = (int64_t)id;
+        }
+    } else {
+        ids[n++] = check_id(L, a);
+    }
     const char *metric = luaL_checkstring(L, a + 1);
     const char *file = luaL_optstring(L, a + 2, NULL);
     char err[1024], *text = NULL;
-    if (cwb_plot_run(s, id, metric, file, 0, 0, file ? NULL : &text, err, sizeof err))
+    if (cwb_plot_runs(s, ids, n, metric, file, 0, 0, file ? NULL : &text, err, sizeof err))
         return fail_nil(L, err);
     if (text) {
         lua_pushstring(L, text);
@@ -369,6 +389,18 @@ static int do_plot(lua_State *L, cwb_store *s, int a) {
     } else {
         lua_pushstring(L, file);
     }
+    return 1;
+}
+
+static int do_ref(lua_State *L, cwb_store *s, int a) {
+    int64_t id = check_id(L, a);
+    const char *metric = luaL_checkstring(L, a + 1);
+    double v = luaL_checknumber(L, a + 2);
+    const char *label = luaL_optstring(L, a + 3, NULL);
+    luaL_argcheck(L, *metric, a + 1, "empty metric name");
+    luaL_argcheck(L, isfinite(v), a + 2, "a finite number expected");
+    if (cwb_store_ref(s, id, metric, v, label)) return fail_false(L, cwb_store_errmsg(s));
+    lua_pushboolean(L, 1);
     return 1;
 }
 
@@ -436,9 +468,31 @@ BOTH(metrics)
 BOTH(export)
 BOTH(plot)
 BOTH(begin)
-BOTH(log)
 BOTH(finish)
 BOTH(flush)
+
+/* log and ref on the session store also tell the workbench, if it is up
+ * (lua/observer.h), so that a metric a recipe records itself shows live. */
+static int m_log(lua_State *L) { return do_log(L, check_store(L, 1), 2); }
+static int m_ref(lua_State *L) { return do_ref(L, check_store(L, 1), 2); }
+
+static int f_log(lua_State *L) {
+    int r = do_log(L, session_or_raise(L), 1);
+    const cwb_run_observer *o = cwb_lua_observer(L);
+    if (lua_toboolean(L, -r) && o && o->stored_metric)
+        o->stored_metric(o->ud, L, (int64_t)lua_tointeger(L, 1), (long)lua_tointeger(L, 2),
+                         lua_tostring(L, 3), lua_tonumber(L, 4));
+    return r;
+}
+
+static int f_ref(lua_State *L) {
+    int r = do_ref(L, session_or_raise(L), 1);
+    const cwb_run_observer *o = cwb_lua_observer(L);
+    if (lua_toboolean(L, -r) && o && o->stored_ref)
+        o->stored_ref(o->ud, L, (int64_t)lua_tointeger(L, 1), lua_tostring(L, 2),
+                      lua_tonumber(L, 3), lua_isnoneornil(L, 4) ? NULL : lua_tostring(L, 4));
+    return r;
+}
 
 static int f_path(lua_State *L) {
     cwb_store *s = cwb_lua_store(L);
@@ -482,7 +536,8 @@ static int mm_tostring(lua_State *L) {
 static const luaL_Reg methods[] = {
     {"list", m_list},     {"show", m_show},     {"metrics", m_metrics}, {"export", m_export},
     {"plot", m_plot},     {"begin", m_begin},   {"log", m_log},         {"finish", m_finish},
-    {"flush", m_flush},   {"path", m_path},     {"close", m_close},     {NULL, NULL}};
+    {"flush", m_flush},   {"path", m_path},     {"close", m_close},     {"ref", m_ref},
+    {NULL, NULL}};
 
 static const cwb_lua_doc method_docs[] = {
     {"list", "st:list() -> {run, ...}: every run (id, recipe, name, params, seed, version, "
@@ -492,8 +547,11 @@ static const cwb_lua_doc method_docs[] = {
     {"metrics", "st:metrics(id, name) -> steps, values: one metric of a run in step order"},
     {"export", "st:export(id, path [, {wide=false}]) -> true | nil, msg: the run's metrics as "
                "CSV (step,name,value; wide: one column per metric); path \"-\" is stdout"},
-    {"plot", "st:plot(id, metric [, file]) -> text | file | nil, msg: metric against step, "
-             "as text or into a PNG (SVG if file ends in .svg)"},
+    {"plot", "st:plot(id | {id, ...}, metric [, file]) -> text | file | nil, msg: metric "
+             "against step for one run or several in one figure (legend: what differs), as "
+             "text or into a PNG (SVG if file ends in .svg)"},
+    {"ref", "st:ref(run, metric, y [, label]) -> true | false, msg: a reference line at y "
+            "that figures of the run's metric draw (e.g. theta_ratio at 1)"},
     {"begin", "st:begin(name, params [, seed]) -> id: record a new run (params: table or JSON "
               "text; seed defaults to --seed)"},
     {"log", "st:log(run, step, name, value) -> true | false, msg: buffer one metric value"},
@@ -510,7 +568,8 @@ static const luaL_Reg meta[] = {
 static const luaL_Reg fns[] = {
     {"open", f_open},       {"list", f_list},     {"show", f_show},   {"metrics", f_metrics},
     {"export", f_export},   {"plot", f_plot},     {"begin", f_begin}, {"log", f_log},
-    {"finish", f_finish},   {"flush", f_flush},   {"path", f_path},   {NULL, NULL}};
+    {"finish", f_finish},   {"flush", f_flush},   {"path", f_path},   {"ref", f_ref},
+    {NULL, NULL}};
 
 static const cwb_lua_doc fn_docs[] = {
     {"open", "cwb.runs.open(path) -> store: open (or create) a run store file; it has the "
@@ -523,8 +582,12 @@ static const cwb_lua_doc fn_docs[] = {
                 "order"},
     {"export", "cwb.runs.export(id, path [, {wide=false}]) -> true | nil, msg: metrics as CSV "
                "(step,name,value; wide: one column per metric), written atomically"},
-    {"plot", "cwb.runs.plot(id, metric [, file]) -> text | file | nil, msg: metric against "
-             "step as text, or into a PNG (SVG if file ends in .svg)"},
+    {"plot", "cwb.runs.plot(id | {id, ...}, metric [, file]) -> text | file | nil, msg: "
+             "metric against step for one run or several in one figure (legend: what differs), "
+             "as text, or into a PNG (SVG if file ends in .svg)"},
+    {"ref", "cwb.runs.ref(run, metric, y [, label]) -> true | false, msg: record a reference "
+            "line at y for the run's metric (e.g. theta_ratio at 1, \"optimum\"); cwb runs "
+            "plot, cwb.runs.plot and the workbench's curve pane draw it"},
     {"begin", "cwb.runs.begin(name, params [, seed]) -> id: record a new run of this recipe "
               "(params: table or JSON text; seed defaults to --seed)"},
     {"log", "cwb.runs.log(run, step, name, value) -> true | false, msg: record one metric "

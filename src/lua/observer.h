@@ -41,6 +41,15 @@ typedef struct cwb_run_observer {
     int (*run_tick)(void *run, lua_State *L, long done);
     /* status: "done", "failed", "interrupted", "stopped". */
     void (*run_end)(void *run, const char *status);
+    /* What a recipe recorded itself through the session store (cwb.runs.log,
+     * cwb.runs.ref) for run `id`, which the observer may follow already (a
+     * driven run, before or after its end) or not (cwb.runs.begin): a metric
+     * value, and a reference line for a metric (y = value, label nullable).
+     * Either may be NULL. */
+    void (*stored_metric)(void *ud, lua_State *L, int64_t id, long step, const char *name,
+                          double value);
+    void (*stored_ref)(void *ud, lua_State *L, int64_t id, const char *metric, double value,
+                       const char *label);
 } cwb_run_observer;
 
 /* Register obs for L (NULL removes it); obs must outlive the registration. */

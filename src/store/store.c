@@ -709,3 +709,107 @@ out:
     sqlite3_finalize(last);
     return rc;
 }
+
+/* ---- reference lines ----------------------------------------------------------------- */
+
+/* The refs table is created with the first reference line, so that the
+ * schema of a store without any stays version 1 and older cwb versions read
+ * it as before (they ignore the extra table). */
+static const char *const refs_sql =
+    "CREATE TABLE IF NOT EXISTS refs(\n"
+    "  run    INTEGER NOT NULL REFERENCES runs(id),\n"
+    "  metric TEXT NOT NULL,\n"
+    "  value  REAL NOT NULL,\n"
+    "  label  TEXT,\n"
+    "  PRIMARY KEY (run, metric, value)\n"
+    ");";
+
+static int has_refs(cwb_store *s, int64_t *yes) {
+    return query_int(s, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND "
+                        "name = 'refs'", yes, "reading reference lines");
+}
+
+int cwb_store_ref(cwb_store *s, int64_t run, const char *metric, double value,
+                  const char *label) {
+    if (!s) return -1;
+    if (!metric || !*metric) return fail(s, "a reference line needs a metric name");
+    if (!isfinite(value)) return fail(s, "reference line of '%s': the value is not finite", metric);
+    int found = cwb_store_run_get(s, run, NULL, NULL);
+    if (found < 0) return -1;
+    if (found == 0) return fail(s, "no run %lld for a reference line", (long long)run);
+    sqlite3_stmt *st;
+    if (exec(s, refs_sql, "creating the reference lines table")) return -1;
+    if (sqlite3_prepare_v2(s->db,
+                           "INSERT OR REPLACE INTO refs(run, metric, value, label) "
+                           "VALUES (?, ?, ?, ?)", -1, &st, NULL) != SQLITE_OK)
+        return fail_db(s, "writing a reference line");
+    sqlite3_bind_int64(st, 1, run);
+    sqlite3_bind_text(st, 2, metric, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_double(st, 3, value);
+    if (label) sqlite3_bind_text(st, 4, label, -1, SQLITE_TRANSIENT);
+    else sqlite3_bind_null(st, 4);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) return fail_db(s, "writing a reference line");
+    return 0;
+}
+
+int cwb_store_refs(cwb_store *s, int64_t run, const char *metric,
+                   int (*fn)(const char *metric, double value, const char *label, void *ud),
+                   void *ud) {
+    if (!s) return -1;
+    int64_t yes = 0;
+    if (has_refs(s, &yes)) return -1;
+    if (!yes) return 0;
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db,
+                           "SELECT metric, value, label FROM refs WHERE run = ?1 AND "
+                           "(?2 IS NULL OR metric = ?2) ORDER BY metric, value",
+                           -1, &st, NULL) != SQLITE_OK)
+        return fail_db(s, "reading reference lines");
+    sqlite3_bind_int64(st, 1, run);
+    if (metric) sqlite3_bind_text(st, 2, metric, -1, SQLITE_TRANSIENT);
+    else sqlite3_bind_null(st, 2);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *label = sqlite3_column_type(st, 2) == SQLITE_NULL ? NULL : col_text(st, 2);
+        if (fn(col_text(st, 0), sqlite3_column_double(st, 1), label, ud)) {
+            rc = SQLITE_DONE;
+            break;
+        }
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) return fail_db(s, "reading reference lines");
+    return 0;
+}
+
+/* ---- reading parameter records --------------------------------------------------------- */
+
+int cwb_store_json_leaves(cwb_store *s, const char *json,
+                          int (*fn)(const char *key, const char *value, void *ud), void *ud) {
+    if (!s) return -1;
+    if (!json || !*json) return 0;
+    sqlite3_stmt *st;
+    /* json_tree walks nested objects and arrays; a leaf's fullkey is
+     * "$.loss.kind" or "$.dims[1]"; atom is its SQL value (strings
+     * unquoted, true/false as 1/0, so the JSON text is used for those;
+     * reals with 6 digits, so that a float parameter reads 0.1, not
+     * 0.100000001490116). */
+    if (sqlite3_prepare_v2(s->db,
+                           "SELECT substr(fullkey, 3), CASE type WHEN 'true' THEN 'true' "
+                           "WHEN 'false' THEN 'false' WHEN 'null' THEN 'null' "
+                           "WHEN 'real' THEN printf('%.6g', atom) ELSE atom END "
+                           "FROM json_tree(?) WHERE type NOT IN ('object', 'array') "
+                           "ORDER BY id", -1, &st, NULL) != SQLITE_OK)
+        return fail_db(s, "reading parameters");
+    sqlite3_bind_text(st, 1, json, -1, SQLITE_TRANSIENT);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        if (fn(col_text(st, 0), col_text(st, 1), ud)) {
+            rc = SQLITE_DONE;
+            break;
+        }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) return fail_db(s, "reading parameters (malformed JSON?)");
+    return 0;
+}

@@ -102,4 +102,26 @@ int cwb_store_metric_rows(cwb_store *s, int64_t run,
 int cwb_store_main_metric(cwb_store *s, int64_t run, const char *preferred,
                           char *name, int namelen, double *value);
 
+/* ---- reference lines and parameter records ------------------------------------- */
+
+/* A reference line the figures of a run's metric draw: y = value with a
+ * legend label (nullable), e.g. theta_ratio at 1, "optimum theta*".  One
+ * line per (run, metric, value); a second call replaces its label.  Kept in
+ * the table refs, created with the first line (docs/store.md).  0 or -1
+ * (no such run, value not finite). */
+int cwb_store_ref(cwb_store *s, int64_t run, const char *metric, double value,
+                  const char *label);
+/* The reference lines of a run for metric (NULL: every metric), by metric
+ * then value; label NULL when none was given.  0 or -1. */
+int cwb_store_refs(cwb_store *s, int64_t run, const char *metric,
+                   int (*fn)(const char *metric, double value, const char *label, void *ud),
+                   void *ud);
+
+/* The leaves of a JSON text (a run's params) through SQLite's json_tree, in
+ * document order: key "tau", "loss.kind" or "dims[1]", value as text
+ * (strings unquoted, reals to 6 significant digits).  0, or -1 for
+ * malformed JSON. */
+int cwb_store_json_leaves(cwb_store *s, const char *json,
+                          int (*fn)(const char *key, const char *value, void *ud), void *ud);
+
 #endif

@@ -209,11 +209,8 @@ void tui_draw_all(void) {
         return;
     }
     char title[96], right[96];
-    int shown = 0;
-    for (int i = 0; i < tui.nruns; i++)
-        if (tui_run_find(tui.runs[i], tui.metric)) shown++;
     snprintf(title, sizeof title, "%s", tui.metric);
-    snprintf(right, sizeof right, "%d run%s", shown, shown == 1 ? "" : "s");
+    tui_plot_caption(right, sizeof right);
     frame(tui.lo.plot, title, right);
     tui_plot_draw(inner(tui.lo.plot));
     if (tui.lo.geom.h > 0) {

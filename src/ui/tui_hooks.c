@@ -2,7 +2,10 @@
  * tui_hooks.c - the live-run hooks (tui.h) as the workbench implements
  * them: a run's metrics feed the curve pane, its ticks keep the keyboard,
  * the screen and the geometry pane alive, pause() holds the run inside its
- * tick and stop() ends it through the tick's return value.
+ * tick and stop() ends it through the tick's return value.  What a recipe
+ * records itself through cwb.runs.log / cwb.runs.ref joins the run of that
+ * store id (or a new entry for a run begun with cwb.runs.begin), so such a
+ * metric shows live too.
  *
  * A tick costs one clock read unless INPUT_PERIOD has passed since the last
  * look at the keyboard, so a fast loop is not slowed down; what the panes
@@ -11,16 +14,17 @@
 #include "ui/tui_internal.h"
 #include "lua/lcwb.h"
 #include "lua/observer.h"
+#include "store/store.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 static void *h_begin(void *ud, lua_State *L, const char *name, const char *params, long total,
                      int64_t id) {
     (void)ud;
     (void)L;
-    (void)params;
-    tui_run *r = tui_run_new(name, total, id);
+    tui_run *r = tui_run_new(name, params, total, id);
     if (!r) return NULL;
     r->outer = tui.cur;
     r->ui0 = tui.t_ui;
@@ -122,7 +126,51 @@ static void h_end(void *run, const char *status) {
     tui.need_draw = 1;
 }
 
-static const cwb_run_observer hooks = {NULL, h_begin, h_embed, h_metric, h_tick, h_end};
+/* A run the recipe recorded itself (cwb.runs.begin) joins the runs the
+ * workbench follows with its first value, named as in the store. */
+typedef struct {
+    char name[96];
+    char *params;
+} stored_run;
+
+static int grab_run(const cwb_run_info *r, void *ud) {
+    stored_run *sr = ud;
+    snprintf(sr->name, sizeof sr->name, "%s", r->name);
+    sr->params = strdup(r->params ? r->params : "{}");
+    return 0;
+}
+
+static tui_run *stored_run_of(lua_State *L, int64_t id) {
+    tui_run *r = tui_run_by_id(id);
+    if (r) return r;
+    cwb_store *s = cwb_lua_store(L);
+    stored_run sr = {"", NULL};
+    if (!s || cwb_store_run_get(s, id, grab_run, &sr) != 1) return NULL;
+    r = tui_run_new(sr.name, sr.params, 0, id);
+    free(sr.params);
+    if (!r) return NULL;
+    r->active = 0;
+    r->t1 = tui_now();
+    snprintf(r->status, sizeof r->status, "recorded");
+    return r;
+}
+
+static void h_stored_metric(void *ud, lua_State *L, int64_t id, long step, const char *name,
+                            double value) {
+    (void)ud;
+    tui_run *r = stored_run_of(L, id);
+    if (r) tui_run_metric(r, step, name, value);
+}
+
+static void h_stored_ref(void *ud, lua_State *L, int64_t id, const char *metric, double value,
+                         const char *label) {
+    (void)ud;
+    tui_run *r = stored_run_of(L, id);
+    if (r) tui_run_ref(r, metric, value, label);
+}
+
+static const cwb_run_observer hooks = {NULL,  h_begin, h_embed,         h_metric,
+                                       h_tick, h_end,  h_stored_metric, h_stored_ref};
 
 void tui_hooks_install(lua_State *L) { cwb_lua_set_observer(L, &hooks); }
 

@@ -6,11 +6,13 @@
  *   tui_output.c  stdout/stderr captured through a pipe into the output area
  *   tui_input.c   GNU readline through its callback interface, completion
  *   tui_draw.c    painting the layout: frames, status, output, input
- *   tui_plot.c    the runs' series, the curve pane (gnuplot dumb), PNG export
+ *   tui_plot.c    the runs' series, which runs the curve pane shows, its figure
+ *   tui_export.c  png(): the curve or the geometry pane into a PNG or SVG file
  *   tui_geom.c    the geometry pane: PCA or t-SNE of both views, centroids, gap
  *   tui_hooks.c   the live-run hooks the binding calls (tui.h)
- *   tui_lua.c     pause, resume, stop, quit, png, show, window, clear,
- *                 projection, colour_by (run is repl_cmds.c's)
+ *   tui_lua.c     pause, resume, stop, quit, png, show, only, hide,
+ *                 clear_runs, window, clear, projection, colour_by (run is
+ *                 repl_cmds.c's)
  */
 #ifndef CWB_TUI_INTERNAL_H
 #define CWB_TUI_INTERNAL_H
@@ -39,16 +41,27 @@ typedef struct {
 } tui_series;
 
 #define TUI_MAX_SERIES 16
+/* A reference line a recipe recorded for one metric (cwb.runs.ref). */
+#define TUI_MAX_REFS 8
+typedef struct {
+    char metric[32];
+    double y;
+    char label[64];
+} tui_ref;
+
 typedef struct tui_run {
     int serial;                /* 1, 2, ... in this session */
     char name[96];
+    char *params;              /* JSON object, as recorded in the store (malloc'd) */
     int64_t id;                /* store id, -1 if not recorded */
     long total, done, step;    /* planned, done, last step number */
     double t0, t1;             /* start; end (0 while running) */
     char status[16];           /* "running", "done", ... */
     tui_series series[TUI_MAX_SERIES];
     int nseries;
-    int color;                 /* 0..7 */
+    tui_ref refs[TUI_MAX_REFS];
+    int nrefs;
+    int hidden;                /* hide(...) */
     /* steps/s, smoothed over half-second samples (rate_n of them so far;
      * before the first, the run's average) */
     double rate, rate_t;
@@ -66,6 +79,17 @@ typedef struct tui_run {
 
 #define TUI_MAX_RUNS 48
 #define TUI_MAX_DEPTH 4
+/* Runs the curve pane overlays at most, and by default (the most recent). */
+#define TUI_PLOT_MAX_RUNS 32
+#define TUI_PLOT_DEFAULT_RUNS 8
+#define TUI_MAX_ONLY 16
+
+/* One argument of only(...): a store id, or a pattern ("decomposable",
+ * "tau=0.5") matched against a run's name and parameters. */
+typedef struct {
+    int64_t id;
+    char pat[64];
+} tui_sel;
 
 typedef struct {
     lua_State *L;
@@ -98,7 +122,11 @@ typedef struct {
     tui_run *runs[TUI_MAX_RUNS];
     int nruns, serial;
     tui_run *cur;              /* the innermost running run */
+    int forgotten;             /* finished runs dropped to keep TUI_MAX_RUNS */
     char metric[32];           /* the metric the curve pane shows */
+    int show_n;                /* the most recent runs shown (show(metric, n)) */
+    tui_sel only[TUI_MAX_ONLY];/* only(...): these runs alone, when nonly > 0 */
+    int nonly;
 
     /* curve pane */
     struct cwb_gnuplot *gp;
@@ -170,14 +198,37 @@ void tui_colors_init(void);
 int tui_color_attr(int fg, int bold);
 
 /* tui_plot.c */
-tui_run *tui_run_new(const char *name, long total, int64_t id);
+struct cwb_figure;
+tui_run *tui_run_new(const char *name, const char *params, long total, int64_t id);
+tui_run *tui_run_by_id(int64_t id);
 void tui_run_metric(tui_run *r, long step, const char *name, double value);
+void tui_run_ref(tui_run *r, const char *metric, double y, const char *label);
 const tui_series *tui_run_find(const tui_run *r, const char *name);
+/* Read metric (and its reference lines) from the session store for the
+ * recorded runs that do not have it in memory: 0, or -1 without a store. */
+int tui_runs_load(const char *metric);
 void tui_runs_free(void);
+void tui_runs_forget(void);    /* clear_runs(): every finished run */
+int tui_run_matches(const tui_run *r, const tui_sel *s);
+/* The runs the curve pane shows now, oldest first (at most
+ * TUI_PLOT_MAX_RUNS), and in *total how many have the metric. */
+int tui_plot_runs(tui_run **out, int *total);
+/* "showing 8 of 40 runs" for the pane's frame. */
+void tui_plot_caption(char *buf, size_t len);
+/* The curve pane's figure: text (pretty 0: the pane, w x h characters) or
+ * a file's (pretty 1).  0, or -1 when no run has the metric. */
+int tui_plot_figure(struct cwb_figure *f, int pretty, int w, int h);
 void tui_plot_update(int force);
 void tui_plot_draw(cwb_rect r);
-int tui_plot_png(const char *path, char *err, size_t errlen);
 int tui_plot_window(int on, char *err, size_t errlen);
+int tui_plot_gnuplot(void);    /* the pane's gnuplot is up (tui.gp), or not */
+
+/* tui_export.c: the curve pane (png()/F2) or the geometry pane into a file,
+ * PNG or SVG by its extension; without a path OUTDIR/cwb-METRIC-N.png (or
+ * cwb-geometry-N.png), N the first number not taken.  0 and what was saved,
+ * or -1 and why, in msg. */
+int tui_plot_png(const char *path, char *msg, size_t len);
+int tui_geom_png(const char *path, char *msg, size_t len);
 void tui_plot_warm(void);
 void tui_plot_close(void);
 

@@ -1,13 +1,15 @@
 /*
  * tui_lua.c - the workbench's own commands, as Lua globals with doc strings
  * (help(run) ...): run a recipe with the panes live, pause/resume/stop the
- * current run, quit, save the curves as PNG, pick the plotted metric, open a
+ * current run, quit, save the curves or the geometry as PNG or SVG, pick the
+ * plotted metric and the runs shown (show, only, hide, clear_runs), open a
  * gnuplot window that follows the pane, clear the output area, choose the
  * geometry pane's projection and what its points are coloured by.
  */
 #include "ui/tui_internal.h"
 #include "ui/repl_cmds.h"
 #include "lua/lcwb.h"
+#include "store/store.h"
 
 #include <lauxlib.h>
 #include <math.h>
@@ -43,53 +45,183 @@ static int l_quit(lua_State *L) {
     return 0;
 }
 
+/* png([path] [, "curves" | "geometry"]) */
 static int l_png(lua_State *L) {
     const char *path = luaL_optstring(L, 1, NULL);
+    static const char *const panes[] = {"curves", "geometry", NULL};
+    int pane = luaL_checkoption(L, 2, "curves", panes);
     char msg[1400];
-    if (tui_plot_png(path, msg, sizeof msg) != 0) return luaL_error(L, "%s", msg);
+    int rc = pane ? tui_geom_png(path, msg, sizeof msg) : tui_plot_png(path, msg, sizeof msg);
+    if (rc != 0) return luaL_error(L, "%s", msg);
     tui_msg(TUI_ATTR_INFO, "%s", msg);
     return 0;
 }
 
-/* Push the metrics the runs have, "loss top1 ..." ("(no runs yet)"). */
-static void push_metric_names(lua_State *L) {
-    luaL_Buffer b;
-    luaL_buffinit(L, &b);
-    char seen[TUI_MAX_SERIES * 4][32];
-    int nseen = 0;
-    for (int i = 0; i < tui.nruns; i++)
-        for (int j = 0; j < tui.runs[i]->nseries; j++) {
-            const char *nm = tui.runs[i]->series[j].name;
-            int dup = 0;
-            for (int k = 0; k < nseen && !dup; k++) dup = strcmp(seen[k], nm) == 0;
-            if (dup || nseen == (int)(sizeof seen / sizeof seen[0])) continue;
-            snprintf(seen[nseen++], 32, "%s", nm);
-            if (nseen > 1) luaL_addchar(&b, ' ');
-            luaL_addstring(&b, nm);
-        }
-    if (!nseen) luaL_addstring(&b, "(no runs yet)");
-    luaL_pushresult(&b);
+/* The metric names of the session's runs, live and stored, into b. */
+typedef struct {
+    char names[64][32];
+    int n;
+} name_set;
+
+static void add_name(name_set *ns, const char *nm) {
+    for (int k = 0; k < ns->n; k++)
+        if (strcmp(ns->names[k], nm) == 0) return;
+    if (ns->n < 64) snprintf(ns->names[ns->n++], 32, "%s", nm);
 }
 
+static int add_stored(const cwb_metric_summary *m, void *ud) {
+    add_name(ud, m->name);
+    return 0;
+}
+
+static void metric_names(lua_State *L, name_set *ns) {
+    ns->n = 0;
+    cwb_store *s = NULL;
+    for (int i = 0; i < tui.nruns; i++) {
+        for (int j = 0; j < tui.runs[i]->nseries; j++) add_name(ns, tui.runs[i]->series[j].name);
+        if (tui.runs[i]->id > 0 && (s || (s = cwb_lua_store(L))))
+            cwb_store_metric_summaries(s, tui.runs[i]->id, add_stored, ns);
+    }
+}
+
+static void add_names(luaL_Buffer *b, const name_set *ns) {
+    for (int k = 0; k < ns->n; k++) {
+        if (k) luaL_addchar(b, ' ');
+        luaL_addstring(b, ns->names[k]);
+    }
+    if (!ns->n) luaL_addstring(b, "(no runs yet)");
+}
+
+/* After a change of what is shown: draw the pane again and say what it shows. */
+static void say_shown(void) {
+    tui.plot_dirty = 1;
+    tui_plot_update(1);
+    tui.need_draw = 1;
+    char cap[96];
+    tui_plot_caption(cap, sizeof cap);
+    tui_msg(TUI_ATTR_INFO, "%s: %s%s", tui.metric, cap,
+            tui.nonly ? " (only(...); only() shows the most recent again)" : "");
+}
+
+/* show([metric [, n]]) */
 static int l_show(lua_State *L) {
-    if (lua_isnoneornil(L, 1)) { /* list what there is */
-        push_metric_names(L);
-        lua_pushfstring(L, "showing '%s'; the runs have: %s", tui.metric, lua_tostring(L, -1));
+    if (lua_isnoneornil(L, 1)) { /* what is shown, and what there is */
+        name_set ns;
+        metric_names(L, &ns);
+        tui_run *runs[TUI_PLOT_MAX_RUNS];
+        int total, n = tui_plot_runs(runs, &total);
+        luaL_Buffer b;
+        luaL_buffinit(L, &b);
+        lua_pushfstring(L, "showing '%s' for %d of %d runs (%s; show(metric, n), only(...), "
+                        "hide(...) choose; the last %d runs are kept",
+                        tui.metric, n, total, tui.nonly ? "only(...)" : "the most recent",
+                        TUI_MAX_RUNS);
+        luaL_addvalue(&b);
+        if (tui.forgotten) {
+            lua_pushfstring(L, ", %d older forgotten", tui.forgotten);
+            luaL_addvalue(&b);
+        }
+        luaL_addstring(&b, "); metrics: ");
+        add_names(&b, &ns);
+        luaL_pushresult(&b);
         return 1;
     }
     const char *m = luaL_checkstring(L, 1);
     luaL_argcheck(L, *m && strlen(m) < sizeof tui.metric, 1, "a metric name such as 'loss'");
+    int n = (int)luaL_optinteger(L, 2, tui.show_n > 0 ? tui.show_n : TUI_PLOT_DEFAULT_RUNS);
+    luaL_argcheck(L, n >= 1 && n <= TUI_PLOT_MAX_RUNS, 2,
+                  lua_pushfstring(L, "runs to show: 1 to %d", TUI_PLOT_MAX_RUNS));
+    char old[sizeof tui.metric];
+    snprintf(old, sizeof old, "%s", tui.metric);
     snprintf(tui.metric, sizeof tui.metric, "%s", m);
-    int have = 0;
-    for (int i = 0; i < tui.nruns && !have; i++) have = tui_run_find(tui.runs[i], m) != NULL;
-    if (!have) { /* a typo would show an empty pane: say what there is */
-        push_metric_names(L);
-        tui_msg(TUI_ATTR_ERROR, "show: no run has '%s' values (yet); the runs have: %s", m,
-                lua_tostring(L, -1));
+    tui_runs_load(m); /* values the store has and the workbench did not see */
+    int any = 0, active = 0;
+    for (int i = 0; i < tui.nruns; i++) {
+        any |= tui_run_find(tui.runs[i], m) != NULL;
+        active |= tui.runs[i]->active;
     }
-    tui.plot_dirty = 1;
+    if (!any && tui.nruns > 0 && !active) { /* a typo: say what there is */
+        snprintf(tui.metric, sizeof tui.metric, "%s", old);
+        name_set ns;
+        metric_names(L, &ns);
+        luaL_Buffer b;
+        luaL_buffinit(L, &b);
+        lua_pushfstring(L, "show: no run has a metric '%s'; they have: ", m);
+        luaL_addvalue(&b);
+        add_names(&b, &ns);
+        luaL_pushresult(&b);
+        return lua_error(L);
+    }
+    tui.show_n = n;
+    say_shown();
+    return 0;
+}
+
+/* The arguments of only/hide: run ids (numbers) and patterns (strings). */
+static int read_sels(lua_State *L, tui_sel *out, int max, const char *fn) {
+    int n = lua_gettop(L);
+    if (n > max) luaL_error(L, "%s: at most %d runs or patterns", fn, max);
+    for (int i = 1; i <= n; i++) {
+        memset(&out[i - 1], 0, sizeof out[i - 1]);
+        if (lua_type(L, i) == LUA_TNUMBER) {
+            lua_Integer id = luaL_checkinteger(L, i);
+            luaL_argcheck(L, id > 0, i, "run ids start at 1");
+            out[i - 1].id = id;
+        } else {
+            const char *p = luaL_checkstring(L, i);
+            luaL_argcheck(L, *p && strlen(p) < sizeof out[i - 1].pat, i,
+                          "a run id, or part of a run's name or a parameter such as \"tau=0.5\"");
+            snprintf(out[i - 1].pat, sizeof out[i - 1].pat, "%s", p);
+        }
+    }
+    /* each argument must find a run: a typo would silently show nothing */
+    for (int k = 0; k < n; k++) {
+        int found = 0;
+        for (int i = 0; i < tui.nruns && !found; i++) found = tui_run_matches(tui.runs[i], &out[k]);
+        if (!found) {
+            if (out[k].id > 0) luaL_error(L, "%s: no run #%d in the workbench", fn, (int)out[k].id);
+            luaL_error(L, "%s: no run matches '%s' (a part of a name, or a parameter such as "
+                          "\"tau=0.5\")", fn, out[k].pat);
+        }
+    }
+    return n;
+}
+
+/* only(sel, ...): these runs alone; only(): the most recent again, none hidden */
+static int l_only(lua_State *L) {
+    tui_sel sels[TUI_MAX_ONLY];
+    int n = read_sels(L, sels, TUI_MAX_ONLY, "only");
+    memcpy(tui.only, sels, (size_t)n * sizeof *sels);
+    tui.nonly = n;
+    if (n == 0)
+        for (int i = 0; i < tui.nruns; i++) tui.runs[i]->hidden = 0;
+    say_shown();
+    return 0;
+}
+
+/* hide(sel, ...): leave these runs out; hide(): none hidden */
+static int l_hide(lua_State *L) {
+    tui_sel sels[TUI_MAX_ONLY];
+    int n = read_sels(L, sels, TUI_MAX_ONLY, "hide");
+    for (int i = 0; i < tui.nruns; i++) {
+        tui_run *r = tui.runs[i];
+        if (n == 0) r->hidden = 0;
+        for (int k = 0; k < n; k++)
+            if (tui_run_matches(r, &sels[k])) r->hidden = 1;
+    }
+    say_shown();
+    return 0;
+}
+
+static int l_clear_runs(lua_State *L) {
+    (void)L;
+    int before = tui.nruns;
+    tui_runs_forget();
+    tui.nonly = 0;
     tui_plot_update(1);
     tui.need_draw = 1;
+    tui_msg(TUI_ATTR_INFO, "forgot %d finished run%s", before - tui.nruns,
+            before - tui.nruns == 1 ? "" : "s");
     return 0;
 }
 
@@ -156,7 +288,9 @@ static int l_colour_by(lua_State *L) {
 
 static const luaL_Reg fns[] = {{"run", cwb_repl_run},   {"pause", l_pause}, {"resume", l_resume},
                                {"stop", l_stop}, {"quit", l_quit},   {"png", l_png},
-                               {"show", l_show}, {"window", l_window}, {"clear", l_clear},
+                               {"show", l_show}, {"only", l_only},   {"hide", l_hide},
+                               {"clear_runs", l_clear_runs},
+                               {"window", l_window}, {"clear", l_clear},
                                {"projection", l_projection}, {"colour_by", l_colour_by},
                                {NULL, NULL}};
 
@@ -167,11 +301,20 @@ static const cwb_lua_doc docs[] = {
     {"stop", "stop(): end the current run early, as if its steps were done (Ctrl-C aborts the "
              "whole chunk instead)"},
     {"quit", "quit(): leave the workbench (as Ctrl-D on an empty line); exit status 0"},
-    {"png", "png([path]): save the curve pane's runs as a PNG figure (default "
-            "OUTDIR/cwb-METRIC.png); also the F2 key"},
-    {"show", "show([metric]): plot that metric of every run in the curve pane (\"loss\", "
-             "\"top1\", \"theta\", ...; one no run has gets the list of those there are); "
-             "without an argument, list the metrics there are"},
+    {"png", "png([path] [, \"curves\" | \"geometry\"]): save the curve pane (default) or the "
+            "geometry pane as a figure, SVG if path ends in .svg, else PNG; without a path "
+            "OUTDIR/cwb-METRIC-N.png (cwb-geometry-N.png), N the first number free; F2 saves "
+            "the curves"},
+    {"show", "show([metric [, n]]): plot that metric (\"loss\", \"top1\", \"theta_ratio\", "
+             "...; also those a recipe records with cwb.runs.log) for the n most recent runs "
+             "that have it (default 8, at most 32), with the recipe's reference lines; without "
+             "an argument, say what is shown and list every metric of the session's runs"},
+    {"only", "only(id | \"pattern\", ...): show these runs alone (a store id as in \"run ... "
+             "#46\", part of a name, or a parameter such as \"tau=0.5\"); only(): the most "
+             "recent runs again, none hidden"},
+    {"hide", "hide(id | \"pattern\", ...): leave these runs out of the curve pane; hide(): "
+             "hide none"},
+    {"clear_runs", "clear_runs(): forget every finished run (the curve pane starts empty)"},
     {"window", "window([on]): open (or with false close) a gnuplot window that follows the "
                "curve pane; needs a display; also cwb.plot.window"},
     {"clear", "clear(): empty the output area"},

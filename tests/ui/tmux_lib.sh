@@ -9,18 +9,19 @@
 #                                     cwd $TMP, its own history and run store;
 #                                     its exit status lands in $TMP/exit.NAME
 #   S NAME                            the session the helpers below talk to
-#   cap                               the screen, as text
+#   cap [-e]                          the screen, as text (-e: with colours)
 #   wait_for REGEX [SECONDS]          poll the screen (into $TMP/screen) until
 #                                     a line matches; 1 (and the screen as
 #                                     TAP comments) on timeout
 #   keys KEY...   line TEXT           send keys / type a line and Enter
 #   wait_exit NAME [SECONDS]          poll for the session's exit status
 # Every wait polls with a timeout, so a test is quick when cwb is and fails
-# (rather than hangs) when it is not.
+# (rather than hangs) when it is not.  tmux_abs PATH makes a path absolute.
 if ! command -v tmux >/dev/null 2>&1; then
     echo "1..0 # SKIP tmux not installed"
     exit 0
 fi
+tmux_abs() { (cd "$(dirname "$1")" && printf '%s/%s\n' "$(pwd)" "$(basename "$1")"); }
 if [ ! -x "$CWB" ]; then
     echo "1..0 # SKIP $CWB not built"
     exit 0
@@ -30,7 +31,11 @@ UTF8=${UTF8:-C.UTF-8}
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/cwb-tui.XXXXXX") || exit 1
 SOCK="$TMP/tmux.sock"
 T() { tmux -u -S "$SOCK" -f /dev/null "$@"; }
-tmux_cleanup() { T kill-server >/dev/null 2>&1; rm -rf "$TMP"; }
+# cwb may still close its store as the server goes: try the removal again
+tmux_cleanup() {
+    T kill-server >/dev/null 2>&1
+    rm -rf "$TMP" 2>/dev/null || { sleep 0.5; rm -rf "$TMP"; }
+}
 trap tmux_cleanup EXIT INT TERM
 
 SESSION=cwb
@@ -44,7 +49,7 @@ tmux_start() {
          echo EXIT=\$? > '$TMP/exit.$name'; stty -a > '$TMP/stty.$name' 2>&1; sleep 30"
     SESSION=$name
 }
-cap() { T capture-pane -p -t "$SESSION" 2>/dev/null; }
+cap() { T capture-pane -p "$@" -t "$SESSION" 2>/dev/null; }
 wait_for() {
     limit=$(( ${2:-8} * 10 ))
     i=0

@@ -105,7 +105,7 @@ ok $? "a trainer run's summary prints with its keys, not as table: 0x..."
 
 # item 10: an unknown metric says which there are
 line 'show "nonsense"'
-wait_for "show: no run has 'nonsense' values (yet); the runs have: loss"
+wait_for "show: no run has a metric 'nonsense'; they have: loss"
 ok $? "show \"nonsense\" says which metrics the runs have"
 line 'show "loss"'
 

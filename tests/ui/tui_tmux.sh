@@ -7,8 +7,7 @@
 # is quick when cwb is and fails (rather than hangs) when it is not.
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/tap.sh"
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/ui/tmux_lib.sh"
-abs() { (cd "$(dirname "$1")" && printf '%s/%s\n' "$(pwd)" "$(basename "$1")"); }
-RECIPE=$(abs "$top_srcdir/tests/ui/tui_recipe.lua")
+RECIPE=$(tmux_abs "$top_srcdir/tests/ui/tui_recipe.lua")
 # the curve pane (left of the junction) and the geometry pane (right), rows 2-28
 panes() {
     cap | sed -n '2,28p' > "$TMP/p"
