@@ -140,6 +140,8 @@ static const cwb_json_field loss_fields[] = {
     CWB_JSON_FIELD(cwb_loss_cfg, both_views, CWB_JSON_BOOL),
 };
 const cwb_json_field *const cwb_loss_knob_fields = loss_fields;
+const cwb_json_field *const cwb_loss_fields = loss_fields;
+_Static_assert(CWB_JSON_NFIELDS(loss_fields) == CWB_LOSS_NFIELDS, "CWB_LOSS_NFIELDS");
 
 void cwb_loss_describe(const cwb_loss_cfg *c, const char *key, cwb_json *j) {
     cwb_json_record(j, key, cwb_loss_name(c->kind), c, loss_fields, CWB_JSON_NFIELDS(loss_fields));

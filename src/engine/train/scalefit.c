@@ -39,16 +39,6 @@
 
 /* ---- fixed embeddings --------------------------------------------------- */
 
-/* Normalise v in place; 0 if its norm is (numerically) zero. */
-static int normalise(float *v, int k) {
-    double s = 0;
-    for (int j = 0; j < k; j++) s += (double)v[j] * v[j];
-    if (!(s > 1e-24)) return 0;
-    double inv = 1.0 / sqrt(s);
-    for (int j = 0; j < k; j++) v[j] = (float)(v[j] * inv);
-    return 1;
-}
-
 int cwb_scalefit_pairs(int n, int k, int clusters, float spread,
                        float pair_noise, uint64_t seed, float *a, float *b,
                        int *labels) {
@@ -65,22 +55,17 @@ int cwb_scalefit_pairs(int n, int k, int clusters, float spread,
 
     cwb_rng r;
     cwb_rng_seed(&r, seed, CWB_STREAM_DATA);
-    /* A normalised isotropic Gaussian is uniform on the sphere. */
-    for (int c = 0; c < clusters; c++) {
-        float *ce = centres + (size_t)c * k;
-        do cwb_rng_fill_normal(&r, ce, k, 0.0f, 1.0f);
-        while (!normalise(ce, k));
-    }
+    for (int c = 0; c < clusters; c++) cwb_rng_sphere(&r, centres + (size_t)c * k, k);
     for (int i = 0; i < n; i++) {
         const int y = (int)cwb_rng_below(&r, (uint64_t)clusters);
         const float *ce = centres + (size_t)y * k;
         float *ai = a + (size_t)i * k, *bi = b + (size_t)i * k;
         do
             for (int j = 0; j < k; j++) ai[j] = ce[j] + spread * (float)cwb_rng_normal(&r);
-        while (!normalise(ai, k));
+        while (!cwb_normalise(ai, k));
         do
             for (int j = 0; j < k; j++) bi[j] = ai[j] + pair_noise * (float)cwb_rng_normal(&r);
-        while (!normalise(bi, k));
+        while (!cwb_normalise(bi, k));
         if (labels) labels[i] = y;
     }
     cwb_free(centres);
