@@ -177,6 +177,7 @@ static const cwb_lua_doc method_docs[] = {
     {"steps", "s:steps() -> integer: steps taken so far"},
     CWB_LUA_TRAINER_DOCS,
     {NULL, NULL}};
+
 int cwb_lua_open_scalefit(lua_State *L) {
     cwb_lua_newtrainerclass(L, SCALEFIT_MT, "scalefit methods",
                             "scalefit: SGD on the logit scale over fixed embeddings", methods,

@@ -162,6 +162,7 @@ static const cwb_lua_doc method_docs[] = {
     {"size", "tr:size() -> integer: number of training samples"},
     CWB_LUA_TRAINER_DOCS,
     {NULL, NULL}};
+
 int cwb_lua_open_trainer(lua_State *L) {
     cwb_lua_newtrainerclass(L, TRAINER_MT, "trainer methods",
                             "trainer: batches, augmentations, encoder, loss and optimiser", methods,

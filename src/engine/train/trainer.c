@@ -333,7 +333,8 @@ static int embed_all(cwb_trainer *t) {
     const int N = t->N, d = t->d, k = t->k;
     const int cap = t->tower[0]->max_batch;
     if (!cwb_mem_lazy_floats(&t->mem, &t->ea, (size_t)N * k) ||
-        !cwb_mem_lazy_floats(&t->mem, &t->eb, (size_t)N * k) || !cwb_mem_lazy_floats(&t->mem, &t->ev, (size_t)cap * d))
+        !cwb_mem_lazy_floats(&t->mem, &t->eb, (size_t)N * k) ||
+        !cwb_mem_lazy_floats(&t->mem, &t->ev, (size_t)cap * d))
         return cwb_fail(CWB_ENOMEM, "trainer eval: out of memory for N = %d embeddings", N);
     cwb_rng r;
     cwb_rng_seed(&r, t->cfg.seed, CWB_STREAM_EVAL);
