@@ -22,6 +22,12 @@ void *cwb_lua_newobject(lua_State *L, size_t size, int nuv, const char *tname) {
     return p;
 }
 
+int cwb_lua_freed(lua_State *L, const void *obj, const char *what) {
+    if (obj) return 0;
+    lua_pushfstring(L, "%s (freed)", what);
+    return 1;
+}
+
 /* ---- option tables ------------------------------------------------------ */
 
 int cwb_opts_error(cwb_opts *o, const char *key, const char *fmt, ...) {
@@ -179,6 +185,23 @@ const char *cwb_opts_str(cwb_opts *o, const char *key, const char *def) {
     }
     lua_pop(o->L, 1);
     return v;
+}
+
+/* ---- config fields ------------------------------------------------------- */
+
+void cwb_lua_setfields(lua_State *L, const void *base, const cwb_json_field *f, int n) {
+    for (int i = 0; i < n; i++) {
+        const char *p = (const char *)base + f[i].offset;
+        switch (f[i].type) {
+        case CWB_JSON_INT: lua_pushinteger(L, *(const int *)p); break;
+        case CWB_JSON_LONG: lua_pushinteger(L, *(const long *)p); break;
+        case CWB_JSON_U64: lua_pushinteger(L, (lua_Integer)*(const uint64_t *)p); break;
+        case CWB_JSON_BOOL: lua_pushboolean(L, *(const int *)p); break;
+        case CWB_JSON_FLOAT: lua_pushnumber(L, *(const float *)p); break;
+        case CWB_JSON_DOUBLE: lua_pushnumber(L, *(const double *)p); break;
+        }
+        lua_setfield(L, -2, f[i].key);
+    }
 }
 
 /* ---- index tables -------------------------------------------------------- */

@@ -51,6 +51,10 @@ void cwb_lua_newclass(lua_State *L, const char *tname, const char *label,
  * metatable `tname` already set, pushed on the stack. */
 void *cwb_lua_newobject(lua_State *L, size_t size, int nuv, const char *tname);
 
+/* For a __tostring: when the engine object behind it is gone (obj NULL),
+ * push "<what> (freed)" and return 1; otherwise 0. */
+int cwb_lua_freed(lua_State *L, const void *obj, const char *what);
+
 /* ---- tensors ----------------------------------------------------------- */
 
 cwb_tensor *cwb_lua_checktensor(lua_State *L, int arg);
@@ -202,6 +206,11 @@ typedef struct {
 /* Mark the class tname (made by cwb_lua_newclass) as a trainer class, so
  * that cwb_lua_checktrainer accepts its objects. */
 void cwb_lua_trainer_class(lua_State *L, const char *tname);
+/* A trainer class in one call: cwb_lua_newclass with the metamethods every
+ * trainer has (__gc = cwb_lua_trainer_gc, __tostring = tostring), then
+ * cwb_lua_trainer_class.  The methods list CWB_LUA_TRAINER_METHODS. */
+void cwb_lua_newtrainerclass(lua_State *L, const char *tname, const char *label, const char *doc,
+                             const luaL_Reg *methods, const cwb_lua_doc *docs, lua_CFunction tostring);
 cwb_lua_trainer *cwb_lua_checktrainer(lua_State *L, int arg);
 
 /*
@@ -236,6 +245,11 @@ int cwb_lua_trainer_gc(lua_State *L);      /* __gc: ops->destroy, then "freed" *
                   "same numbers again)"},                                                         \
         {"params", "tr:params() -> string: the parameters as JSON (as recorded with each run)"},  \
         {"name", "tr:name() -> string: the default run name"}
+
+/* t[key] = value, into the table on top of the stack, for each of the n
+ * fields of the struct at base, described by its type's JSON field table
+ * (util/json.h): a config's Lua table has its JSON record's names and values. */
+void cwb_lua_setfields(lua_State *L, const void *base, const cwb_json_field *f, int n);
 
 /* Push a table of the metrics, with step = `step` first when step >= 0. */
 void cwb_lua_push_metrics(lua_State *L, const cwb_metrics *m, long step);

@@ -287,8 +287,8 @@ static int ds_gc(lua_State *L) {
 
 static int ds_tostring(lua_State *L) {
     ldataset *ds = luaL_checkudata(L, 1, DATASET_MT);
-    if (!ds->d) lua_pushliteral(L, "dataset (freed)");
-    else if (ds->d->height)
+    if (cwb_lua_freed(L, ds->d, "dataset")) return 1;
+    if (ds->d->height)
         lua_pushfstring(L, "dataset n=%d dim=%d (%dx%d images) classes=%d", ds->d->n, ds->d->dim,
                         ds->d->height, ds->d->width, ds->d->clusters);
     else

@@ -19,6 +19,7 @@
  */
 #include "lua/lbind.h"
 #include "engine/core/error.h"
+#include "engine/core/mem.h"
 #include "engine/nn/layers.h"
 #include "engine/loss/loss.h"
 
@@ -40,18 +41,12 @@ typedef struct {
      * max_batch (norms, indices, weights) */
     float *an, *bn, *na, *nb, *gan, *gbn, *w;
     int *idx;
+    cwb_mem mem;          /* owns the scratch */
 } lloss;
 
 static void free_scratch(lloss *s) {
     cwb_loss_free(s->L);
-    cwb_free(s->an);
-    cwb_free(s->bn);
-    cwb_free(s->na);
-    cwb_free(s->nb);
-    cwb_free(s->gan);
-    cwb_free(s->gbn);
-    cwb_free(s->w);
-    free(s->idx);
+    cwb_mem_free(&s->mem);
     s->L = NULL;
     s->an = s->bn = s->na = s->nb = s->gan = s->gbn = s->w = NULL;
     s->idx = NULL;
@@ -116,16 +111,16 @@ static void make(lua_State *L, lloss *s, int max_batch, int dim) {
     s->L = cwb_loss_new(&s->cfg, max_batch, dim, s->seed);
     if (!s->L) cwb_lua_engine_error(L, NULL);
     size_t n = (size_t)max_batch * (size_t)dim;
-    s->an = cwb_alloc(n);
-    s->bn = cwb_alloc(n);
-    s->gan = cwb_alloc(n);
-    s->gbn = cwb_alloc(n);
-    s->na = cwb_alloc((size_t)max_batch);
-    s->nb = cwb_alloc((size_t)max_batch);
-    s->w = cwb_alloc((size_t)max_batch);
-    s->idx = malloc((size_t)max_batch * sizeof(int));
-    if (!s->an || !s->bn || !s->gan || !s->gbn || !s->na || !s->nb || !s->w || !s->idx)
-        luaL_error(L, "%s: out of memory", cwb_loss_name(s->cfg.kind));
+    s->an = cwb_mem_floats(&s->mem, n);
+    s->bn = cwb_mem_floats(&s->mem, n);
+    s->gan = cwb_mem_floats(&s->mem, n);
+    s->gbn = cwb_mem_floats(&s->mem, n);
+    s->na = cwb_mem_floats(&s->mem, (size_t)max_batch);
+    s->nb = cwb_mem_floats(&s->mem, (size_t)max_batch);
+    s->w = cwb_mem_floats(&s->mem, (size_t)max_batch);
+    s->idx = cwb_mem_zeroed(&s->mem, (size_t)max_batch, sizeof(int));
+    if (cwb_mem_check(&s->mem, "%s: out of memory", cwb_loss_name(s->cfg.kind)))
+        luaL_error(L, "%s", cwb_errmsg());   /* the scratch made so far is freed by __gc */
 }
 
 /* Evaluate on a (arg ia), b (ia+1); idx at stack index iidx, weights at iw
@@ -266,26 +261,10 @@ static int m_config(lua_State *L) {
     lua_setfield(L, -2, "kind");
     lua_pushnumber(L, s->tau);
     lua_setfield(L, -2, "tau");
-    lua_pushboolean(L, s->cfg.symmetric);
-    lua_setfield(L, -2, "symmetric");
-    lua_pushboolean(L, s->cfg.both_views);
-    lua_setfield(L, -2, "both_views");
     lua_pushboolean(L, s->normalize);
     lua_setfield(L, -2, "normalize");
-    lua_pushinteger(L, s->cfg.chunk);
-    lua_setfield(L, -2, "chunk");
-    lua_pushinteger(L, s->cfg.n_total);
-    lua_setfield(L, -2, "n_total");
-    lua_pushnumber(L, s->cfg.alpha);
-    lua_setfield(L, -2, "alpha");
-    lua_pushnumber(L, s->cfg.gamma);
-    lua_setfield(L, -2, "gamma");
-    lua_pushnumber(L, s->cfg.noise_sigma);
-    lua_setfield(L, -2, "noise");
-    lua_pushboolean(L, s->cfg.estep_first);
-    lua_setfield(L, -2, "estep_first");
-    lua_pushboolean(L, s->cfg.jensen);
-    lua_setfield(L, -2, "jensen");
+    /* symmetric, both_views, chunk, n_total and the knobs, as the run records them */
+    cwb_lua_setfields(L, &s->cfg, cwb_loss_fields, CWB_LOSS_NFIELDS);
     return 1;
 }
 

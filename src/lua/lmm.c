@@ -170,10 +170,7 @@ static int d_gc(lua_State *L) {
 
 static int d_tostring(lua_State *L) {
     lmmdata *d = luaL_checkudata(L, 1, MMDATA_MT);
-    if (!d->d) {
-        lua_pushliteral(L, "mmdata (freed)");
-        return 1;
-    }
+    if (cwb_lua_freed(L, d->d, "mmdata")) return 1;
     const cwb_mm_data *x = d->d;
     lua_pushfstring(L, "mmdata: %d + %d samples, %d classes, gap %f (Bayes V %f, T %f)",
                     x->cfg.n_train, x->cfg.n_test, x->cfg.classes, (double)x->cfg.gap, x->bayes_v,
@@ -333,10 +330,7 @@ static int t_data(lua_State *L) {
 
 static int t_tostring(lua_State *L) {
     cwb_lua_trainer *tr = luaL_checkudata(L, 1, MMTRAINER_MT);
-    if (!tr->self) {
-        lua_pushliteral(L, "mm trainer (freed)");
-        return 1;
-    }
+    if (cwb_lua_freed(L, tr->self, "mm trainer")) return 1;
     const cwb_mm_train_cfg *c = cwb_mm_trainer_config(tr->self);
     lua_pushfstring(L, "mm trainer '%s': %s, batch %d, dim %d", tr->name,
                     c->mode == CWB_MM_TWO_TOWER ? "two towers" : "unimodal", c->batch, c->dim);
@@ -545,16 +539,14 @@ static const cwb_lua_doc t_docs[] = {
     {"data", "tr:data() -> mmdata: the data set the trainer uses"},
     CWB_LUA_TRAINER_DOCS,
     {NULL, NULL}};
-static const luaL_Reg t_meta[] = {{"__gc", cwb_lua_trainer_gc}, {"__tostring", t_tostring}, {NULL, NULL}};
 
 int cwb_lua_open_mm(lua_State *L) {
     cwb_lua_newclass(L, MMDATA_MT, "mmdata methods",
                      "mmdata: two modalities with an information gap, captions, questions", d_methods,
                      d_docs, d_meta);
-    cwb_lua_newclass(L, MMTRAINER_MT, "mm trainer methods",
-                     "mm trainer: two towers (or one, unimodal), regularisers, evaluation", t_methods,
-                     t_docs, t_meta);
-    cwb_lua_trainer_class(L, MMTRAINER_MT);
+    cwb_lua_newtrainerclass(L, MMTRAINER_MT, "mm trainer methods",
+                            "mm trainer: two towers (or one, unimodal), regularisers, evaluation",
+                            t_methods, t_docs, t_tostring);
     cwb_lua_newlib(L, fns, docs);
     cwb_lua_setdoc(L, -1, "two modalities: data with an information gap, CLIP-like training with "
                           "modality-structure regularisers, zero-/few-shot and retrieval probes");

@@ -180,10 +180,7 @@ static int mlp_gc(lua_State *L) {
 
 static int mlp_tostring(lua_State *L) {
     lmlp *m = luaL_checkudata(L, 1, MLP_MT);
-    if (!m->m) {
-        lua_pushliteral(L, "mlp (freed)");
-        return 1;
-    }
+    if (cwb_lua_freed(L, m->m, "mlp")) return 1;
     luaL_Buffer b;
     luaL_buffinit(L, &b);
     luaL_addstring(&b, "mlp ");

@@ -143,6 +143,13 @@ void cwb_lua_trainer_class(lua_State *L, const char *tname) {
     lua_pop(L, 1);
 }
 
+void cwb_lua_newtrainerclass(lua_State *L, const char *tname, const char *label, const char *doc,
+                             const luaL_Reg *methods, const cwb_lua_doc *docs, lua_CFunction tostring) {
+    const luaL_Reg meta[] = {{"__gc", cwb_lua_trainer_gc}, {"__tostring", tostring}, {NULL, NULL}};
+    cwb_lua_newclass(L, tname, label, doc, methods, docs, meta);
+    cwb_lua_trainer_class(L, tname);
+}
+
 cwb_lua_trainer *cwb_lua_checktrainer(lua_State *L, int arg) {
     cwb_lua_trainer *tr = lua_touserdata(L, arg);
     int is = 0;

@@ -149,10 +149,7 @@ static int sf_steps(lua_State *L) {
 
 static int sf_tostring(lua_State *L) {
     cwb_lua_trainer *sf = luaL_checkudata(L, 1, SCALEFIT_MT);
-    if (!sf->self) {
-        lua_pushliteral(L, "scalefit (freed)");
-        return 1;
-    }
+    if (cwb_lua_freed(L, sf->self, "scalefit")) return 1;
     lua_pushfstring(L, "scalefit '%s': theta %f after %d steps", sf->name, cwb_scalefit_theta(sf->self),
                     (int)cwb_scalefit_steps(sf->self));
     return 1;
@@ -180,13 +177,11 @@ static const cwb_lua_doc method_docs[] = {
     {"steps", "s:steps() -> integer: steps taken so far"},
     CWB_LUA_TRAINER_DOCS,
     {NULL, NULL}};
-static const luaL_Reg meta[] = {{"__gc", cwb_lua_trainer_gc}, {"__tostring", sf_tostring}, {NULL, NULL}};
 
 int cwb_lua_open_scalefit(lua_State *L) {
-    cwb_lua_newclass(L, SCALEFIT_MT, "scalefit methods",
-                     "scalefit: SGD on the logit scale over fixed embeddings", methods,
-                     method_docs, meta);
-    cwb_lua_trainer_class(L, SCALEFIT_MT);
+    cwb_lua_newtrainerclass(L, SCALEFIT_MT, "scalefit methods",
+                            "scalefit: SGD on the logit scale over fixed embeddings", methods,
+                            method_docs, sf_tostring);
     cwb_lua_newlib(L, fns, docs);
     cwb_lua_setdoc(L, -1, "the gradient-bias experiment with a known optimum theta*");
     return 1;

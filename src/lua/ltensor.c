@@ -523,10 +523,7 @@ static void add_num(luaL_Buffer *b, float v) {
 /* Small tensors show their values (handy in the REPL), large ones their shape. */
 static int mm_tostring(lua_State *L) {
     cwb_tensor *t = luaL_checkudata(L, 1, CWB_TENSOR_MT);
-    if (!t->data) {
-        lua_pushliteral(L, "tensor (freed)");
-        return 1;
-    }
+    if (cwb_lua_freed(L, t->data, "tensor")) return 1;
     if (t->rows > 8 || t->cols > 8) {
         lua_pushfstring(L, "tensor %dx%d", t->rows, t->cols);
         return 1;

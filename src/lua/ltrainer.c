@@ -131,10 +131,7 @@ static int tr_size(lua_State *L) {
 
 static int tr_tostring(lua_State *L) {
     cwb_lua_trainer *tr = luaL_checkudata(L, 1, TRAINER_MT);
-    if (!tr->self) {
-        lua_pushliteral(L, "trainer (freed)");
-        return 1;
-    }
+    if (cwb_lua_freed(L, tr->self, "trainer")) return 1;
     const cwb_trainer_cfg *c = cwb_trainer_config(tr->self);
     lua_pushfstring(L, "trainer '%s': %s loss, batch %d, N %d", tr->name,
                     cwb_loss_name(c->loss.kind), c->batch, cwb_trainer_data(tr->self)->n);
@@ -165,13 +162,11 @@ static const cwb_lua_doc method_docs[] = {
     {"size", "tr:size() -> integer: number of training samples"},
     CWB_LUA_TRAINER_DOCS,
     {NULL, NULL}};
-static const luaL_Reg meta[] = {{"__gc", cwb_lua_trainer_gc}, {"__tostring", tr_tostring}, {NULL, NULL}};
 
 int cwb_lua_open_trainer(lua_State *L) {
-    cwb_lua_newclass(L, TRAINER_MT, "trainer methods",
-                     "trainer: batches, augmentations, encoder, loss and optimiser", methods,
-                     method_docs, meta);
-    cwb_lua_trainer_class(L, TRAINER_MT);
+    cwb_lua_newtrainerclass(L, TRAINER_MT, "trainer methods",
+                            "trainer: batches, augmentations, encoder, loss and optimiser", methods,
+                            method_docs, tr_tostring);
     cwb_lua_newlib(L, fns, docs);
     cwb_lua_setdoc(L, -1, "contrastive training, step by step or as recorded runs");
     return 1;

@@ -355,26 +355,17 @@ static int exchange(cwb_gnuplot *g, const char *data, size_t len, int timeout_ms
 
 typedef struct {
     cwb_buf text;
-    int *labels;
-    int n, cap;
+    cwb_buf labels;     /* int per command */
 } batch;
 
-static int batch_label(batch *b, int label) {
-    if (b->n == b->cap) {
-        int cap = b->cap ? 2 * b->cap : 16;
-        int *p = realloc(b->labels, (size_t)cap * sizeof *p);
-        if (!p) return -1;
-        b->labels = p;
-        b->cap = cap;
-    }
-    b->labels[b->n++] = label;
-    return 0;
-}
+static int batch_nlabels(const batch *b) { return (int)(b->labels.n / sizeof(int)); }
+
+static int batch_label(batch *b, int label) { return cwb_buf_add(&b->labels, &label, sizeof label); }
 
 /* Close the current command: note whose it is and ask for a marker. */
 static int batch_mark(batch *b, unsigned long seq, int label) {
     if (batch_label(b, label)) return -1;
-    return cwb_buf_printf(&b->text, "printerr \"" MARK "%lu %d\"\n", seq, b->n - 1);
+    return cwb_buf_printf(&b->text, "printerr \"" MARK "%lu %d\"\n", seq, batch_nlabels(b) - 1);
 }
 
 /* Split script into logical commands (a heredoc up to its terminator, a brace
@@ -447,7 +438,7 @@ static int batch_script(batch *b, unsigned long seq, const char *script, int num
 
 static void batch_free(batch *b) {
     cwb_buf_free(&b->text);
-    free(b->labels);
+    cwb_buf_free(&b->labels);
 }
 
 static int check_alive(cwb_gnuplot *g) {
@@ -523,8 +514,8 @@ static int run_batch(cwb_gnuplot *g, const char *pre, const char *script, const 
     if (post && batch_script(&b, seq, post, 0)) goto oom;
     if (batch_label(&b, 0)) goto oom;   /* anything after the last marker */
     if (cwb_buf_printf(&b.text, "printerr \"" MARK "%lu end\"\n", seq)) goto oom;
-    g->labels = b.labels;
-    g->nlabels = b.n;
+    g->labels = (const int *)b.labels.p;   /* malloc'd: aligned for int */
+    g->nlabels = batch_nlabels(&b);
     g->cur = 0;
     g->done = 0;
     g->nerrors = 0;

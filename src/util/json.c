@@ -36,31 +36,23 @@ static int plain_integer(char *buf, double v) {
     return 1;
 }
 
-char *cwb_json_fmt_double(char *buf, double v) {
+/* The fewest %g digits, up to max (17 for a double, 9 for a float), whose
+ * text reads back as v: as a float (strtof) when v is one, else as a double. */
+static char *shortest(char *buf, double v, int max, int is_float) {
     if (!isfinite(v)) {
         snprintf(buf, CWB_JSON_NUM_MAX, "null");
         return buf;
     }
     if (plain_integer(buf, v)) return buf;
-    for (int p = 1; p <= 17; p++) {
+    for (int p = 1; p <= max; p++) {
         snprintf(buf, CWB_JSON_NUM_MAX, "%.*g", p, v);
-        if (strtod(buf, NULL) == v) break;
+        if (is_float ? strtof(buf, NULL) == (float)v : strtod(buf, NULL) == v) break;
     }
     return buf;
 }
 
-char *cwb_json_fmt_float(char *buf, float v) {
-    if (!isfinite(v)) {
-        snprintf(buf, CWB_JSON_NUM_MAX, "null");
-        return buf;
-    }
-    if (plain_integer(buf, v)) return buf;
-    for (int p = 1; p <= 9; p++) {
-        snprintf(buf, CWB_JSON_NUM_MAX, "%.*g", p, (double)v);
-        if (strtof(buf, NULL) == v) break;
-    }
-    return buf;
-}
+char *cwb_json_fmt_double(char *buf, double v) { return shortest(buf, v, 17, 0); }
+char *cwb_json_fmt_float(char *buf, float v) { return shortest(buf, v, 9, 1); }
 
 void cwb_json_init(cwb_json *j) {
     cwb_buf empty = CWB_BUF_INIT;

@@ -394,15 +394,12 @@ static void test_fmnist_real(void) {
 }
 
 int main(void) {
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/cwb-test-idx-XXXXXX");
-    if (!mkdtemp(tmpdir)) { perror("mkdtemp"); return 99; }
+    if (tap_tmpdir(tmpdir, sizeof tmpdir, "idx")) return 99;
     test_good();
     test_bad();
     test_fuzz();
     test_fmnist_fake();
     test_fmnist_real();
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    if (system(cmd) != 0) diag("could not remove %s", tmpdir);
+    tap_rmtree(tmpdir);
     return done_testing();
 }

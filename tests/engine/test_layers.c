@@ -8,6 +8,7 @@
 #include "engine/nn/layers.h"
 #include "engine/core/rng.h"
 #include "../tap.h"
+#include "testutil.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -43,16 +44,6 @@ static int match(const float *got, const double *want, long n, double rtol,
 }
 
 /* ---- double references --------------------------------------------------- */
-
-static double act_d(cwb_act a, double x) {
-    switch (a) {
-    case CWB_ACT_RELU: return x > 0 ? x : 0;
-    case CWB_ACT_GELU:
-        return 0.5 * x * (1 + tanh(sqrt(2 / M_PI) * (x + 0.044715 * x * x * x)));
-    case CWB_ACT_TANH: return tanh(x);
-    default: return x;
-    }
-}
 
 /* L = sum_ij w_ij (x W + b)_ij with x, W, b in double. */
 static double linear_loss(const double *x, const double *W, const double *b,
@@ -203,7 +194,7 @@ static void test_act_grad(cwb_act a) {
         if (fabsf(v) < 0.01f) v = 0.5f;
         x[i] = v;
         xd[i] = v;
-        yd[i] = act_d(a, v);
+        yd[i] = tu_act(a, v);
     }
     fill(w, N, 1);
     cwb_act_forward(a, y, x, N);
@@ -212,7 +203,7 @@ static void test_act_grad(cwb_act a) {
     cwb_act_backward(a, din, w, x, y, N);
     double h = 1e-5;
     for (int i = 0; i < N; i++)
-        g[i] = w[i] * (act_d(a, xd[i] + h) - act_d(a, xd[i] - h)) / (2 * h);
+        g[i] = w[i] * (tu_act(a, xd[i] + h) - tu_act(a, xd[i] - h)) / (2 * h);
     ok(match(din, g, N, 1e-3, cwb_act_name(a)), "%s backward matches central differences",
        cwb_act_name(a));
 
@@ -237,6 +228,17 @@ static double l2_loss(const double *x, const float *w, int B, int k) {
         for (int j = 0; j < k; j++) L += w[i * k + j] * x[i * k + j] / n;
     }
     return L;
+}
+
+typedef struct {
+    const double *x;
+    const float *w;
+    int B, k;
+} l2_at;
+
+static double l2_of(const void *ctx) {
+    const l2_at *a = ctx;
+    return l2_loss(a->x, a->w, a->B, a->k);
 }
 
 static void test_l2norm(void) {
@@ -271,16 +273,8 @@ static void test_l2norm(void) {
     ok(parallel, "l2norm output is x / ||x||");
 
     cwb_l2norm_backward(din, w, y, norms, B, K);
-    for (int i = 0; i < B * K; i++) {
-        double h = 1e-6 * nd[i / K];
-        double s = xd[i];
-        xd[i] = s + h;
-        double p = l2_loss(xd, w, B, K);
-        xd[i] = s - h;
-        double m = l2_loss(xd, w, B, K);
-        xd[i] = s;
-        g[i] = (p - m) / (2 * h);
-    }
+    const l2_at at = {xd, w, B, K};
+    for (int i = 0; i < B * K; i++) g[i] = tu_central_diff(&xd[i], 1e-6 * nd[i / K], l2_of, &at);
     /* Compare row by row: rows differ in scale by 1e4. */
     int good = 1;
     for (int i = 0; i < B; i++)

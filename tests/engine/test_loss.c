@@ -8,6 +8,7 @@
 #include "engine/loss/loss.h"
 #include "engine/core/rng.h"
 #include "../tap.h"
+#include "testutil.h"
 
 #include <float.h>
 #include <math.h>
@@ -20,18 +21,6 @@
 
 /* ------------------------------------------------------------------------ */
 /* Inputs                                                                   */
-
-/* B rows of width k, Gaussian then L2-normalised, as an encoder gives them. */
-static void make_emb(cwb_rng *r, float *x, int B, int k) {
-    for (int i = 0; i < B; i++) {
-        double n2 = 0;
-        for (int d = 0; d < k; d++) {
-            x[i * k + d] = (float)cwb_rng_normal(r);
-            n2 += (double)x[i * k + d] * x[i * k + d];
-        }
-        for (int d = 0; d < k; d++) x[i * k + d] = (float)(x[i * k + d] / sqrt(n2));
-    }
-}
 
 /* x <- normalise(x + eps * noise): a second batch close to the first. */
 static void nudge(cwb_rng *r, float *x, int B, int k, double eps) {
@@ -188,23 +177,26 @@ static void ref_call(refmodel *M, const double *A, const double *Bm, const int *
 }
 
 /* Central differences of the reference surrogate (u, noise, zhat frozen). */
+typedef struct {
+    const refmodel *M;
+    const double *A, *Bm;
+    double scale;
+} surr_at;
+
+static double surr_of(const void *p) {
+    const surr_at *s = p;
+    return ref_surrogate(s->M, s->A, s->Bm, s->scale);
+}
+
 static void ref_fd(const refmodel *M, double *A, double *Bm, double scale, double *gA,
                    double *gB, double *gs) {
     const double h = 1e-5;
-    int n = M->B * M->k;
-    for (int t = 0; t < 2; t++) {
-        double *X = t ? Bm : A, *G = t ? gB : gA;
-        for (int e = 0; e < n; e++) {
-            double x0 = X[e];
-            X[e] = x0 + h;
-            double lp = ref_surrogate(M, A, Bm, scale);
-            X[e] = x0 - h;
-            double lm = ref_surrogate(M, A, Bm, scale);
-            X[e] = x0;
-            G[e] = (lp - lm) / (2 * h);
-        }
+    surr_at at = {M, A, Bm, scale};
+    for (int e = 0; e < M->B * M->k; e++) {
+        gA[e] = tu_central_diff(&A[e], h, surr_of, &at);
+        gB[e] = tu_central_diff(&Bm[e], h, surr_of, &at);
     }
-    *gs = (ref_surrogate(M, A, Bm, scale + h) - ref_surrogate(M, A, Bm, scale - h)) / (2 * h);
+    *gs = tu_central_diff(&at.scale, h, surr_of, &at);
 }
 
 /* max |g - ref| / max |ref|: scale-free, so a factor 2 or a sign shows as >= 1. */
@@ -242,10 +234,8 @@ static void check_case(const tcase *c, const char *label) {
     enum { B = 7, K = 5 };
     const float scale = 5.0f;
     cwb_rng r;
-    cwb_rng_seed(&r, 1234 + c->kind, CWB_STREAM_USER);
     float a[B * K], b[B * K], da[B * K], db[B * K], w[B];
-    make_emb(&r, a, B, K);
-    make_emb(&r, b, B, K);
+    tu_unit_pair(&r, 1234 + c->kind, a, b, B, K);
     for (int j = 0; j < B; j++) w[j] = (float)(0.5 + 1.5 * cwb_rng_uniform(&r));
     const int idx1[B] = { 3, 17, 0, 9, 12, 5, 19 };
     const int idx2[B] = { 9, 2, 17, 11, 3, 0, 14 }; /* 9, 17, 3, 0 revisited */
@@ -339,10 +329,8 @@ static double hand_logzb(const float *a, const float *b, int B, int k, int i, do
 static void test_estep_order(void) {
     enum { B = 5, K = 3 };
     cwb_rng r;
-    cwb_rng_seed(&r, 77, CWB_STREAM_USER);
     float a[B * K], b[B * K];
-    make_emb(&r, a, B, K);
-    make_emb(&r, b, B, K);
+    tu_unit_pair(&r, 77, a, b, B, K);
     const int idx[B] = { 0, 1, 2, 3, 4 };
     for (int kind = CWB_LOSS_SOGCLR; kind <= CWB_LOSS_DECOMPOSABLE; kind++)
         for (int es = 0; es < 2; es++) {
@@ -381,10 +369,8 @@ static void test_estep_order(void) {
 static void test_jensen_hand(void) {
     enum { B = 5, K = 3 };
     cwb_rng r;
-    cwb_rng_seed(&r, 78, CWB_STREAM_USER);
     float a[B * K], b[B * K];
-    make_emb(&r, a, B, K);
-    make_emb(&r, b, B, K);
+    tu_unit_pair(&r, 78, a, b, B, K);
     const int idx[B] = { 0, 1, 2, 3, 4 };
     const float sc[3] = { 2.0f, 6.0f, 4.0f };
     for (int kind = CWB_LOSS_SOGCLR; kind <= CWB_LOSS_DECOMPOSABLE; kind++) {
@@ -509,10 +495,8 @@ static void test_hand_both_views(void) {
 static void test_chunk_equivalence(void) {
     enum { B = 7, K = 5 };
     cwb_rng r;
-    cwb_rng_seed(&r, 77, CWB_STREAM_USER);
     float a[B * K], b[B * K], w[B];
-    make_emb(&r, a, B, K);
-    make_emb(&r, b, B, K);
+    tu_unit_pair(&r, 77, a, b, B, K);
     for (int j = 0; j < B; j++) w[j] = (float)(0.5 + cwb_rng_uniform(&r));
     const int idx[B] = { 4, 1, 8, 0, 6, 3, 9 };
     for (int kind = 0; kind < CWB_LOSS_NKINDS; kind++)
@@ -560,10 +544,8 @@ static int same_floats(const float *x, const float *y, int n) {
 static void test_sogclr_limit(void) {
     enum { B = 6, K = 4 };
     cwb_rng r;
-    cwb_rng_seed(&r, 31, CWB_STREAM_USER);
     float a[B * K], b[B * K];
-    make_emb(&r, a, B, K);
-    make_emb(&r, b, B, K);
+    tu_unit_pair(&r, 31, a, b, B, K);
     const int idx1[B] = { 0, 1, 2, 3, 4, 5 }, idx2[B] = { 6, 2, 7, 0, 8, 4 };
     const double alphas[4] = { 1e9, 0.0, -1.0, INFINITY };
     for (int mode = 0; mode < 4; mode++) /* bit 0: estep_first, bit 1: jensen */
@@ -626,7 +608,7 @@ static void test_dcl_vs_infonce(void) {
     cwb_rng r;
     cwb_rng_seed(&r, 55, CWB_STREAM_USER);
     float a[B * K], b[B * K], w[B];
-    make_emb(&r, a, B, K);
+    tu_unit_rows(&r, a, B, K);
     memcpy(b, a, sizeof a); /* aligned pairs, so the positive term matters */
     nudge(&r, b, B, K, 0.5);
     for (int j = 0; j < B; j++) w[j] = (float)(0.3 + cwb_rng_uniform(&r));
@@ -666,10 +648,8 @@ static void test_dcl_vs_infonce(void) {
 static void test_decomposable_state(void) {
     enum { B = 7, K = 5 };
     cwb_rng r;
-    cwb_rng_seed(&r, 91, CWB_STREAM_USER);
     float a[B * K], b[B * K];
-    make_emb(&r, a, B, K);
-    make_emb(&r, b, B, K);
+    tu_unit_pair(&r, 91, a, b, B, K);
     const float scale = 4.0f;
 
     /* With gamma = 1, log zhat_i = log Zb_i after every call, so the reported
@@ -793,10 +773,8 @@ static void test_noise_moments(void) {
 static int run_sequence(cwb_loss_kind kind, uint64_t seed, double *vals, float *grads) {
     enum { B = 6, K = 4 };
     cwb_rng r;
-    cwb_rng_seed(&r, 8, CWB_STREAM_USER);
     float a[B * K], b[B * K];
-    make_emb(&r, a, B, K);
-    make_emb(&r, b, B, K);
+    tu_unit_pair(&r, 8, a, b, B, K);
     cwb_loss_cfg c = cwb_loss_defaults(kind);
     c.symmetric = 1;
     c.n_total = 9;
@@ -857,10 +835,8 @@ static void test_names_defaults(void) {
     /* NULL gradient pointers: same value and dscale, the other gradient unchanged. */
     enum { B = 5, K = 3 };
     cwb_rng r;
-    cwb_rng_seed(&r, 3, CWB_STREAM_USER);
     float a[B * K], b[B * K], da[B * K], db[B * K], da2[B * K];
-    make_emb(&r, a, B, K);
-    make_emb(&r, b, B, K);
+    tu_unit_pair(&r, 3, a, b, B, K);
     cwb_loss_cfg c = cwb_loss_defaults(CWB_LOSS_INFONCE);
     c.symmetric = 1;
     cwb_loss *L = cwb_loss_new(&c, B, K, 1);
@@ -897,8 +873,8 @@ static void test_bad_inputs(void) {
     float a[B * K], b[B * K], da[B * K], db[B * K];
     cwb_rng r;
     cwb_rng_seed(&r, 1, CWB_STREAM_USER);
-    make_emb(&r, a, B, K);
-    make_emb(&r, b, B, K);
+    tu_unit_rows(&r, a, B, K);
+    tu_unit_rows(&r, b, B, K);
     cwb_loss_out o;
 
     cwb_loss_cfg c = cwb_loss_defaults(CWB_LOSS_DECOMPOSABLE);

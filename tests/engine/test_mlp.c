@@ -8,19 +8,10 @@
 #include "engine/core/error.h"
 #include "engine/nn/mlp.h"
 #include "../tap.h"
+#include "testutil.h"
 
 #include <stdlib.h>
 #include <string.h>
-
-static double act_d(cwb_act a, double x) {
-    switch (a) {
-    case CWB_ACT_RELU: return x > 0 ? x : 0;
-    case CWB_ACT_GELU:
-        return 0.5 * x * (1 + tanh(sqrt(2 / M_PI) * (x + 0.044715 * x * x * x)));
-    case CWB_ACT_TANH: return tanh(x);
-    default: return x;
-    }
-}
 
 /* Double forward of m's architecture with parameters p (same flat layout as
  * m->params) on x; writes the output rows to y if non-NULL; returns
@@ -37,7 +28,7 @@ static double ref_forward(const cwb_mlp *m, const double *p, const double *x, in
             for (int j = 0; j < d[l + 1]; j++) {
                 double s = b[j];
                 for (int k = 0; k < d[l]; k++) s += h[i * d[l] + k] * W[k * d[l + 1] + j];
-                t[i * d[l + 1] + j] = l < L - 1 ? act_d(m->cfg.act, s) : s;
+                t[i * d[l + 1] + j] = l < L - 1 ? tu_act(m->cfg.act, s) : s;
             }
         memcpy(h, t, sizeof(double) * B * d[l + 1]);
     }
@@ -57,6 +48,19 @@ static double ref_forward(const cwb_mlp *m, const double *p, const double *x, in
         }
     }
     return loss;
+}
+
+/* ref_forward's loss as a function of the parameters and inputs it points to. */
+typedef struct {
+    const cwb_mlp *m;
+    const double *p, *x;
+    int B;
+    const float *w;
+} ref_at;
+
+static double ref_loss(const void *ctx) {
+    const ref_at *a = ctx;
+    return ref_forward(a->m, a->p, a->x, a->B, a->w, NULL);
 }
 
 /* Per element within rtol or 1e-4 of the largest reference value. */
@@ -117,24 +121,9 @@ static void gradcheck(cwb_mlp_cfg cfg, const char *name) {
     ok(rc == CWB_OK, "%s: backward succeeds", name);
 
     const double h = 1e-5;
-    for (size_t i = 0; i < np; i++) {
-        double s = p[i];
-        p[i] = s + h;
-        double a = ref_forward(m, p, xd, B, w, NULL);
-        p[i] = s - h;
-        double b = ref_forward(m, p, xd, B, w, NULL);
-        p[i] = s;
-        gp[i] = (a - b) / (2 * h);
-    }
-    for (int i = 0; i < B * din; i++) {
-        double s = xd[i];
-        xd[i] = s + h;
-        double a = ref_forward(m, p, xd, B, w, NULL);
-        xd[i] = s - h;
-        double b = ref_forward(m, p, xd, B, w, NULL);
-        xd[i] = s;
-        gx[i] = (a - b) / (2 * h);
-    }
+    const ref_at at = {m, p, xd, B, w};
+    for (size_t i = 0; i < np; i++) gp[i] = tu_central_diff(&p[i], h, ref_loss, &at);
+    for (int i = 0; i < B * din; i++) gx[i] = tu_central_diff(&xd[i], h, ref_loss, &at);
     /* Layer by layer, so a failure says where. */
     int good = 1;
     for (int l = 0; l < L; l++) {

@@ -9,23 +9,11 @@
 #include "engine/eval/probe.h"
 #include "engine/core/rng.h"
 #include "../tap.h"
+#include "testutil.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-
-static int msg_has(const char *s) { return strstr(cwb_errmsg(), s) != NULL; }
-
-static void make_emb(cwb_rng *r, float *x, int n, int k) {
-    for (int i = 0; i < n; i++) {
-        double n2 = 0;
-        for (int d = 0; d < k; d++) {
-            x[i * k + d] = (float)cwb_rng_normal(r);
-            n2 += (double)x[i * k + d] * x[i * k + d];
-        }
-        for (int d = 0; d < k; d++) x[i * k + d] = (float)(x[i * k + d] / sqrt(n2));
-    }
-}
 
 /* ---- the generator ---------------------------------------------------------- */
 
@@ -78,7 +66,7 @@ static void test_generator(void) {
     ok(knn_v[2] > knn_t[2] + 0.3, "gap 1: kNN on raw V %.3f beats raw T %.3f", knn_v[2], knn_t[2]);
     ok(fabs(knn_v[0] - knn_t[0]) < 0.1, "gap 0: raw V and T are about as informative (%.3f, %.3f)",
        knn_v[0], knn_t[0]);
-    ok(cwb_mm_knn_baseline(d[0], c.n_train + 1, &knn_v[0], &knn_t[0]) != CWB_OK && msg_has("knn_k"),
+    ok(cwb_mm_knn_baseline(d[0], c.n_train + 1, &knn_v[0], &knn_t[0]) != CWB_OK && tu_msg_has("knn_k"),
        "rejects knn_k > n_train (%s)", cwb_errmsg());
 
     /* Only the class centres change with the gap. */
@@ -122,29 +110,24 @@ static void test_generator(void) {
        "gather with augmentation changes the rows");
     idx[1] = n;
     rc = cwb_mm_gather(d[1], CWB_MOD_V, idx, 3, NULL, NULL, NULL, out);
-    ok(rc == CWB_EINVAL && msg_has("idx[1]"), "gather rejects an index past the end (%s)", cwb_errmsg());
+    ok(rc == CWB_EINVAL && tu_msg_has("idx[1]"), "gather rejects an index past the end (%s)", cwb_errmsg());
     idx[1] = 0;
     rc = cwb_mm_gather(d[1], (cwb_modality)2, idx, 3, NULL, NULL, NULL, out);
-    ok(rc == CWB_EINVAL && msg_has("modality"), "gather rejects modality 2 (%s)", cwb_errmsg());
+    ok(rc == CWB_EINVAL && tu_msg_has("modality"), "gather rejects modality 2 (%s)", cwb_errmsg());
     aug.mask = 2.0f;
     rc = cwb_mm_gather(d[1], CWB_MOD_V, idx, 3, &aug, &r, tmp, out);
-    ok(rc == CWB_EINVAL && msg_has("mask"), "gather passes on the augmentation's error (%s)", cwb_errmsg());
+    ok(rc == CWB_EINVAL && tu_msg_has("mask"), "gather passes on the augmentation's error (%s)", cwb_errmsg());
     for (int g = 0; g < 3; g++) cwb_mm_data_free(d[g]);
 
     /* Bad configurations. */
-    c = cwb_mm_defaults();
-    c.gap = 1.5f;
-    ok(!cwb_mm_data_new(&c, 1) && msg_has("gap"), "rejects gap = 1.5 (%s)", cwb_errmsg());
-    c = cwb_mm_defaults();
-    c.classes = 1;
-    ok(!cwb_mm_data_new(&c, 1) && msg_has("classes"), "rejects 1 class (%s)", cwb_errmsg());
-    c = cwb_mm_defaults();
-    c.spread = 0;
-    ok(!cwb_mm_data_new(&c, 1) && msg_has("spread"), "rejects spread = 0 (%s)", cwb_errmsg());
-    c = cwb_mm_defaults();
-    c.v_private_dim = 0;
-    ok(!cwb_mm_data_new(&c, 1) && msg_has("v_private"), "rejects v_private_dim = 0 (%s)", cwb_errmsg());
-    ok(!cwb_mm_data_new(NULL, 1) && msg_has("NULL"), "rejects a NULL config (%s)", cwb_errmsg());
+#define CASE(desc, word, stmt) \
+    TU_REJECTS(cwb_mm_cfg, cwb_mm_defaults(), cwb_mm_data_new(c, 1), cwb_mm_data_free, desc, word, stmt)
+    CASE("gap = 1.5", "gap", c->gap = 1.5f);
+    CASE("1 class", "classes", c->classes = 1);
+    CASE("spread = 0", "spread", c->spread = 0);
+    CASE("v_private_dim = 0", "v_private", c->v_private_dim = 0);
+#undef CASE
+    ok(!cwb_mm_data_new(NULL, 1) && tu_msg_has("NULL"), "rejects a NULL config (%s)", cwb_errmsg());
 }
 
 /* ---- probes and metrics on hand-made embeddings ------------------------------ */
@@ -156,7 +139,7 @@ static void test_probes(void) {
     cwb_rng r;
     cwb_rng_seed(&r, 5, CWB_STREAM_USER);
     float a[N * KD], b[N * KD];
-    make_emb(&r, a, N, KD);
+    tu_unit_rows(&r, a, N, KD);
     memcpy(b, a, sizeof a);
     static const int ks[3] = {1, 5, 10};
     double rab[3], rba[3];
@@ -182,7 +165,7 @@ static void test_probes(void) {
     const int K = 4;
     float protos[4 * KD], x[N * KD];
     int y[N], pred[N];
-    make_emb(&r, protos, K, KD);
+    tu_unit_rows(&r, protos, K, KD);
     for (int i = 0; i < N; i++) {
         y[i] = i % K;
         for (int q = 0; q < KD; q++) x[i * KD + q] = protos[y[i] * KD + q] + 0.05f * (float)cwb_rng_normal(&r);
@@ -223,7 +206,7 @@ static void test_probes(void) {
     enum { NR = 400 };
     float *xr = malloc(sizeof(float) * NR * KD);
     int *yr = malloc(sizeof(int) * NR);
-    make_emb(&r, xr, NR, KD);
+    tu_unit_rows(&r, xr, NR, KD);
     for (int i = 0; i < NR; i++) yr[i] = (int)cwb_rng_below(&r, 2);
     rc = cwb_logreg_probe(xr, yr, 200, xr + 200 * KD, yr + 200, 200, KD, 2, 0, -1, &acc);
     ok(rc == CWB_OK && fabs(acc - 0.5) < 4 * sqrt(0.25 / 200), "logistic probe on random labels: %.3f (chance 0.5)", acc);
@@ -232,20 +215,20 @@ static void test_probes(void) {
 
     /* Errors. */
     rc = cwb_fewshot(CWB_PROBE_CENTROID, x, y, 40, x + 40 * KD, y + 40, 20, KD, K, 11, 1, 1, &m, NULL);
-    ok(rc == CWB_EINVAL && msg_has("shots = 11"), "few-shot rejects more shots than a class has (%s)", cwb_errmsg());
+    ok(rc == CWB_EINVAL && tu_msg_has("shots = 11"), "few-shot rejects more shots than a class has (%s)", cwb_errmsg());
     y[3] = K;
     rc = cwb_zero_shot(x, y, N, KD, protos, K, &acc, NULL);
-    ok(rc == CWB_EINVAL && msg_has("label[3]"), "zero-shot rejects a label outside 0..K-1 (%s)", cwb_errmsg());
+    ok(rc == CWB_EINVAL && tu_msg_has("label[3]"), "zero-shot rejects a label outside 0..K-1 (%s)", cwb_errmsg());
     y[3] = 3;
     rc = cwb_knn_accuracy(x, y, 40, x, y, 20, KD, K, 41, &acc);
-    ok(rc == CWB_EINVAL && msg_has("knn"), "kNN rejects knn > ntrain (%s)", cwb_errmsg());
+    ok(rc == CWB_EINVAL && tu_msg_has("knn"), "kNN rejects knn > ntrain (%s)", cwb_errmsg());
     x[7] = NAN;
     rc = cwb_logreg_probe(x, y, 40, x + 40 * KD, y + 40, 20, KD, K, 0, -1, &acc);
-    ok(rc == CWB_ENAN && msg_has("non-finite"), "logistic probe rejects NaN rows (%s)", cwb_errmsg());
+    ok(rc == CWB_ENAN && tu_msg_has("non-finite"), "logistic probe rejects NaN rows (%s)", cwb_errmsg());
     rc = cwb_retrieval(NULL, b, N, KD, 0, rab, rba);
-    ok(rc == CWB_EINVAL && msg_has("NULL"), "retrieval rejects NULL (%s)", cwb_errmsg());
+    ok(rc == CWB_EINVAL && tu_msg_has("NULL"), "retrieval rejects NULL (%s)", cwb_errmsg());
     rc = cwb_fewshot((cwb_probe_kind)9, a, y, 40, a, y, 20, KD, K, 1, 1, 1, &m, NULL);
-    ok(rc == CWB_EINVAL && msg_has("kind"), "few-shot rejects an unknown probe kind (%s)", cwb_errmsg());
+    ok(rc == CWB_EINVAL && tu_msg_has("kind"), "few-shot rejects an unknown probe kind (%s)", cwb_errmsg());
 }
 
 int main(void) {

@@ -10,6 +10,7 @@
 #include "engine/loss/reg.h"
 #include "engine/core/rng.h"
 #include "../tap.h"
+#include "testutil.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -21,17 +22,6 @@
 #define H 1e-5
 
 /* ---- inputs --------------------------------------------------------------- */
-
-static void make_emb(cwb_rng *r, float *x, int B, int k) {
-    for (int i = 0; i < B; i++) {
-        double n2 = 0;
-        for (int d = 0; d < k; d++) {
-            x[i * k + d] = (float)cwb_rng_normal(r);
-            n2 += (double)x[i * k + d] * x[i * k + d];
-        }
-        for (int d = 0; d < k; d++) x[i * k + d] = (float)(x[i * k + d] / sqrt(n2));
-    }
-}
 
 /* y = normalise(x + eps noise): a nearby "augmented view". */
 static void near(cwb_rng *r, const float *x, float *y, int B, int k, double eps) {
@@ -170,19 +160,17 @@ static void grad_check(const char *what, ref_fn f, const void *ctx, double *cons
     }
 }
 
-static int msg_has(const char *s) { return strstr(cwb_errmsg(), s) != NULL; }
-
 /* ---- separation ------------------------------------------------------------ */
 
 static void test_separation(cwb_reg *w, cwb_rng *r) {
     const int B = B0, k = K0;
     float x[NIN][B0 * K0], g[NIN][B0 * K0];
     double xd[NIN][B0 * K0];
-    make_emb(r, x[0], B, k);                 /* zv   */
-    make_emb(r, x[1], B, k);                 /* ziv  */
+    tu_unit_rows(r, x[0], B, k);                 /* zv   */
+    tu_unit_rows(r, x[1], B, k);                 /* ziv  */
     near(r, x[1], x[2], B, k, 0.3);          /* ziva */
-    make_emb(r, x[3], B, k);                 /* zt   */
-    make_emb(r, x[4], B, k);                 /* zit  */
+    tu_unit_rows(r, x[3], B, k);                 /* zt   */
+    tu_unit_rows(r, x[4], B, k);                 /* zit  */
     near(r, x[4], x[5], B, k, 0.3);          /* zita */
     for (int i = 0; i < NIN; i++)
         for (int q = 0; q < B * k; q++) xd[i][q] = x[i][q];
@@ -233,20 +221,20 @@ static void test_separation(cwb_reg *w, cwb_rng *r) {
     /* Errors. */
     cwb_clear_error();
     rc = cwb_reg_separation(w, x[0], x[1], x[2], x[3], x[4], x[5], 1, k, scale, 1, &o, NULL, NULL, NULL, NULL, NULL, NULL);
-    ok(rc == CWB_EINVAL && msg_has("B = 1"), "separation rejects B = 1 (%s)", cwb_errmsg());
+    ok(rc == CWB_EINVAL && tu_msg_has("B = 1"), "separation rejects B = 1 (%s)", cwb_errmsg());
     rc = cwb_reg_separation(w, x[0], x[1], x[2], x[3], x[4], x[5], B, k + 1, scale, 1, &o, NULL, NULL, NULL, NULL, NULL, NULL);
-    ok(rc == CWB_EINVAL && msg_has("dim"), "separation rejects k != dim (%s)", cwb_errmsg());
+    ok(rc == CWB_EINVAL && tu_msg_has("dim"), "separation rejects k != dim (%s)", cwb_errmsg());
     rc = cwb_reg_separation(w, x[0], NULL, x[2], x[3], x[4], x[5], B, k, scale, 1, &o, NULL, NULL, NULL, NULL, NULL, NULL);
-    ok(rc == CWB_EINVAL && msg_has("ziv"), "separation rejects a NULL input and names it (%s)", cwb_errmsg());
+    ok(rc == CWB_EINVAL && tu_msg_has("ziv"), "separation rejects a NULL input and names it (%s)", cwb_errmsg());
     rc = cwb_reg_separation(w, x[0], x[1], x[2], x[3], x[4], x[5], B, k, 0.0f, 1, &o, NULL, NULL, NULL, NULL, NULL, NULL);
-    ok(rc == CWB_EINVAL && msg_has("scale"), "separation rejects scale = 0 (%s)", cwb_errmsg());
+    ok(rc == CWB_EINVAL && tu_msg_has("scale"), "separation rejects scale = 0 (%s)", cwb_errmsg());
     float nanw = NAN;
     rc = cwb_reg_separation(w, x[0], x[1], x[2], x[3], x[4], x[5], B, k, scale, nanw, &o, NULL, NULL, NULL, NULL, NULL, NULL);
-    ok(rc == CWB_EINVAL && msg_has("weight"), "separation rejects a NaN weight (%s)", cwb_errmsg());
+    ok(rc == CWB_EINVAL && tu_msg_has("weight"), "separation rejects a NaN weight (%s)", cwb_errmsg());
     float saved = x[5][7];
     x[5][7] = NAN;
     rc = cwb_reg_separation(w, x[0], x[1], x[2], x[3], x[4], x[5], B, k, scale, 1, &o, NULL, NULL, NULL, NULL, NULL, NULL);
-    ok(rc == CWB_ENAN && msg_has("zita"), "separation rejects NaN in zita (%s)", cwb_errmsg());
+    ok(rc == CWB_ENAN && tu_msg_has("zita"), "separation rejects NaN in zita (%s)", cwb_errmsg());
     x[5][7] = saved;
 }
 
@@ -256,9 +244,9 @@ static void test_bridge(cwb_reg *w, cwb_rng *r) {
     const int B = B0, k = K0;
     float x[3][B0 * K0], g[3][B0 * K0];
     double xd[3][B0 * K0];
-    make_emb(r, x[0], B, k);                 /* zv  */
+    tu_unit_rows(r, x[0], B, k);                 /* zv  */
     near(r, x[0], x[1], B, k, 0.4);          /* zva */
-    make_emb(r, x[2], B, k);                 /* zt  */
+    tu_unit_rows(r, x[2], B, k);                 /* zt  */
     for (int i = 0; i < 3; i++)
         for (int q = 0; q < B * k; q++) xd[i][q] = x[i][q];
     double *in[3] = {xd[0], xd[1], xd[2]};
@@ -291,16 +279,16 @@ static void test_bridge(cwb_reg *w, cwb_rng *r) {
     memcpy(before, g[0], sizeof before);
     tt[B - 1] = 1.5f;
     rc = cwb_reg_bridge(w, x[0], x[1], x[2], tt, 0.25f, B, k, 1, &v, g[0], g[1], g[2]);
-    ok(rc == CWB_EINVAL && msg_has("t[5]") && memcmp(before, g[0], sizeof before) == 0,
+    ok(rc == CWB_EINVAL && tu_msg_has("t[5]") && memcmp(before, g[0], sizeof before) == 0,
        "bridge rejects t[5] = 1.5 and leaves the gradients alone (%s)", cwb_errmsg());
     rc = cwb_reg_bridge(w, x[0], x[1], x[2], NULL, -0.1f, B, k, 1, &v, NULL, NULL, NULL);
-    ok(rc == CWB_EINVAL && msg_has("t0"), "bridge rejects t0 = -0.1 (%s)", cwb_errmsg());
+    ok(rc == CWB_EINVAL && tu_msg_has("t0"), "bridge rejects t0 = -0.1 (%s)", cwb_errmsg());
     float neg[B0 * K0];
     for (int q = 0; q < B * k; q++) neg[q] = -x[0][q];
     rc = cwb_reg_bridge(w, x[0], x[1], neg, NULL, 0.5f, B, k, 1, &v, NULL, NULL, NULL);
-    ok(rc == CWB_ENAN && msg_has("pair 0"), "bridge rejects z_T = -z_V at t = 0.5 (%s)", cwb_errmsg());
+    ok(rc == CWB_ENAN && tu_msg_has("pair 0"), "bridge rejects z_T = -z_V at t = 0.5 (%s)", cwb_errmsg());
     rc = cwb_reg_bridge(w, x[0], x[1], x[2], NULL, 0.25f, B0 + 1, k, 1, &v, NULL, NULL, NULL);
-    ok(rc == CWB_EINVAL && msg_has("max_batch"), "bridge rejects B > max_batch (%s)", cwb_errmsg());
+    ok(rc == CWB_EINVAL && tu_msg_has("max_batch"), "bridge rejects B > max_batch (%s)", cwb_errmsg());
 }
 
 /* ---- geometric consistency ------------------------------------------------- */
@@ -309,8 +297,8 @@ static void test_geometric(cwb_reg *w, cwb_rng *r) {
     const int B = B0, k = K0;
     float x[4][B0 * K0], g[4][B0 * K0];
     double xd[4][B0 * K0];
-    make_emb(r, x[0], B, k);                 /* V  */
-    make_emb(r, x[1], B, k);                 /* T  */
+    tu_unit_rows(r, x[0], B, k);                 /* V  */
+    tu_unit_rows(r, x[1], B, k);                 /* T  */
     near(r, x[0], x[2], B, k, 0.3);          /* Va */
     near(r, x[1], x[3], B, k, 0.3);          /* Ta */
     for (int i = 0; i < 4; i++)
@@ -338,9 +326,9 @@ static void test_geometric(cwb_reg *w, cwb_rng *r) {
 
     x[3][0] = INFINITY;
     rc = cwb_reg_geometric(w, x[0], x[1], x[2], x[3], B, k, 1, &o, NULL, NULL, NULL, NULL);
-    ok(rc == CWB_ENAN && msg_has("zta"), "geometric rejects Inf in zta (%s)", cwb_errmsg());
+    ok(rc == CWB_ENAN && tu_msg_has("zta"), "geometric rejects Inf in zta (%s)", cwb_errmsg());
     rc = cwb_reg_geometric(NULL, x[0], x[1], x[2], x[2], B, k, 1, &o, NULL, NULL, NULL, NULL);
-    ok(rc == CWB_EINVAL && msg_has("workspace"), "geometric rejects a NULL workspace (%s)", cwb_errmsg());
+    ok(rc == CWB_EINVAL && tu_msg_has("workspace"), "geometric rejects a NULL workspace (%s)", cwb_errmsg());
 }
 
 /* ---- fusion ITM head ------------------------------------------------------- */
@@ -420,8 +408,8 @@ static void test_fusion(cwb_rng *r) {
     for (size_t q = 0; q < f->mlp->n_params; q++) f->mlp->params[q] *= 3.0f;
 
     float a[FB * FK], b[FB * FK], ga[FB * FK], gb[FB * FK];
-    make_emb(r, a, FB, FK);
-    make_emb(r, b, FB, FK);
+    tu_unit_rows(r, a, FB, FK);
+    tu_unit_rows(r, b, FB, FK);
     int negb[FB], nega[FB];
     int rc = cwb_fusion_hard_negatives(f, a, b, FB, 5.0f, r, negb, nega);
     ok(rc == CWB_OK, "hard negatives are drawn (%s)", cwb_errmsg());
@@ -491,16 +479,16 @@ static void test_fusion(cwb_rng *r) {
     /* Errors. */
     int bady[FB] = {1, 0, 2, 0, 1};
     rc = cwb_fusion_bce(f, a, b, bady, FB, 1.0f, &o, NULL, NULL);
-    ok(rc == CWB_EINVAL && msg_has("y[2]"), "BCE rejects a target of 2 (%s)", cwb_errmsg());
+    ok(rc == CWB_EINVAL && tu_msg_has("y[2]"), "BCE rejects a target of 2 (%s)", cwb_errmsg());
     int badn[FB] = {1, 0, 7, 0, 1};
     rc = cwb_fusion_itm(f, a, b, FB, badn, nega, 1.0f, &o, NULL, NULL);
-    ok(rc == CWB_EINVAL && msg_has("row 2"), "ITM rejects a negative index out of range (%s)", cwb_errmsg());
+    ok(rc == CWB_EINVAL && tu_msg_has("row 2"), "ITM rejects a negative index out of range (%s)", cwb_errmsg());
     rc = cwb_fusion_hard_negatives(f, a, b, 1, 1.0f, r, negb, nega);
-    ok(rc == CWB_EINVAL && msg_has("B = 1"), "hard negatives reject B = 1 (%s)", cwb_errmsg());
+    ok(rc == CWB_EINVAL && tu_msg_has("B = 1"), "hard negatives reject B = 1 (%s)", cwb_errmsg());
     rc = cwb_fusion_itm(f, a, b, FB + 1, negb, nega, 1.0f, &o, NULL, NULL);
-    ok(rc == CWB_EINVAL && msg_has("pairs"), "ITM rejects B > max_batch (%s)", cwb_errmsg());
+    ok(rc == CWB_EINVAL && tu_msg_has("pairs"), "ITM rejects B > max_batch (%s)", cwb_errmsg());
     fc.layers = 0;
-    ok(cwb_fusion_new(&fc, FB, &init) == NULL && msg_has("layers"), "fusion_new rejects 0 layers (%s)", cwb_errmsg());
+    ok(cwb_fusion_new(&fc, FB, &init) == NULL && tu_msg_has("layers"), "fusion_new rejects 0 layers (%s)", cwb_errmsg());
     free(pd);
     cwb_fusion_free(f);
 }
@@ -515,7 +503,7 @@ int main(void) {
     test_bridge(w, &r);
     test_geometric(w, &r);
     test_fusion(&r);
-    ok(cwb_reg_new(1, 4) == NULL && msg_has("max_batch"), "cwb_reg_new rejects max_batch = 1 (%s)", cwb_errmsg());
+    ok(cwb_reg_new(1, 4) == NULL && tu_msg_has("max_batch"), "cwb_reg_new rejects max_batch = 1 (%s)", cwb_errmsg());
     cwb_reg_free(w);
     return done_testing();
 }

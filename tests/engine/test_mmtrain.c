@@ -7,11 +7,10 @@
 #include "engine/core/error.h"
 #include "engine/train/mmtrain.h"
 #include "../tap.h"
+#include "testutil.h"
 
 #include <math.h>
 #include <string.h>
-
-static int msg_has(const char *s) { return strstr(cwb_errmsg(), s) != NULL; }
 
 /* A small problem that trains in well under a second. */
 static cwb_mm_train_cfg small_cfg(void) {
@@ -176,47 +175,24 @@ static void test_small_split(void) {
 }
 
 static void test_bad(void) {
-    cwb_mm_train_cfg c = small_cfg();
-    c.batch = c.data.n_train + 1;
-    ok(!cwb_mm_trainer_new(&c, NULL) && msg_has("n_train"), "rejects batch > n_train (%s)", cwb_errmsg());
-    c = small_cfg();
-    c.w_sep = -1;
-    ok(!cwb_mm_trainer_new(&c, NULL) && msg_has("w_sep"), "rejects w_sep < 0 (%s)", cwb_errmsg());
-    c = small_cfg();
-    c.bridge_t = 2;
-    ok(!cwb_mm_trainer_new(&c, NULL) && msg_has("bridge_t"), "rejects bridge_t = 2 (%s)", cwb_errmsg());
-    c = small_cfg();
-    c.tau = NAN;
-    ok(!cwb_mm_trainer_new(&c, NULL) && msg_has("tau"), "rejects tau = NaN (%s)", cwb_errmsg());
-    c = small_cfg();
-    c.tau = 0.005f;
-    c.learn_tau = 1;
-    ok(!cwb_mm_trainer_new(&c, NULL) && msg_has("1/tau"), "rejects learnable 1/tau > 100 (%s)", cwb_errmsg());
-    c = small_cfg();
-    c.batch = 1;
-    ok(!cwb_mm_trainer_new(&c, NULL) && msg_has("batch"), "rejects batch = 1 (%s)", cwb_errmsg());
-    c = small_cfg();
-    c.aug_t.mask = 1.5f;
-    ok(!cwb_mm_trainer_new(&c, NULL) && msg_has("T augmentation"), "rejects T mask = 1.5 (%s)", cwb_errmsg());
-    c = small_cfg();
-    c.data.gap = -0.5f;
-    ok(!cwb_mm_trainer_new(&c, NULL) && msg_has("gap"), "passes on the generator's error (%s)", cwb_errmsg());
-    c = small_cfg();
-    c.mode = (cwb_mm_mode)5;
-    ok(!cwb_mm_trainer_new(&c, NULL) && msg_has("mode"), "rejects an unknown mode (%s)", cwb_errmsg());
-    c = small_cfg();
-    c.sched.kind = CWB_SCHED_COSINE;
-    c.sched.warmup = 10;
-    c.sched.total = 10;
-    ok(!cwb_mm_trainer_new(&c, NULL) && msg_has("cosine"),
-       "rejects a cosine schedule that ends with its warm-up, as cwb_trainer_new does (%s)", cwb_errmsg());
-    c = small_cfg();
-    c.sched.min_frac = 2;
-    ok(!cwb_mm_trainer_new(&c, NULL) && msg_has("min_frac"), "rejects min_frac = 2 (%s)", cwb_errmsg());
-    c = small_cfg();
-    c.fewshot_episodes = 0;
-    ok(!cwb_mm_trainer_new(&c, NULL) && msg_has("fewshot_episodes"), "rejects 0 few-shot episodes (%s)", cwb_errmsg());
-    ok(cwb_mm_trainer_step(NULL, NULL) == CWB_EINVAL && msg_has("NULL"), "step rejects NULL (%s)", cwb_errmsg());
+    const cwb_mm_train_cfg base = small_cfg();
+#define CASE(desc, word, stmt) \
+    TU_REJECTS(cwb_mm_train_cfg, base, cwb_mm_trainer_new(c, NULL), cwb_mm_trainer_free, desc, word, stmt)
+    CASE("batch > n_train", "n_train", c->batch = c->data.n_train + 1);
+    CASE("w_sep < 0", "w_sep", c->w_sep = -1);
+    CASE("bridge_t = 2", "bridge_t", c->bridge_t = 2);
+    CASE("tau = NaN", "tau", c->tau = NAN);
+    CASE("learnable 1/tau > 100", "1/tau", (c->tau = 0.005f, c->learn_tau = 1));
+    CASE("batch = 1", "batch", c->batch = 1);
+    CASE("T mask = 1.5", "T augmentation", c->aug_t.mask = 1.5f);
+    CASE("gap = -0.5: the generator's error is passed on", "gap", c->data.gap = -0.5f);
+    CASE("an unknown mode", "mode", c->mode = (cwb_mm_mode)5);
+    CASE("a cosine schedule that ends with its warm-up, as cwb_trainer_new does", "cosine",
+         (c->sched.kind = CWB_SCHED_COSINE, c->sched.warmup = 10, c->sched.total = 10));
+    CASE("min_frac = 2", "min_frac", c->sched.min_frac = 2);
+    CASE("0 few-shot episodes", "fewshot_episodes", c->fewshot_episodes = 0);
+#undef CASE
+    ok(cwb_mm_trainer_step(NULL, NULL) == CWB_EINVAL && tu_msg_has("NULL"), "step rejects NULL (%s)", cwb_errmsg());
     cwb_mm_eval_info e;
     ok(cwb_mm_trainer_eval(NULL, 0, &e) == CWB_EINVAL, "eval rejects NULL");
 }

@@ -4,6 +4,7 @@
 #include "engine/core/error.h"
 #include "engine/eval/metrics.h"
 #include "../tap.h"
+#include "testutil.h"
 #include "engine/train/trainer.h"
 
 #include <math.h>
@@ -242,23 +243,9 @@ static void test_learn_tau(void) {
 }
 
 static void test_bad_configs(void) {
-    struct {
-        const char *what, *needle;
-        cwb_trainer_cfg c;
-    } cases[24];
-    int n = 0;
     cwb_trainer_cfg base = small_cfg(1);
 #define CASE(desc, word, stmt)                                                                     \
-    do {                                                                                           \
-        cases[n].what = desc;                                                                      \
-        cases[n].needle = word;                                                                    \
-        cases[n].c = base;                                                                         \
-        {                                                                                          \
-            cwb_trainer_cfg *c = &cases[n].c;                                                      \
-            stmt;                                                                                  \
-        }                                                                                          \
-        n++;                                                                                       \
-    } while (0)
+    TU_REJECTS(cwb_trainer_cfg, base, cwb_trainer_new(c, NULL), cwb_trainer_free, desc, word, stmt)
     CASE("batch 1", "batch", c->batch = 1);
     CASE("batch > N", "batch", c->batch = 513);
     CASE("tau 0", "tau", c->tau = 0);
@@ -282,13 +269,6 @@ static void test_bad_configs(void) {
     CASE("stateful n_total < N", "n_total",
          (c->loss = cwb_loss_defaults(CWB_LOSS_SOGCLR), c->loss.n_total = 100));
 #undef CASE
-    for (int i = 0; i < n; i++) {
-        cwb_clear_error();
-        cwb_trainer *t = cwb_trainer_new(&cases[i].c, NULL);
-        const char *msg = cwb_errmsg();
-        ok(t == NULL && contains(msg, cases[i].needle), "rejected: %s (\"%s\")", cases[i].what, msg);
-        cwb_trainer_free(t);
-    }
     cwb_clear_error();
     ok(cwb_trainer_new(NULL, NULL) == NULL && cwb_errmsg()[0], "NULL config rejected (\"%s\")", cwb_errmsg());
 }

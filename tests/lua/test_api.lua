@@ -529,6 +529,19 @@ do
   is(L:config().estep_first, false, "estep_first is off by default")
   is(L:config().jensen, false, "jensen is off by default")
   do
+    -- every option reads back under its own name, as the run records it
+    local C = cwb.loss.new{kind = "decomposable", tau = 0.5, symmetric = true, normalize = false,
+                           chunk = 3, n_total = 40, alpha = 2.5, gamma = 0.25, noise = 0.125,
+                           estep_first = true, jensen = true}:config()
+    ok(C.kind == "decomposable" and C.tau == 0.5 and C.symmetric == true and C.normalize == false
+         and C.chunk == 3 and C.n_total == 40 and C.alpha == 2.5 and C.gamma == 0.25
+         and C.noise == 0.125 and C.estep_first == true and C.jensen == true and C.both_views == false,
+       "config() returns every option given to cwb.loss.new")
+    local n = 0
+    for _ in pairs(C) do n = n + 1 end
+    is(n, 12, "config() has the 12 keys of the loss options")
+  end
+  do
     local J = cwb.loss.new{kind = "sogclr", n_total = 32, estep_first = true, jensen = true}
     ok(J:config().estep_first and J:config().jensen, "estep_first and jensen reach the loss object")
     -- same first visit in every order (no earlier zhat); then the orders differ
@@ -759,6 +772,16 @@ do
   like(cwb.helptext(x), "no such function or table 'x'", "a nil local is named")
   like(load("return cwb.helptext(nil)")(), "the argument is nil", "help(nil) itself says what it got")
   like(cwb.helptext(), "cwb.tensor", "help() without an argument still lists the API")
+  -- an object whose engine side was freed (__gc run early) says so when printed
+  do
+    local function freed(x) getmetatable(x).__gc(x); return tostring(x) end
+    is(freed(tensor.zeros(2, 2)), "tensor (freed)", "a freed tensor prints as freed")
+    is(freed(cwb.data.synth{n = 64, clusters = 4}), "dataset (freed)", "a freed dataset prints as freed")
+    is(freed(cwb.nn.mlp{dims = {4, 8, 2}}), "mlp (freed)", "a freed mlp prints as freed")
+    local pa, pb = cwb.scalefit.pairs{n = 64, k = 4, clusters = 4, seed = 1}
+    is(freed(cwb.scalefit.new{a = pa, b = pb, batch = 8}), "scalefit (freed)",
+       "a freed scale fit prints as freed")
+  end
   is(cwb.doc(print), nil, "doc(x) is nil for undocumented values")
 end
 

@@ -290,8 +290,7 @@ static int grab_status(const cwb_run_info *r, void *ud) {
 }
 
 int main(void) {
-    snprintf(dir, sizeof dir, "/tmp/cwb-test-lua-store-XXXXXX");
-    if (!mkdtemp(dir)) return 1;
+    if (tap_tmpdir(dir, sizeof dir, "lua-store")) return 99;
     char db[300];
     snprintf(db, sizeof db, "%s/session.db", dir);
     setenv("CWB_DB", db, 1);
@@ -332,8 +331,6 @@ int main(void) {
     lua_close(L);
     cwb_lua_set_store_path(NULL);
 
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    if (system(cmd) != 0) diag("could not remove %s", dir);
+    tap_rmtree(dir);
     return done_testing();
 }

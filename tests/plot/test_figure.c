@@ -268,8 +268,7 @@ static void test_refs(cwb_store *s) {
 }
 
 int main(void) {
-    snprintf(dir, sizeof dir, "%s/cwb-figure-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-    if (!mkdtemp(dir)) return 1;
+    if (tap_tmpdir(dir, sizeof dir, "figure")) return 99;
     test_colors();
     test_script();
     char db[300], err[300];

@@ -247,8 +247,7 @@ static void test_sigpipe(void) {
 }
 
 int main(void) {
-    snprintf(dir, sizeof dir, "/tmp/cwb-test-gnuplot-XXXXXX");
-    if (!mkdtemp(dir)) return 1;
+    if (tap_tmpdir(dir, sizeof dir, "gnuplot")) return 99;
     char *user = getenv("CWB_GNUPLOT") ? strdup(getenv("CWB_GNUPLOT")) : NULL;
     test_missing();
     if (user) setenv("CWB_GNUPLOT", user, 1);
@@ -269,8 +268,6 @@ int main(void) {
         }
         test_sigpipe();
     }
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    if (system(cmd) != 0) diag("could not remove %s", dir);
+    tap_rmtree(dir);
     return done_testing();
 }

@@ -574,11 +574,7 @@ static void test_cli(void) {
 }
 
 int main(void) {
-    snprintf(dir, sizeof dir, "/tmp/cwb-test-store-XXXXXX");
-    if (!mkdtemp(dir)) {
-        perror("mkdtemp");
-        return 1;
-    }
+    if (tap_tmpdir(dir, sizeof dir, "store")) return 99;
     test_round_trip();
     test_batching();
     test_killed_writer();
@@ -586,8 +582,6 @@ int main(void) {
     test_statuses();
     test_upgrade();
     test_cli();
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    if (system(cmd) != 0) diag("could not remove %s", dir);
+    tap_rmtree(dir);
     return done_testing();
 }

@@ -1,5 +1,6 @@
 /* rng.c - xoshiro256** streams and the samplers built on them (see rng.h). */
 #include "engine/core/rng.h"
+#include "engine/core/tensor.h"
 
 #include <math.h>
 
@@ -197,4 +198,9 @@ void cwb_rng_fill_normal(cwb_rng *r, float *x, long n, float mean, float std) {
         normal16(r, z);
         for (int l = 0; i + l < n; l++) x[i + l] = mean + std * z[l];
     }
+}
+
+void cwb_rng_sphere(cwb_rng *r, float *x, int m) {
+    do cwb_rng_fill_normal(r, x, m, 0.0f, 1.0f);
+    while (!cwb_normalise(x, m));
 }

@@ -48,5 +48,8 @@ double cwb_rng_gamma(cwb_rng *r, double shape, double rate);
 void cwb_rng_permutation(cwb_rng *r, int *p, int n);
 /* Fill x[0..n) with mean + std * N(0,1). */
 void cwb_rng_fill_normal(cwb_rng *r, float *x, long n, float mean, float std);
+/* A point uniform on the unit sphere S^{m-1} into x[0..m): a normalised
+ * isotropic Gaussian, drawn again in the (measure-zero) case of norm ~0. */
+void cwb_rng_sphere(cwb_rng *r, float *x, int m);
 
 #endif

@@ -95,6 +95,15 @@ int cwb_has_nonfinite(const float *x, size_t n) {
     return s != s;
 }
 
+int cwb_normalise(float *v, int m) {
+    double s = 0;
+    for (int j = 0; j < m; j++) s += (double)v[j] * v[j];
+    if (!(s > 1e-24)) return 0;
+    double inv = 1.0 / sqrt(s);
+    for (int j = 0; j < m; j++) v[j] = (float)(v[j] * inv);
+    return 1;
+}
+
 double cwb_sumsq(const float *x, size_t n) {
     /* Four independent double accumulators so the adds do not wait on
      * each other. */

@@ -53,4 +53,8 @@ int cwb_has_nonfinite(const float *x, size_t n);
 /* Sum of squares of n floats, accumulated in double. */
 double cwb_sumsq(const float *x, size_t n);
 
+/* Scale v[0..m) to unit L2 norm (the sum of squares in double, in order);
+ * 0 and v unchanged when the norm is ~0 (sum of squares <= 1e-24). */
+int cwb_normalise(float *v, int m);
+
 #endif

@@ -24,6 +24,7 @@
  */
 #include "engine/data/data.h"
 #include "engine/core/error.h"
+#include "engine/core/mem.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -38,6 +39,7 @@ struct cwb_sampler {
     unsigned epoch;
     int *nonempty;       /* clusters with at least one member */
     int n_nonempty;
+    cwb_mem mem;         /* owns stamp and nonempty */
 };
 
 cwb_sampler *cwb_sampler_new(const cwb_dataset *d, int batch, float noise,
@@ -68,15 +70,18 @@ cwb_sampler *cwb_sampler_new(const cwb_dataset *d, int batch, float noise,
         return NULL;
     }
 
-    cwb_sampler *s = calloc(1, sizeof *s);
-    if (!s) goto nomem;
+    cwb_sampler *s = cwb_zalloc(sizeof *s, "cwb_sampler_new");
+    if (!s) return NULL;
     s->d = d;
     s->batch = batch;
     s->noise = noise;
     s->pair_noise = pair_noise;
-    s->stamp = calloc((size_t)d->n, sizeof *s->stamp);
-    s->nonempty = malloc((size_t)d->clusters * sizeof *s->nonempty);
-    if (!s->stamp || !s->nonempty) goto nomem;
+    s->stamp = cwb_mem_zeroed(&s->mem, (size_t)d->n, sizeof *s->stamp);
+    s->nonempty = cwb_mem_zeroed(&s->mem, (size_t)d->clusters, sizeof *s->nonempty);
+    if (cwb_mem_check(&s->mem, "cwb_sampler_new: out of memory for N = %d", d->n)) {
+        cwb_sampler_free(s);
+        return NULL;
+    }
     for (int k = 0; k < d->clusters; k++)
         if (d->cluster_start[k + 1] > d->cluster_start[k]) s->nonempty[s->n_nonempty++] = k;
     if (s->n_nonempty == 0) {
@@ -86,17 +91,11 @@ cwb_sampler *cwb_sampler_new(const cwb_dataset *d, int batch, float noise,
     }
     cwb_rng_seed(&s->r, seed, CWB_STREAM_BATCH);
     return s;
-
-nomem:
-    cwb_sampler_free(s);
-    cwb_fail(CWB_ENOMEM, "cwb_sampler_new: out of memory for N = %d", d->n);
-    return NULL;
 }
 
 void cwb_sampler_free(cwb_sampler *s) {
     if (!s) return;
-    free(s->stamp);
-    free(s->nonempty);
+    cwb_mem_free(&s->mem);
     free(s);
 }
 

@@ -8,6 +8,8 @@
  */
 #include "engine/data/data.h"
 #include "engine/core/error.h"
+#include "engine/core/rng.h"
+#include "engine/core/tensor.h"
 
 #include <math.h>
 #include <stddef.h>
@@ -51,16 +53,6 @@ static int check_cfg(const cwb_synth_cfg *c) {
     return CWB_OK;
 }
 
-/* Normalise v[m] in place; 0 if its norm is too small to trust. */
-static int normalise(float *v, int m) {
-    double s = 0;
-    for (int j = 0; j < m; j++) s += (double)v[j] * v[j];
-    if (!(s > 1e-24)) return 0;
-    double inv = 1.0 / sqrt(s);
-    for (int j = 0; j < m; j++) v[j] = (float)(v[j] * inv);
-    return 1;
-}
-
 cwb_dataset *cwb_synth_new(const cwb_synth_cfg *cfg, uint64_t seed) {
     if (check_cfg(cfg) != CWB_OK) return NULL;
     const int n = cfg->n, K = cfg->clusters, m = cfg->latent_dim, dim = cfg->dim;
@@ -81,12 +73,7 @@ cwb_dataset *cwb_synth_new(const cwb_synth_cfg *cfg, uint64_t seed) {
     cwb_rng r;
     cwb_rng_seed(&r, seed, CWB_STREAM_DATA);
 
-    /* A normalised isotropic Gaussian is uniform on the sphere S^{m-1}. */
-    for (int k = 0; k < K; k++) {
-        float *c = centres + (size_t)k * m;
-        do cwb_rng_fill_normal(&r, c, m, 0.0f, 1.0f);
-        while (!normalise(c, m));
-    }
+    for (int k = 0; k < K; k++) cwb_rng_sphere(&r, centres + (size_t)k * m, m);
 
     /* Entries N(0, 1/m): each coordinate of M z then has variance |z|^2/m = 1/m
      * whatever m is, so tanh works in the same regime for every latent size. */
@@ -101,7 +88,7 @@ cwb_dataset *cwb_synth_new(const cwb_synth_cfg *cfg, uint64_t seed) {
         do {
             for (int j = 0; j < m; j++)
                 zi[j] = c[j] + (cfg->spread > 0 ? cfg->spread * (float)cwb_rng_normal(&r) : 0.0f);
-        } while (!normalise(zi, m));
+        } while (!cwb_normalise(zi, m));
     }
 
     /* X = Z M^T: row i is M z_i. */

@@ -12,6 +12,7 @@
  */
 #include "engine/data/image_augment.h"
 #include "engine/core/error.h"
+#include "engine/core/mem.h"
 #include "engine/core/tensor.h"
 
 #include <limits.h>
@@ -25,6 +26,7 @@ struct cwb_imaug {
     float *noise;        /* npix normals of the current image */
     int *x0, *x1;        /* bilinear column indices, width each */
     float *wx;           /* and weights */
+    cwb_mem mem;         /* owns noise, x0, x1, wx */
 };
 
 cwb_imaug_cfg cwb_imaug_none(int height, int width) {
@@ -81,28 +83,24 @@ static int check_cfg(const cwb_imaug_cfg *c) {
 
 cwb_imaug *cwb_imaug_new(const cwb_imaug_cfg *cfg) {
     if (check_cfg(cfg) != CWB_OK) return NULL;
-    cwb_imaug *a = calloc(1, sizeof *a);
-    if (!a) goto nomem;
+    cwb_imaug *a = cwb_zalloc(sizeof *a, "image_augment");
+    if (!a) return NULL;
     a->cfg = *cfg;
     a->npix = cfg->height * cfg->width;
-    a->noise = cwb_alloc((size_t)a->npix);
-    a->x0 = malloc((size_t)cfg->width * sizeof *a->x0);
-    a->x1 = malloc((size_t)cfg->width * sizeof *a->x1);
-    a->wx = cwb_alloc((size_t)cfg->width);
-    if (!a->noise || !a->x0 || !a->x1 || !a->wx) goto nomem;
+    a->noise = cwb_mem_floats(&a->mem, (size_t)a->npix);
+    a->x0 = cwb_mem_zeroed(&a->mem, (size_t)cfg->width, sizeof *a->x0);
+    a->x1 = cwb_mem_zeroed(&a->mem, (size_t)cfg->width, sizeof *a->x1);
+    a->wx = cwb_mem_floats(&a->mem, (size_t)cfg->width);
+    if (cwb_mem_check(&a->mem, "image_augment: out of memory for %d x %d images", cfg->height, cfg->width)) {
+        cwb_imaug_free(a);
+        return NULL;
+    }
     return a;
-nomem:
-    cwb_imaug_free(a);
-    cwb_fail(CWB_ENOMEM, "image_augment: out of memory for %d x %d images", cfg->height, cfg->width);
-    return NULL;
 }
 
 void cwb_imaug_free(cwb_imaug *a) {
     if (!a) return;
-    cwb_free(a->noise);
-    free(a->x0);
-    free(a->x1);
-    cwb_free(a->wx);
+    cwb_mem_free(&a->mem);
     free(a);
 }
 

@@ -140,6 +140,8 @@ static const cwb_json_field loss_fields[] = {
     CWB_JSON_FIELD(cwb_loss_cfg, both_views, CWB_JSON_BOOL),
 };
 const cwb_json_field *const cwb_loss_knob_fields = loss_fields;
+const cwb_json_field *const cwb_loss_fields = loss_fields;
+_Static_assert(CWB_JSON_NFIELDS(loss_fields) == CWB_LOSS_NFIELDS, "CWB_LOSS_NFIELDS");
 
 void cwb_loss_describe(const cwb_loss_cfg *c, const char *key, cwb_json *j) {
     cwb_json_record(j, key, cwb_loss_name(c->kind), c, loss_fields, CWB_JSON_NFIELDS(loss_fields));
@@ -164,11 +166,8 @@ static int check_cfg(const cwb_loss_cfg *cfg, int max_batch, int dim) {
 
 cwb_loss *cwb_loss_new(const cwb_loss_cfg *cfg, int max_batch, int dim, uint64_t seed) {
     if (check_cfg(cfg, max_batch, dim) != CWB_OK) return NULL;
-    cwb_loss *L = calloc(1, sizeof *L);
-    if (!L) {
-        cwb_fail(CWB_ENOMEM, "loss %s: out of memory", loss_names[cfg->kind]);
-        return NULL;
-    }
+    cwb_loss *L = cwb_zalloc(sizeof *L, "loss %s", loss_names[cfg->kind]);
+    if (!L) return NULL;
     L->cfg = *cfg;
     L->max_batch = max_batch;
     L->dim = dim;
@@ -176,19 +175,15 @@ cwb_loss *cwb_loss_new(const cwb_loss_cfg *cfg, int max_batch, int dim, uint64_t
     L->both = uses_both_views(cfg);
     size_t cols = (size_t)(1 + L->both) * (size_t)max_batch;
     size_t blk = (size_t)L->chunk * cols;
-    L->dots = cwb_alloc(blk);
-    L->grad = cwb_alloc(blk);
-    L->bias = cwb_alloc(cols);
-    int ok = L->dots && L->grad && L->bias;
-    if (ok && cwb_loss_is_stateful(cfg->kind)) {
-        /* 2 n_total log zhat, then 2 n_total relative variances (jensen) */
-        L->logzhat = malloc(4 * (size_t)cfg->n_total * sizeof(double));
-        ok = L->logzhat != NULL;
-    }
-    if (!ok) {
+    L->dots = cwb_mem_floats(&L->mem, blk);
+    L->grad = cwb_mem_floats(&L->mem, blk);
+    L->bias = cwb_mem_floats(&L->mem, cols);
+    /* 2 n_total log zhat, then 2 n_total relative variances (jensen) */
+    if (cwb_loss_is_stateful(cfg->kind))
+        L->logzhat = cwb_mem_zeroed(&L->mem, 4 * (size_t)cfg->n_total, sizeof(double));
+    if (cwb_mem_check(&L->mem, "loss %s: out of memory for max_batch=%d, n_total=%ld",
+                      loss_names[cfg->kind], max_batch, cfg->n_total)) {
         cwb_loss_free(L);
-        cwb_fail(CWB_ENOMEM, "loss %s: out of memory for max_batch=%d, n_total=%ld",
-                 loss_names[cfg->kind], max_batch, cfg->n_total);
         return NULL;
     }
     cwb_rng_seed(&L->rng_gamma, seed, CWB_STREAM_LOSS);
@@ -199,10 +194,7 @@ cwb_loss *cwb_loss_new(const cwb_loss_cfg *cfg, int max_batch, int dim, uint64_t
 
 void cwb_loss_free(cwb_loss *L) {
     if (!L) return;
-    cwb_free(L->dots);
-    cwb_free(L->grad);
-    cwb_free(L->bias);
-    free(L->logzhat);
+    cwb_mem_free(&L->mem);
     free(L);
 }
 

@@ -102,6 +102,9 @@ void cwb_loss_describe(const cwb_loss_cfg *c, const char *key, cwb_json *j);
  * JSON fields of a cwb_loss_cfg, for a record that embeds the config. */
 #define CWB_LOSS_NKNOBS 5
 extern const cwb_json_field *const cwb_loss_knob_fields;
+/* ... and all the fields of its record, the knobs first (not the kind). */
+#define CWB_LOSS_NFIELDS 9
+extern const cwb_json_field *const cwb_loss_fields;
 
 typedef struct {
     double value;      /* reported loss (see above) */

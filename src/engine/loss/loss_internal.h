@@ -11,6 +11,7 @@
 #define CWB_LOSS_INTERNAL_H
 
 #include "engine/loss/loss.h"
+#include "engine/core/mem.h"
 #include "engine/core/rng.h"
 
 struct cwb_loss {
@@ -26,6 +27,7 @@ struct cwb_loss {
                           * then 2 * n_total relative variances of Zbatch (jensen) */
     cwb_rng rng_gamma;   /* E-step draws (stream CWB_STREAM_LOSS) */
     cwb_rng rng_noise;   /* negative-term noise (stream CWB_STREAM_NOISE) */
+    cwb_mem mem;         /* owns dots, grad, bias, logzhat */
 };
 
 /*

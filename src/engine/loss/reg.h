@@ -20,6 +20,7 @@
 #ifndef CWB_REG_H
 #define CWB_REG_H
 
+#include "engine/core/mem.h"
 #include "engine/loss/loss.h"
 
 /* The workspace (its fields are for reg_*.c only). */
@@ -29,6 +30,7 @@ typedef struct cwb_reg {
     float *da, *db;      /* max_batch x dim: contrastive-loss gradients before weighting */
     double *rowd;        /* max_batch: per-row scalars (dots, residuals, norms) */
     cwb_loss *nce;       /* InfoNCE for the independent features' L^i_Con */
+    cwb_mem mem;         /* owns m, da, db, rowd */
 } cwb_reg;
 
 /* NULL + message if max_batch < 2, dim < 1 or no memory. */

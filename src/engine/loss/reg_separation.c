@@ -19,10 +19,7 @@
 
 void cwb_reg_free(cwb_reg *w) {
     if (!w) return;
-    for (int i = 0; i < 6; i++) cwb_free(w->m[i]);
-    cwb_free(w->da);
-    cwb_free(w->db);
-    free(w->rowd);
+    cwb_mem_free(&w->mem);
     cwb_loss_free(w->nce);
     free(w);
 }
@@ -37,16 +34,18 @@ cwb_reg *cwb_reg_new(int max_batch, int dim) {
         cwb_fail(CWB_EINVAL, "cwb_reg_new: max_batch = %d, dim = %d is too large", max_batch, dim);
         return NULL;
     }
-    cwb_reg *w = calloc(1, sizeof *w);
-    if (!w) goto nomem;
+    cwb_reg *w = cwb_zalloc(sizeof *w, "cwb_reg_new");
+    if (!w) return NULL;
     w->max_batch = max_batch;
     w->dim = dim;
-    for (int i = 0; i < 6; i++)
-        if (!(w->m[i] = cwb_alloc((size_t)max_batch * max_batch))) goto nomem;
-    w->da = cwb_alloc((size_t)max_batch * dim);
-    w->db = cwb_alloc((size_t)max_batch * dim);
-    w->rowd = malloc((size_t)max_batch * sizeof(double));
-    if (!w->da || !w->db || !w->rowd) goto nomem;
+    for (int i = 0; i < 6; i++) w->m[i] = cwb_mem_floats(&w->mem, (size_t)max_batch * max_batch);
+    w->da = cwb_mem_floats(&w->mem, (size_t)max_batch * dim);
+    w->db = cwb_mem_floats(&w->mem, (size_t)max_batch * dim);
+    w->rowd = cwb_mem_zeroed(&w->mem, (size_t)max_batch, sizeof(double));
+    if (cwb_mem_check(&w->mem, "cwb_reg_new: out of memory for max_batch = %d, dim = %d", max_batch, dim)) {
+        cwb_reg_free(w);
+        return NULL;
+    }
     cwb_loss_cfg lc = cwb_loss_defaults(CWB_LOSS_INFONCE);
     w->nce = cwb_loss_new(&lc, max_batch, dim, 0);
     if (!w->nce) {
@@ -54,10 +53,6 @@ cwb_reg *cwb_reg_new(int max_batch, int dim) {
         return NULL; /* the loss said why */
     }
     return w;
-nomem:
-    cwb_reg_free(w);
-    cwb_fail(CWB_ENOMEM, "cwb_reg_new: out of memory for max_batch = %d, dim = %d", max_batch, dim);
-    return NULL;
 }
 
 int cwb_reg_validate(const char *fn, const cwb_reg *w, int B, int k, int min_batch,

@@ -28,14 +28,7 @@ cwb_fusion_cfg cwb_fusion_defaults(void) {
 void cwb_fusion_free(cwb_fusion *f) {
     if (!f) return;
     cwb_mlp_free(f->mlp);
-    cwb_free(f->x);
-    cwb_free(f->dx);
-    cwb_free(f->dlogit);
-    cwb_free(f->sim);
-    free(f->ia);
-    free(f->ib);
-    free(f->lab);
-    free(f->p);
+    cwb_mem_free(&f->mem);
     free(f);
 }
 
@@ -68,8 +61,8 @@ cwb_fusion *cwb_fusion_new(const cwb_fusion_cfg *cfg, int max_batch, cwb_rng *in
     mc.act = cfg->act;
     mc.l2norm = 0;
 
-    cwb_fusion *f = calloc(1, sizeof *f);
-    if (!f) goto nomem;
+    cwb_fusion *f = cwb_zalloc(sizeof *f, "%s", fn);
+    if (!f) return NULL;
     f->cfg = *cfg;
     f->max_batch = max_batch;
     const int rows = 3 * max_batch, w = cfg->dim_a + cfg->dim_b;
@@ -77,20 +70,19 @@ cwb_fusion *cwb_fusion_new(const cwb_fusion_cfg *cfg, int max_batch, cwb_rng *in
         cwb_fusion_free(f);
         return NULL; /* the mlp said why */
     }
-    f->x = cwb_alloc((size_t)rows * w);
-    f->dx = cwb_alloc((size_t)rows * w);
-    f->dlogit = cwb_alloc((size_t)rows);
-    f->sim = cwb_alloc((size_t)max_batch * max_batch);
-    f->ia = malloc((size_t)rows * sizeof(int));
-    f->ib = malloc((size_t)rows * sizeof(int));
-    f->lab = malloc((size_t)rows * sizeof(int));
-    f->p = malloc((size_t)max_batch * sizeof(double));
-    if (!f->x || !f->dx || !f->dlogit || !f->sim || !f->ia || !f->ib || !f->lab || !f->p) goto nomem;
+    f->x = cwb_mem_floats(&f->mem, (size_t)rows * w);
+    f->dx = cwb_mem_floats(&f->mem, (size_t)rows * w);
+    f->dlogit = cwb_mem_floats(&f->mem, (size_t)rows);
+    f->sim = cwb_mem_floats(&f->mem, (size_t)max_batch * max_batch);
+    f->ia = cwb_mem_zeroed(&f->mem, (size_t)rows, sizeof(int));
+    f->ib = cwb_mem_zeroed(&f->mem, (size_t)rows, sizeof(int));
+    f->lab = cwb_mem_zeroed(&f->mem, (size_t)rows, sizeof(int));
+    f->p = cwb_mem_zeroed(&f->mem, (size_t)max_batch, sizeof(double));
+    if (cwb_mem_check(&f->mem, "%s: out of memory (max_batch = %d)", fn, max_batch)) {
+        cwb_fusion_free(f);
+        return NULL;
+    }
     return f;
-nomem:
-    cwb_fusion_free(f);
-    cwb_fail(CWB_ENOMEM, "%s: out of memory (max_batch = %d)", fn, max_batch);
-    return NULL;
 }
 
 /* Fill the fused input rows from the (ia, ib) lists. */

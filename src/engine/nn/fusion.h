@@ -16,6 +16,7 @@
 
 #include "engine/nn/layers.h"
 #include "engine/nn/mlp.h"
+#include "engine/core/mem.h"
 #include "engine/core/rng.h"
 
 typedef struct {
@@ -38,6 +39,7 @@ typedef struct cwb_fusion {
     int *lab;           /* 3 max_batch: 0/1 targets */
     float *sim;         /* max_batch x max_batch similarities (hard-negative sampling) */
     double *p;          /* max_batch sampling weights */
+    cwb_mem mem;        /* owns the buffers above (not the mlp) */
 } cwb_fusion;
 
 typedef struct {

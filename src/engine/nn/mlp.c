@@ -44,17 +44,7 @@ static int check_cfg(const cwb_mlp_cfg *cfg, int max_batch) {
 
 void cwb_mlp_free(cwb_mlp *m) {
     if (!m) return;
-    int L = m->cfg.n_layers;
-    for (int l = 0; l < L; l++) {
-        if (m->post[l] != m->pre[l]) cwb_free(m->post[l]);
-        cwb_free(m->pre[l]);
-    }
-    if (L > 0 && m->out != m->pre[L - 1]) cwb_free(m->out);
-    cwb_free(m->norms);
-    cwb_free(m->scratch_a);
-    cwb_free(m->scratch_b);
-    cwb_free(m->params);
-    cwb_free(m->grads);
+    cwb_mem_free(&m->mem);   /* each buffer once, whatever aliases pre[] */
     free(m);
 }
 
@@ -64,11 +54,8 @@ cwb_mlp *cwb_mlp_new(const cwb_mlp_cfg *cfg, int max_batch, cwb_rng *init) {
         cwb_fail(CWB_EINVAL, "mlp: initialisation rng is NULL");
         return NULL;
     }
-    cwb_mlp *m = calloc(1, sizeof *m);
-    if (!m) {
-        cwb_fail(CWB_ENOMEM, "mlp: out of memory");
-        return NULL;
-    }
+    cwb_mlp *m = cwb_zalloc(sizeof *m, "mlp");
+    if (!m) return NULL;
     m->cfg = *cfg;
     m->max_batch = max_batch;
     int L = cfg->n_layers;
@@ -83,9 +70,22 @@ cwb_mlp *cwb_mlp_new(const cwb_mlp_cfg *cfg, int max_batch, cwb_rng *init) {
         if (d[l + 1] > widest) widest = d[l + 1];
     }
     m->n_params = np;
-    m->params = cwb_alloc(np);
-    m->grads = cwb_alloc(np);
-    if (!m->params || !m->grads) goto fail;
+    m->params = cwb_mem_floats(&m->mem, np);
+    m->grads = cwb_mem_floats(&m->mem, np);
+    for (int l = 0; l < L; l++) {
+        size_t n = (size_t)max_batch * d[l + 1];
+        m->pre[l] = cwb_mem_floats(&m->mem, n);
+        /* The last linear layer has no activation after it. */
+        m->post[l] = l == L - 1 ? m->pre[l] : cwb_mem_floats(&m->mem, n);
+    }
+    m->out = cfg->l2norm ? cwb_mem_floats(&m->mem, (size_t)max_batch * d[L]) : m->pre[L - 1];
+    m->norms = cwb_mem_floats(&m->mem, (size_t)max_batch);
+    m->scratch_a = cwb_mem_floats(&m->mem, (size_t)max_batch * widest);
+    m->scratch_b = cwb_mem_floats(&m->mem, (size_t)max_batch * widest);
+    if (cwb_mem_check(&m->mem, "mlp: out of memory for %zu parameters, max_batch %d", np, max_batch)) {
+        cwb_mlp_free(m);
+        return NULL;
+    }
 
     /* Layout per layer: W[l] (d[l] x d[l+1], row-major) then b[l]. */
     size_t off = 0;
@@ -97,23 +97,6 @@ cwb_mlp *cwb_mlp_new(const cwb_mlp_cfg *cfg, int max_batch, cwb_rng *init) {
         m->db[l] = m->grads + off;
         off += (size_t)d[l + 1];
     }
-
-    for (int l = 0; l < L; l++) {
-        size_t n = (size_t)max_batch * d[l + 1];
-        if (!(m->pre[l] = cwb_alloc(n))) goto fail;
-        /* The last linear layer has no activation after it. */
-        if (l == L - 1) m->post[l] = m->pre[l];
-        else if (!(m->post[l] = cwb_alloc(n))) goto fail;
-    }
-    if (cfg->l2norm) {
-        if (!(m->out = cwb_alloc((size_t)max_batch * d[L]))) goto fail;
-    } else {
-        m->out = m->pre[L - 1];
-    }
-    m->norms = cwb_alloc((size_t)max_batch);
-    m->scratch_a = cwb_alloc((size_t)max_batch * widest);
-    m->scratch_b = cwb_alloc((size_t)max_batch * widest);
-    if (!m->norms || !m->scratch_a || !m->scratch_b) goto fail;
 
     /* PyTorch's nn.Linear default: kaiming_uniform(a = sqrt 5) for W, which
      * is U(-1/sqrt(fan_in), 1/sqrt(fan_in)), and the same bound for b. */
@@ -128,12 +111,6 @@ cwb_mlp *cwb_mlp_new(const cwb_mlp_cfg *cfg, int max_batch, cwb_rng *init) {
     m->last_in = NULL;
     m->last_B = 0;
     return m;
-
-fail:
-    cwb_mlp_free(m);
-    cwb_fail(CWB_ENOMEM, "mlp: out of memory for %zu parameters, max_batch %d", np,
-             max_batch);
-    return NULL;
 }
 
 int cwb_mlp_forward(cwb_mlp *m, const float *x, int B, const float **out) {

@@ -12,6 +12,7 @@
 
 #include <stddef.h>
 #include "engine/nn/layers.h"
+#include "engine/core/mem.h"
 #include "engine/core/rng.h"
 
 #define CWB_MLP_MAX_LAYERS 8
@@ -38,6 +39,7 @@ typedef struct cwb_mlp {
     float *scratch_a, *scratch_b;       /* max_batch x max(dims), backward temporaries */
     const float *last_in;               /* input of the last forward (borrowed) */
     int last_B;                         /* rows of the last forward, 0 = none */
+    cwb_mem mem;                        /* owns every buffer above */
 } cwb_mlp;
 
 /* Validates cfg; initialises weights and biases U(-1/sqrt(fan_in), 1/sqrt(fan_in))

@@ -4,6 +4,7 @@
  * against PyTorch step by step. */
 #include "engine/nn/optim.h"
 #include "engine/core/error.h"
+#include "engine/core/mem.h"
 #include "engine/core/tensor.h"
 #include "engine/core/vexp.h"
 
@@ -18,6 +19,7 @@ struct cwb_optim {
     long t;          /* completed steps (AdamW bias correction) */
     float *m;        /* SGD momentum buffer / AdamW first moment */
     float *v;        /* AdamW second moment */
+    cwb_mem mem;     /* owns m and v */
 };
 
 cwb_optim_cfg cwb_optim_defaults(cwb_opt_kind kind) {
@@ -92,19 +94,14 @@ cwb_optim *cwb_optim_new(const cwb_optim_cfg *cfg, size_t n_params) {
         cwb_fail(CWB_EINVAL, "optim: no parameters (n_params = 0)");
         return NULL;
     }
-    cwb_optim *o = calloc(1, sizeof *o);
-    if (!o) {
-        cwb_fail(CWB_ENOMEM, "optim: out of memory");
-        return NULL;
-    }
+    cwb_optim *o = cwb_zalloc(sizeof *o, "optim");
+    if (!o) return NULL;
     o->cfg = *cfg;
     o->n = n_params;
-    int need_m = cfg->kind == CWB_OPT_ADAMW || cfg->momentum != 0.0f;
-    int need_v = cfg->kind == CWB_OPT_ADAMW;
-    if ((need_m && !(o->m = cwb_alloc(n_params))) ||
-        (need_v && !(o->v = cwb_alloc(n_params)))) {
+    if (cfg->kind == CWB_OPT_ADAMW || cfg->momentum != 0.0f) o->m = cwb_mem_floats(&o->mem, n_params);
+    if (cfg->kind == CWB_OPT_ADAMW) o->v = cwb_mem_floats(&o->mem, n_params);
+    if (cwb_mem_check(&o->mem, "optim: out of memory for state of %zu parameters", n_params)) {
         cwb_optim_free(o);
-        cwb_fail(CWB_ENOMEM, "optim: out of memory for state of %zu parameters", n_params);
         return NULL;
     }
     return o;
@@ -112,8 +109,7 @@ cwb_optim *cwb_optim_new(const cwb_optim_cfg *cfg, size_t n_params) {
 
 void cwb_optim_free(cwb_optim *o) {
     if (!o) return;
-    cwb_free(o->m);
-    cwb_free(o->v);
+    cwb_mem_free(&o->mem);
     free(o);
 }
 

@@ -21,6 +21,7 @@
 #include "engine/nn/mlp.h"
 #include "engine/eval/probe.h"
 #include "engine/loss/reg.h"
+#include "engine/core/mem.h"
 #include "engine/core/tensor.h"
 
 #include <math.h>
@@ -72,6 +73,7 @@ struct cwb_mm_trainer {
     float *ez[2], *ezi[2];    /* n x k */
     float *caps;              /* K x k */
     float *feat;              /* n x 2k */
+    cwb_mem mem;              /* owns every buffer above, the towers' too */
 };
 
 cwb_mm_train_cfg cwb_mm_train_defaults(void) {
@@ -157,16 +159,11 @@ static void tower_free(tower *w) {
     cwb_optim_free(w->ob);
     cwb_optim_free(w->oh);
     cwb_optim_free(w->oi);
-    cwb_free(w->act);
-    cwb_free(w->dact);
-    cwb_free(w->dtmp);
-    cwb_free(w->x);
-    cwb_free(w->tmp);
-    cwb_free(w->gz);
-    cwb_free(w->gzi);
 }
 
-static int tower_new(tower *w, const cwb_mm_train_cfg *c, int d, int rows, int heads, cwb_rng *init) {
+/* The tower's buffers are the trainer's (mem). */
+static int tower_new(tower *w, const cwb_mm_train_cfg *c, int d, int rows, int heads, cwb_rng *init,
+                     cwb_mem *mem) {
     cwb_mlp_cfg bc, hc;
     memset(&bc, 0, sizeof bc);
     memset(&hc, 0, sizeof hc);
@@ -189,16 +186,14 @@ static int tower_new(tower *w, const cwb_mm_train_cfg *c, int d, int rows, int h
         return CWB_ENOMEM;
     if (heads && !(w->oi = cwb_optim_new(&c->opt, w->ihead->n_params))) return CWB_ENOMEM;
     size_t rh = (size_t)rows * c->hidden, rk = (size_t)rows * c->dim;
-    w->act = cwb_alloc(rh);
-    w->dact = cwb_alloc(rh);
-    w->dtmp = cwb_alloc(rh);
-    w->x = cwb_alloc((size_t)rows * d);
-    w->tmp = cwb_alloc((size_t)rows * d);
-    w->gz = cwb_alloc(rk);
-    w->gzi = cwb_alloc(rk);
-    if (!w->act || !w->dact || !w->dtmp || !w->x || !w->tmp || !w->gz || !w->gzi)
-        return cwb_fail(CWB_ENOMEM, "cwb_mm_trainer_new: out of memory for tower buffers (%d rows)", rows);
-    return CWB_OK;
+    w->act = cwb_mem_floats(mem, rh);
+    w->dact = cwb_mem_floats(mem, rh);
+    w->dtmp = cwb_mem_floats(mem, rh);
+    w->x = cwb_mem_floats(mem, (size_t)rows * d);
+    w->tmp = cwb_mem_floats(mem, (size_t)rows * d);
+    w->gz = cwb_mem_floats(mem, rk);
+    w->gzi = cwb_mem_floats(mem, rk);
+    return cwb_mem_check(mem, "cwb_mm_trainer_new: out of memory for tower buffers (%d rows)", rows);
 }
 
 /* body -> act -> head (and the independent head), on `rows` rows of x. */
@@ -247,31 +242,17 @@ static int tower_update(tower *w, float lr) {
 
 void cwb_mm_trainer_free(cwb_mm_trainer *t) {
     if (!t) return;
-    for (int m = 0; m < 2; m++) {
-        tower_free(&t->tw[m]);
-        cwb_free(t->ez[m]);
-        cwb_free(t->ezi[m]);
-    }
+    for (int m = 0; m < 2; m++) tower_free(&t->tw[m]);
     cwb_loss_free(t->lvt);
     cwb_loss_free(t->lvv);
     cwb_loss_free(t->ltt);
-    cwb_free(t->sa);
-    cwb_free(t->sb);
     cwb_reg_free(t->reg);
-    cwb_free(t->tbr);
     cwb_fusion_free(t->fus);
     cwb_optim_free(t->ofus);
-    free(t->negb);
-    free(t->nega);
     cwb_mlp_free(t->cls);
     cwb_optim_free(t->ocls);
-    cwb_free(t->dlogit);
     cwb_optim_free(t->oscale);
-    free(t->perm);
-    free(t->idx);
-    free(t->lab);
-    cwb_free(t->caps);
-    cwb_free(t->feat);
+    cwb_mem_free(&t->mem);
     cwb_mm_data_free(t->owned);
     free(t);
 }
@@ -282,11 +263,8 @@ cwb_mm_trainer *cwb_mm_trainer_new(const cwb_mm_train_cfg *cfg, const cwb_mm_dat
         return NULL;
     }
     if (check_cfg(cfg)) return NULL;
-    cwb_mm_trainer *t = calloc(1, sizeof *t);
-    if (!t) {
-        cwb_fail(CWB_ENOMEM, "cwb_mm_trainer_new: out of memory");
-        return NULL;
-    }
+    cwb_mm_trainer *t = cwb_zalloc(sizeof *t, "cwb_mm_trainer_new");
+    if (!t) return NULL;
     t->cfg = *cfg;
     cwb_mm_train_cfg *c = &t->cfg;
     if (data) {
@@ -316,7 +294,7 @@ cwb_mm_trainer *cwb_mm_trainer_new(const cwb_mm_train_cfg *cfg, const cwb_mm_dat
     for (int m = 0; m < 2; m++)
         if (t->has[m]) {
             int dm = m == CWB_MOD_V ? d->cfg.v_dim : d->cfg.t_dim;
-            if (tower_new(&t->tw[m], c, dm, t->rows, t->heads, &init)) goto fail;
+            if (tower_new(&t->tw[m], c, dm, t->rows, t->heads, &init, &t->mem)) goto fail;
         }
     cwb_rng_seed(&t->batch_rng, c->seed, CWB_STREAM_BATCH);
     cwb_rng_seed(&t->aug_rng, c->seed, CWB_STREAM_AUG);
@@ -330,12 +308,10 @@ cwb_mm_trainer *cwb_mm_trainer_new(const cwb_mm_train_cfg *cfg, const cwb_mm_dat
     }
 
     const size_t B = (size_t)t->B, k = (size_t)t->k;
-    t->perm = malloc((size_t)t->ntr * sizeof(int));
-    t->idx = malloc(B * sizeof(int));
-    t->lab = malloc(B * sizeof(int));
-    if (!t->perm || !t->idx || !t->lab) goto nomem;
-    for (int i = 0; i < t->ntr; i++) t->perm[i] = i;
-    t->cursor = t->ntr; /* shuffle on the first batch */
+    t->perm = cwb_mem_zeroed(&t->mem, (size_t)t->ntr, sizeof(int));
+    t->idx = cwb_mem_zeroed(&t->mem, B, sizeof(int));
+    t->lab = cwb_mem_zeroed(&t->mem, B, sizeof(int));
+    t->cursor = t->ntr; /* shuffle on the first batch (perm is filled below) */
 
     if (two) {
         cwb_loss_cfg lc = c->loss;
@@ -350,10 +326,9 @@ cwb_mm_trainer *cwb_mm_trainer_new(const cwb_mm_train_cfg *cfg, const cwb_mm_dat
                 !(t->ltt = cwb_loss_new(&lc, t->B, t->k, cwb_rng_u64(&lr))))
                 goto fail;
         }
-        t->sa = cwb_alloc(B * k);
-        t->sb = cwb_alloc(B * k);
-        t->tbr = cwb_alloc(B);
-        if (!t->sa || !t->sb || !t->tbr) goto nomem;
+        t->sa = cwb_mem_floats(&t->mem, B * k);
+        t->sb = cwb_mem_floats(&t->mem, B * k);
+        t->tbr = cwb_mem_floats(&t->mem, B);
         if (c->w_sep > 0 || c->w_bridge > 0 || c->w_gc > 0)
             if (!(t->reg = cwb_reg_new(t->B, t->k))) goto fail;
         if (c->w_itm > 0) {
@@ -362,9 +337,8 @@ cwb_mm_trainer *cwb_mm_trainer_new(const cwb_mm_train_cfg *cfg, const cwb_mm_dat
             fc.hidden = c->fusion_hidden;
             if (!(t->fus = cwb_fusion_new(&fc, t->B, &init))) goto fail;
             if (!(t->ofus = cwb_optim_new(&c->opt, t->fus->mlp->n_params))) goto fail;
-            t->negb = malloc(B * sizeof(int));
-            t->nega = malloc(B * sizeof(int));
-            if (!t->negb || !t->nega) goto nomem;
+            t->negb = cwb_mem_zeroed(&t->mem, B, sizeof(int));
+            t->nega = cwb_mem_zeroed(&t->mem, B, sizeof(int));
         }
     } else {
         cwb_mlp_cfg cc;
@@ -375,11 +349,11 @@ cwb_mm_trainer *cwb_mm_trainer_new(const cwb_mm_train_cfg *cfg, const cwb_mm_dat
         cc.act = CWB_ACT_IDENTITY;
         if (!(t->cls = cwb_mlp_new(&cc, t->B, &init))) goto fail;
         if (!(t->ocls = cwb_optim_new(&c->opt, t->cls->n_params))) goto fail;
-        if (!(t->dlogit = cwb_alloc(B * (size_t)t->K))) goto nomem;
+        t->dlogit = cwb_mem_floats(&t->mem, B * (size_t)t->K);
     }
+    if (cwb_mem_check(&t->mem, "cwb_mm_trainer_new: out of memory (B = %d)", t->B)) goto fail;
+    for (int i = 0; i < t->ntr; i++) t->perm[i] = i;
     return t;
-nomem:
-    cwb_fail(CWB_ENOMEM, "cwb_mm_trainer_new: out of memory (B = %d)", t->B);
 fail:
     cwb_mm_trainer_free(t);
     return NULL;
@@ -615,8 +589,8 @@ static int embed_all(cwb_mm_trainer *t) {
     const int n = d->n, k = t->k, cap = t->rows;
     for (int m = 0; m < 2; m++) {
         if (!t->has[m]) continue;
-        if (!t->ez[m] && !(t->ez[m] = cwb_alloc((size_t)n * k))) return CWB_ENOMEM;
-        if (t->heads && !t->ezi[m] && !(t->ezi[m] = cwb_alloc((size_t)n * k))) return CWB_ENOMEM;
+        if (!cwb_mem_lazy_floats(&t->mem, &t->ez[m], (size_t)n * k)) return CWB_ENOMEM;
+        if (t->heads && !cwb_mem_lazy_floats(&t->mem, &t->ezi[m], (size_t)n * k)) return CWB_ENOMEM;
         tower *w = &t->tw[m];
         const float *x = cwb_mm_x(d, (cwb_modality)m)->data;
         for (int r0 = 0; r0 < n; r0 += cap) {
@@ -631,7 +605,7 @@ static int embed_all(cwb_mm_trainer *t) {
     }
     if (t->has[CWB_MOD_T]) {
         const int K = t->K;
-        if (!t->caps && !(t->caps = cwb_alloc((size_t)K * k))) return CWB_ENOMEM;
+        if (!cwb_mem_lazy_floats(&t->mem, &t->caps, (size_t)K * k)) return CWB_ENOMEM;
         tower *w = &t->tw[CWB_MOD_T];
         for (int r0 = 0; r0 < K; r0 += cap) {
             int rows = K - r0 < cap ? K - r0 : cap;
@@ -673,17 +647,15 @@ static int fusion_eval(cwb_mm_trainer *t, double *acc) {
     const cwb_mm_data *d = t->data;
     const int n = d->n, ntr = t->ntr, nte = t->nte, fd = t->heads ? 2 * t->k : t->k;
     const int Bf = FUSION_EVAL_BATCH < ntr ? FUSION_EVAL_BATCH : ntr;
-    float *fa = cwb_alloc((size_t)n * fd), *fb = cwb_alloc((size_t)n * fd);
-    float *ba = cwb_alloc((size_t)3 * Bf * fd), *bb = cwb_alloc((size_t)3 * Bf * fd);
-    float *lg = cwb_alloc((size_t)3 * Bf);
-    int *by = malloc((size_t)Bf * sizeof(int));
+    cwb_mem tmp = CWB_MEM_INIT;   /* this evaluation's buffers */
+    float *fa = cwb_mem_floats(&tmp, (size_t)n * fd), *fb = cwb_mem_floats(&tmp, (size_t)n * fd);
+    float *ba = cwb_mem_floats(&tmp, (size_t)3 * Bf * fd), *bb = cwb_mem_floats(&tmp, (size_t)3 * Bf * fd);
+    float *lg = cwb_mem_floats(&tmp, (size_t)3 * Bf);
+    int *by = cwb_mem_zeroed(&tmp, (size_t)Bf, sizeof(int));
     cwb_fusion *f = NULL;
     cwb_optim *o = NULL;
-    int rc = CWB_OK;
-    if (!fa || !fb || !ba || !bb || !lg || !by) {
-        rc = cwb_fail(CWB_ENOMEM, "cwb_mm_trainer_eval: out of memory for the fusion task");
-        goto out;
-    }
+    int rc = cwb_mem_check(&tmp, "cwb_mm_trainer_eval: out of memory for the fusion task");
+    if (rc) goto out;
     features(t, CWB_MOD_V, fa);
     features(t, CWB_MOD_T, fb);
     cwb_fusion_cfg fc = cwb_fusion_defaults();
@@ -716,7 +688,7 @@ static int fusion_eval(cwb_mm_trainer *t, double *acc) {
     }
     *acc = (double)hit / nte;
 out:
-    cwb_free(fa); cwb_free(fb); cwb_free(ba); cwb_free(bb); cwb_free(lg); free(by);
+    cwb_mem_free(&tmp);
     cwb_fusion_free(f);
     cwb_optim_free(o);
     return rc;
@@ -740,7 +712,7 @@ int cwb_mm_trainer_eval(cwb_mm_trainer *t, int with_lr_fewshot, cwb_mm_eval_info
     info->gap_centroid = info->gap_paired = info->alignment = NAN;
     info->uniformity_v = info->uniformity_t = info->collapse_std = info->fusion_acc = NAN;
 
-    if (!t->feat && !(t->feat = cwb_alloc((size_t)n * 2 * k)))
+    if (!cwb_mem_lazy_floats(&t->mem, &t->feat, (size_t)n * 2 * k))
         return cwb_fail(CWB_ENOMEM, "cwb_mm_trainer_eval: out of memory for features");
     const int fd = features(t, img, t->feat);
     info->feat_dim = fd;

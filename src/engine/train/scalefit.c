@@ -21,6 +21,7 @@
 #include "engine/train/scalefit.h"
 #include "engine/data/data.h"
 #include "engine/core/error.h"
+#include "engine/core/mem.h"
 #include "engine/eval/metrics.h"
 #include "engine/core/rng.h"
 #include "engine/core/tensor.h"
@@ -38,16 +39,6 @@
 
 /* ---- fixed embeddings --------------------------------------------------- */
 
-/* Normalise v in place; 0 if its norm is (numerically) zero. */
-static int normalise(float *v, int k) {
-    double s = 0;
-    for (int j = 0; j < k; j++) s += (double)v[j] * v[j];
-    if (!(s > 1e-24)) return 0;
-    double inv = 1.0 / sqrt(s);
-    for (int j = 0; j < k; j++) v[j] = (float)(v[j] * inv);
-    return 1;
-}
-
 int cwb_scalefit_pairs(int n, int k, int clusters, float spread,
                        float pair_noise, uint64_t seed, float *a, float *b,
                        int *labels) {
@@ -64,22 +55,17 @@ int cwb_scalefit_pairs(int n, int k, int clusters, float spread,
 
     cwb_rng r;
     cwb_rng_seed(&r, seed, CWB_STREAM_DATA);
-    /* A normalised isotropic Gaussian is uniform on the sphere. */
-    for (int c = 0; c < clusters; c++) {
-        float *ce = centres + (size_t)c * k;
-        do cwb_rng_fill_normal(&r, ce, k, 0.0f, 1.0f);
-        while (!normalise(ce, k));
-    }
+    for (int c = 0; c < clusters; c++) cwb_rng_sphere(&r, centres + (size_t)c * k, k);
     for (int i = 0; i < n; i++) {
         const int y = (int)cwb_rng_below(&r, (uint64_t)clusters);
         const float *ce = centres + (size_t)y * k;
         float *ai = a + (size_t)i * k, *bi = b + (size_t)i * k;
         do
             for (int j = 0; j < k; j++) ai[j] = ce[j] + spread * (float)cwb_rng_normal(&r);
-        while (!normalise(ai, k));
+        while (!cwb_normalise(ai, k));
         do
             for (int j = 0; j < k; j++) bi[j] = ai[j] + pair_noise * (float)cwb_rng_normal(&r);
-        while (!normalise(bi, k));
+        while (!cwb_normalise(bi, k));
         if (labels) labels[i] = y;
     }
     cwb_free(centres);
@@ -166,6 +152,7 @@ struct cwb_scalefit {
     cwb_loss *loss;
     int *idx, *pos;
     float *w, *ab, *bb;         /* batch buffers */
+    cwb_mem mem;                /* owns idx, pos, w, ab, bb */
     double theta;
     long step;
 };
@@ -176,11 +163,7 @@ void cwb_scalefit_free(cwb_scalefit *s) {
     cwb_loss_free(s->loss);
     cwb_dataset_free(s->ds);
     cwb_tensor_free(s->bt);
-    free(s->idx);
-    free(s->pos);
-    cwb_free(s->w);
-    cwb_free(s->ab);
-    cwb_free(s->bb);
+    cwb_mem_free(&s->mem);
     free(s);
 }
 
@@ -229,29 +212,24 @@ static cwb_dataset *pairs_dataset(const float *a, const int *labels, int n, int 
     d->clusters = K;
     d->x = cwb_tensor_new(n, k);
     d->labels = malloc((size_t)n * sizeof *d->labels);
-    d->cluster_start = calloc((size_t)K + 1, sizeof *d->cluster_start);
-    d->by_cluster = malloc((size_t)n * sizeof *d->by_cluster);
-    int *fill = malloc((size_t)K * sizeof *fill);
-    if (!d->x || !d->labels || !d->cluster_start || !d->by_cluster || !fill) {
-        free(fill);
+    if (!d->x || !d->labels) {
         cwb_dataset_free(d);
         return NULL;
     }
     memcpy(d->x->data, a, (size_t)n * k * sizeof(float));
     for (int i = 0; i < n; i++) d->labels[i] = labels ? labels[i] : 0;
-    for (int i = 0; i < n; i++) d->cluster_start[d->labels[i] + 1]++;
-    for (int c = 0; c < K; c++) d->cluster_start[c + 1] += d->cluster_start[c];
-    memcpy(fill, d->cluster_start, (size_t)K * sizeof *fill);
-    for (int i = 0; i < n; i++) d->by_cluster[fill[d->labels[i]]++] = i;
-    free(fill);
+    if (cwb_dataset_index(d)) {   /* labels are >= 0 and K is their maximum + 1 */
+        cwb_dataset_free(d);
+        return NULL;
+    }
     return d;
 }
 
 cwb_scalefit *cwb_scalefit_new(const cwb_scalefit_cfg *cfg, const float *a,
                                const float *b, const int *labels, int n, int k) {
     if (check_scalefit(cfg, a, b, labels, n, k)) return NULL;
-    cwb_scalefit *s = calloc(1, sizeof *s);
-    if (!s) goto nomem;
+    cwb_scalefit *s = cwb_zalloc(sizeof *s, "cwb_scalefit_new");
+    if (!s) return NULL;
     s->cfg = *cfg;
     s->n = n;
     s->k = k;
@@ -273,12 +251,12 @@ cwb_scalefit *cwb_scalefit_new(const cwb_scalefit_cfg *cfg, const float *a,
     s->loss = cwb_loss_new(&s->cfg.loss, s->B, k, cwb_rng_u64(&lr));
     if (!s->loss) goto fail;
 
-    s->idx = malloc((size_t)s->B * sizeof *s->idx);
-    s->pos = malloc((size_t)s->B * sizeof *s->pos);
-    s->w = cwb_alloc((size_t)s->B);
-    s->ab = cwb_alloc((size_t)s->B * k);
-    s->bb = cwb_alloc((size_t)s->B * k);
-    if (!s->idx || !s->pos || !s->w || !s->ab || !s->bb) goto nomem;
+    s->idx = cwb_mem_zeroed(&s->mem, (size_t)s->B, sizeof *s->idx);
+    s->pos = cwb_mem_zeroed(&s->mem, (size_t)s->B, sizeof *s->pos);
+    s->w = cwb_mem_floats(&s->mem, (size_t)s->B);
+    s->ab = cwb_mem_floats(&s->mem, (size_t)s->B * k);
+    s->bb = cwb_mem_floats(&s->mem, (size_t)s->B * k);
+    if (cwb_mem_check(&s->mem, "cwb_scalefit_new: out of memory for n = %d, k = %d", n, k)) goto fail;
     return s;
 
 nomem:

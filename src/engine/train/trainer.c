@@ -26,6 +26,7 @@
  */
 #include "engine/train/trainer.h"
 #include "engine/core/error.h"
+#include "engine/core/mem.h"
 #include "engine/eval/metrics.h"
 #include "engine/core/tensor.h"
 
@@ -64,6 +65,7 @@ struct cwb_trainer {
     /* evaluation buffers, allocated on the first eval */
     float *ea, *eb;             /* N x k */
     float *ev;                  /* max tower rows x d */
+    cwb_mem mem;                /* owns the batch and evaluation buffers */
 };
 
 cwb_trainer_cfg cwb_trainer_defaults(void) {
@@ -131,15 +133,7 @@ void cwb_trainer_free(cwb_trainer *t) {
     }
     cwb_optim_free(t->opt_scale);
     cwb_loss_free(t->loss);
-    free(t->idx);
-    free(t->pos);
-    cwb_free(t->w);
-    cwb_free(t->raw);
-    cwb_free(t->views);
-    cwb_free(t->dout);
-    cwb_free(t->ea);
-    cwb_free(t->eb);
-    cwb_free(t->ev);
+    cwb_mem_free(&t->mem);
     cwb_dataset_free(t->owned);
     free(t);
 }
@@ -151,11 +145,8 @@ cwb_trainer *cwb_trainer_new(const cwb_trainer_cfg *cfg, const cwb_dataset *data
     }
     if (check_cfg(cfg)) return NULL;
 
-    cwb_trainer *t = calloc(1, sizeof *t);
-    if (!t) {
-        cwb_fail(CWB_ENOMEM, "trainer: out of memory");
-        return NULL;
-    }
+    cwb_trainer *t = cwb_zalloc(sizeof *t, "trainer");
+    if (!t) return NULL;
     t->cfg = *cfg;
     cwb_trainer_cfg *c = &t->cfg;
 
@@ -215,16 +206,13 @@ cwb_trainer *cwb_trainer_new(const cwb_trainer_cfg *cfg, const cwb_dataset *data
     if (!t->loss) goto fail;
 
     const size_t B = (size_t)t->B;
-    t->idx = malloc(B * sizeof *t->idx);
-    t->pos = malloc(B * sizeof *t->pos);
-    t->w = cwb_alloc(B);
-    t->raw = cwb_alloc(2 * B * (size_t)t->d);
-    t->views = cwb_alloc(2 * B * (size_t)t->d);
-    t->dout = cwb_alloc(2 * B * (size_t)t->k);
-    if (!t->idx || !t->pos || !t->w || !t->raw || !t->views || !t->dout) {
-        cwb_fail(CWB_ENOMEM, "trainer: out of memory for batch buffers (B = %d)", t->B);
-        goto fail;
-    }
+    t->idx = cwb_mem_zeroed(&t->mem, B, sizeof *t->idx);
+    t->pos = cwb_mem_zeroed(&t->mem, B, sizeof *t->pos);
+    t->w = cwb_mem_floats(&t->mem, B);
+    t->raw = cwb_mem_floats(&t->mem, 2 * B * (size_t)t->d);
+    t->views = cwb_mem_floats(&t->mem, 2 * B * (size_t)t->d);
+    t->dout = cwb_mem_floats(&t->mem, 2 * B * (size_t)t->k);
+    if (cwb_mem_check(&t->mem, "trainer: out of memory for batch buffers (B = %d)", t->B)) goto fail;
     return t;
 
 fail:
@@ -344,18 +332,10 @@ int cwb_trainer_step(cwb_trainer *t, cwb_step_info *info) {
 static int embed_all(cwb_trainer *t) {
     const int N = t->N, d = t->d, k = t->k;
     const int cap = t->tower[0]->max_batch;
-    if (!t->ea) {
-        t->ea = cwb_alloc((size_t)N * k);
-        t->eb = cwb_alloc((size_t)N * k);
-        t->ev = cwb_alloc((size_t)cap * d);
-        if (!t->ea || !t->eb || !t->ev) {
-            cwb_free(t->ea);
-            cwb_free(t->eb);
-            cwb_free(t->ev);
-            t->ea = t->eb = t->ev = NULL;
-            return cwb_fail(CWB_ENOMEM, "trainer eval: out of memory for N = %d embeddings", N);
-        }
-    }
+    if (!cwb_mem_lazy_floats(&t->mem, &t->ea, (size_t)N * k) ||
+        !cwb_mem_lazy_floats(&t->mem, &t->eb, (size_t)N * k) ||
+        !cwb_mem_lazy_floats(&t->mem, &t->ev, (size_t)cap * d))
+        return cwb_fail(CWB_ENOMEM, "trainer eval: out of memory for N = %d embeddings", N);
     cwb_rng r;
     cwb_rng_seed(&r, t->cfg.seed, CWB_STREAM_EVAL);
     const float *x = t->data->x->data;
