@@ -804,6 +804,7 @@ static const luaL_Reg cwb_fns[] = {
     {"seed", l_seed},     {"outdir", l_outdir},     {"outpath", l_outpath},
     {"write_file", l_write_file}, {"recipe", l_recipe}, {"quiet", l_quiet},
     {"pretty", cwb_lua_l_pretty}, {"pp", cwb_lua_l_pp}, {"analyze", l_analyze},
+    {"knob", cwb_lua_knob}, {"knobs", cwb_lua_knobs}, {"last_run", cwb_lua_last_run},
     {NULL, NULL}};
 
 static const cwb_lua_doc cwb_docs[] = {
@@ -828,6 +829,14 @@ static const cwb_lua_doc cwb_docs[] = {
                 "two sets of paired embeddings (tensors or .npy files) measured on their "
                 "L2-normalised rows: gap, alignment, uniformity, recall, kNN with labels; "
                 "report.csv, vectors.tsv, metadata.tsv, pca.png, tsne.png (docs/real-data.md)"},
+    {"knob", "cwb.knob(name [, value]) -> value, live: turn a live knob (tau, lr, batch, noise, "
+             "alpha, gamma, w_sep, ...) of the run going on, from its next step (recorded as an "
+             "event, marked on the curve pane); with nothing running, the next run starts with it "
+             "(live = false); cwb.knob(name): the value now"},
+    {"knobs", "cwb.knobs() -> {{name=, value=, min=, max=, option=, integer=}, ...}, live: the "
+              "knobs of the run going on (live = true), else of the last run's trainer"},
+    {"last_run", "cwb.last_run() -> {trainer=, options=, run=, name=} | nil: the last tr:run "
+                 "(its trainer, a copy of its options, its store id, its name), for rerun"},
     {NULL, NULL}};
 
 int luaopen_cwb(lua_State *L) {

@@ -379,7 +379,9 @@ static void panel_script(cwb_buf *t, const cwb_figure *f, int pi, cwb_plot_term 
         if (r->label) {
             cwb_buf_str(t, "set label ");
             quoted(t, r->label);
-            cwb_buf_printf(t, " at %.17g, graph 1 offset 1,-1 front\n", r->at);
+            /* on a text terminal one character right of the marker's column
+             * is where the marker itself may land after rounding: two */
+            cwb_buf_printf(t, " at %.17g, graph 1 offset %d,-1 front\n", r->at, text ? 2 : 1);
         }
     }
     if (panel_empty(p)) {
