@@ -258,9 +258,9 @@ void cwb_lua_trainer_origin(lua_State *L, int self, int nargs);
         {"origin", "tr:origin() -> constructor, args: what built tr (a copy of its arguments, "    \
                    "args.n of them), to build it again with a change (rerun)"}
 
-/* cwb.knob(name [, value]) -> value, live: with a value, turn the knob of
- * the run going on (recorded as an event at the step it follows, marked by
- * the workbench; live = true) or, with nothing running, keep it for the
+/* cwb.knob(name [, value]) -> value, live [, step]: with a value, turn the
+ * knob of the run going on (recorded as an event at `step`, the step it
+ * follows, marked by the workbench; live = true) or, with nothing running, keep it for the
  * next run (live = false); without one, the value now (of the run going
  * on, else the next run's, else the last run's; nil if none has it).
  * cwb.knobs() -> list, live: the knobs of the run going on (else of the

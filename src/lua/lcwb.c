@@ -312,6 +312,39 @@ static void add_listing(sbuf *s, const char *filter) {
         lua_pop(L, 1);
     }
     lua_pop(L, 1); /* cwb */
+    /* the REPLs' own commands: documented global functions (run, knob, lesson, ...) */
+    lua_newtable(L);
+    lua_pushglobaltable(L);
+    lua_pushnil(L);
+    while (lua_next(L, -2)) {
+        int doc = lua_type(L, -1) == LUA_TFUNCTION && lua_type(L, -2) == LUA_TSTRING &&
+                  strcmp(lua_tostring(L, -2), "help") != 0;
+        if (doc) {
+            doc = push_doc(L, -1);
+            lua_pop(L, 1);
+        }
+        if (doc) {
+            lua_pushvalue(L, -2);
+            lua_insert(L, -2);
+            lua_rawset(L, -5);
+        } else
+            lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+    lua_pushnil(L);
+    int any = lua_next(L, -2);
+    if (any) lua_pop(L, 2);
+    if (any) {
+        lua_pushliteral(L, "\nworkbench commands (globals)\n");
+        add_section(s, -2, filter);
+    }
+    lua_pop(L, 1);
+    if (lua_getfield(L, LUA_REGISTRYINDEX, CWB_LUA_HELP_KEYS) == LUA_TSTRING &&
+        (!filter || strstr(lua_tostring(L, -1), filter))) {
+        lua_pushfstring(L, "\nworkbench keys\n%s\n", lua_tostring(L, -1));
+        sb_addtop(s);
+    }
+    lua_pop(L, 1);
     push_regtable(L, CLASSES_KEY, NULL);
     lua_Integer nc = luaL_len(L, -1);
     for (lua_Integer i = 1; i <= nc; i++) {
@@ -746,6 +779,13 @@ static int l_doc(lua_State *L) {
     return 1;
 }
 
+static int l_setdoc(lua_State *L) {
+    luaL_argcheck(L, lua_isfunction(L, 1) || lua_istable(L, 1), 1, "a function or a table");
+    cwb_lua_setdoc(L, 1, luaL_checkstring(L, 2));
+    lua_settop(L, 1);
+    return 1;
+}
+
 static int l_seed(lua_State *L) {
     lua_pushinteger(L, (lua_Integer)cwb_lua_seed());
     return 1;
@@ -805,6 +845,7 @@ static const luaL_Reg cwb_fns[] = {
     {"write_file", l_write_file}, {"recipe", l_recipe}, {"quiet", l_quiet},
     {"pretty", cwb_lua_l_pretty}, {"pp", cwb_lua_l_pp}, {"analyze", l_analyze},
     {"knob", cwb_lua_knob}, {"knobs", cwb_lua_knobs}, {"last_run", cwb_lua_last_run},
+    {"setdoc", l_setdoc},
     {NULL, NULL}};
 
 static const cwb_lua_doc cwb_docs[] = {
@@ -829,12 +870,15 @@ static const cwb_lua_doc cwb_docs[] = {
                 "two sets of paired embeddings (tensors or .npy files) measured on their "
                 "L2-normalised rows: gap, alignment, uniformity, recall, kNN with labels; "
                 "report.csv, vectors.tsv, metadata.tsv, pca.png, tsne.png (docs/real-data.md)"},
-    {"knob", "cwb.knob(name [, value]) -> value, live: turn a live knob (tau, lr, batch, noise, "
+    {"knob", "cwb.knob(name [, value]) -> value, live, step: turn a live knob (tau, lr, batch, noise, "
              "alpha, gamma, w_sep, ...) of the run going on, from its next step (recorded as an "
              "event, marked on the curve pane); with nothing running, the next run starts with it "
              "(live = false); cwb.knob(name): the value now"},
     {"knobs", "cwb.knobs() -> {{name=, value=, min=, max=, option=, integer=}, ...}, live: the "
               "knobs of the run going on (live = true), else of the last run's trainer"},
+    {"setdoc", "cwb.setdoc(f, text) -> f: give a function or table of your own (a lesson's "
+               "helper, a recipe's command) a doc string that help(f) shows; a documented global "
+               "function is listed by help() among the workbench commands"},
     {"last_run", "cwb.last_run() -> {trainer=, options=, run=, name=} | nil: the last tr:run "
                  "(its trainer, a copy of its options, its store id, its name), for rerun"},
     {NULL, NULL}};

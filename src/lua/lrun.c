@@ -262,7 +262,8 @@ int cwb_lua_knob(lua_State *L) {
     if (g) {
         lua_pushnumber(L, knob_turn(L, g, name, v));
         lua_pushboolean(L, 1);
-        return 2;
+        lua_pushinteger(L, g->ops->steps(g->self));
+        return 3;
     }
     /* nothing runs: for the next run */
     if (lua_getfield(L, LUA_REGISTRYINDEX, NEXT_KEY) != LUA_TTABLE) {

@@ -24,4 +24,10 @@ void cwb_repl_open_plain(lua_State *L);
 /* quit() was called in the plain REPL: leave after the current chunk. */
 int cwb_repl_quit_asked(void);
 
+/* The commands written in Lua (lua/cwb/workbench.lua: knob, rerun, compare,
+ * presets, the lessons, the sessions), for both REPLs, once the front end
+ * has put its primitives in package.loaded["cwb.ui"].  A failure to load
+ * them is one line on stderr; the REPL goes on without them. */
+void cwb_repl_open_workbench(lua_State *L);
+
 #endif

@@ -93,7 +93,7 @@ static void add_names(luaL_Buffer *b, const name_set *ns) {
 }
 
 /* After a change of what is shown: draw the pane again and say what it shows. */
-static void say_shown(void) {
+void tui_say_shown(void) {
     tui.plot_dirty = 1;
     tui_plot_update(1);
     tui.need_draw = 1;
@@ -153,7 +153,7 @@ static int l_show(lua_State *L) {
         return lua_error(L);
     }
     tui.show_n = n;
-    say_shown();
+    tui_say_shown();
     return 0;
 }
 
@@ -195,7 +195,7 @@ static int l_only(lua_State *L) {
     tui.nonly = n;
     if (n == 0)
         for (int i = 0; i < tui.nruns; i++) tui.runs[i]->hidden = 0;
-    say_shown();
+    tui_say_shown();
     return 0;
 }
 
@@ -209,7 +209,7 @@ static int l_hide(lua_State *L) {
         for (int k = 0; k < n; k++)
             if (tui_run_matches(r, &sels[k])) r->hidden = 1;
     }
-    say_shown();
+    tui_say_shown();
     return 0;
 }
 

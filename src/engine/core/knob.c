@@ -17,10 +17,12 @@ static const double rungs[] = {1, 1.5, 2, 3, 5, 7};
 
 static double clamp(double v, double lo, double hi) { return v < lo ? lo : v > hi ? hi : v; }
 
-/* The next rung strictly above (dir > 0) or below v > 0. */
+/* The next rung strictly above (dir > 0) or below v > 0.  A value within
+ * float precision of a rung counts as on it (a temperature kept as a float
+ * reads 0.19999999 for 0.2). */
 static double ladder(double v, int dir) {
     double e = floor(log10(v));
-    const double tol = 1e-9;
+    const double tol = 1e-6;
     for (int d = -1; d <= 1; d++) {
         double p = pow(10, e + (dir > 0 ? d : -d));
         if (dir > 0) {
