@@ -28,7 +28,8 @@ function W.fmt(v)
   if type(v) ~= "number" then return tostring(v) end
   if v == math.floor(v) and math.abs(v) < 1e6 then return string.format("%d", v) end
   if math.abs(v) >= 1 then return string.format("%.3g", v) end
-  local dec = math.max(2, math.min(6, 1 - math.floor(math.log(math.abs(v), 10))))
+  -- 1e-6 above: a float 0.01 reads 0.0099999998, which is still "0.010"
+  local dec = math.max(2, math.min(6, 1 - math.floor(math.log(math.abs(v) * (1 + 1e-6), 10))))
   return string.format("%." .. dec .. "f", v)
 end
 
@@ -70,6 +71,13 @@ function W.change_label(changes)
 end
 
 local function fail(level, fmt, ...) error(string.format(fmt, ...), level + 1) end
+
+-- The metric the curve pane shows (the workbench), or that compare draws
+-- (the plain REPL), without show()'s check that some run has it already.
+function W.show(metric)
+  local u = ui()
+  if u.show then u.show(metric) else u.metric = metric end
+end
 
 -- ---- knob -------------------------------------------------------------------------
 
@@ -274,6 +282,110 @@ function W.compare(...)
   return ids
 end
 
+-- ---- presets -----------------------------------------------------------------------------
+
+-- The metric a preset's concept shows in (the curve pane is set to it).
+local PRESET_METRIC = {["positives"] = "loss", ["temperature"] = "top1", ["batch size"] = "theta_ratio",
+                       ["decomposable"] = "theta_ratio", ["modality gap"] = "gap_centroid",
+                       ["information gap"] = "linear_probe"}
+W.preset_metric = PRESET_METRIC
+
+function W.presets()
+  local P = require "cwb.presets"
+  print("presets (preset(\"name\" [, {changes}]) runs one; rerun{...} changes it; docs/lessons.md):")
+  for _, p in ipairs(P.list()) do
+    print(string.format("  %-16s %s", p.name, p.summary))
+    print(string.format("  %-16s look at %s", "", p.look))
+  end
+end
+
+-- What the session would run again (save_session): the last preset or recipe.
+W.setup = nil
+
+function W.preset(name, changes)
+  if type(name) ~= "string" then fail(2, "preset: a preset's name (presets() lists them)") end
+  if changes ~= nil and type(changes) ~= "table" then fail(2, "preset: changes are a table, e.g. {tau = 0.5}") end
+  local P = require "cwb.presets"
+  local ok, tr, opts = pcall(P.build, name, changes)
+  if not ok then fail(2, "%s", tostring(tr)) end
+  W.setup = {preset = name, changes = copy(changes or {})}
+  if PRESET_METRIC[name] then W.show(PRESET_METRIC[name]) end
+  local res = tr:run(opts)
+  if res.run then print(W.summary(res.run)) end
+end
+
+-- ---- sessions ------------------------------------------------------------------------------
+
+-- What a session file holds: a Lua table, written with cwb.pretty, read back
+-- in an empty environment (a session file cannot call anything).
+function W.session_state()
+  local u = ui()
+  local st = u.state and u.state() or {}
+  local s = {version = 1, metric = st.metric, projection = st.projection, perplexity = st.perplexity,
+             colour_by = st.colour_by, knob_line = st.knob_line, hide = st.hide, recipe = copy(W.setup)}
+  local ks = cwb.knobs()
+  if #ks > 0 then
+    s.knobs = {}
+    for _, k in ipairs(ks) do s.knobs[k.name] = k.value end
+  end
+  local L = package.loaded["cwb.lesson"]
+  if L and L.cur then s.lesson = {name = L.cur.lesson.name, step = L.cur.i} end
+  return s
+end
+
+function W.save_session(path)
+  if type(path) ~= "string" or path == "" then fail(2, "save_session: a file name, e.g. \"class1.cwb\"") end
+  local s = W.session_state()
+  local text = "-- cwb session: load_session(\"" .. path .. "\") or cwb --session " .. path ..
+               " restores it (docs/lessons.md, \"Sessions\")\nreturn " ..
+               cwb.pretty(s, {depth = 4, items = 100}) .. "\n"
+  cwb.write_file(path, text)
+  print(string.format("saved the session to %s (%s)", path,
+                      s.lesson and ("lesson " .. s.lesson.name .. ", step " .. s.lesson.step) or
+                      s.recipe and (s.recipe.preset and ("preset " .. s.recipe.preset) or ("recipe " .. s.recipe.run)) or
+                      "settings"))
+end
+
+function W.read_session(path)
+  local f, err = io.open(path)
+  if not f then fail(3, "load_session: %s", err) end
+  local text = f:read("a")
+  f:close()
+  local chunk, perr = load(text, "@" .. path, "t", {})
+  if not chunk then fail(3, "load_session: %s", perr) end
+  local ok, s = pcall(chunk)
+  if not ok or type(s) ~= "table" then fail(3, "load_session: %s: not a cwb session (%s)", path, ok and type(s) or s) end
+  return s
+end
+
+function W.load_session(path)
+  if type(path) ~= "string" or path == "" then fail(2, "load_session: a file name, e.g. \"class1.cwb\"") end
+  local s = W.read_session(path)
+  local u = ui()
+  if u.kind == "workbench" then
+    if s.metric then u.show(s.metric) end
+    if s.projection then projection(s.projection, s.projection == "tsne" and s.perplexity or nil) end
+    if s.colour_by then colour_by(s.colour_by) end
+    if s.hide or s.knob_line ~= nil then knob_line{hide = s.hide or {}} end
+    if s.knob_line == false then knob_line(false) end
+  elseif s.metric then
+    W.show(s.metric)
+  end
+  print("session " .. path .. " loaded")
+  if s.lesson then
+    require("cwb.lesson").lesson(s.lesson.name, s.lesson.step)
+    return
+  end
+  for k, v in pairs(s.knobs or {}) do cwb.knob(k, v) end
+  if s.recipe and s.recipe.preset then
+    W.preset(s.recipe.preset, s.recipe.changes)
+  elseif s.recipe and s.recipe.run then
+    W.setup = copy(s.recipe)
+    local run = rawget(_G, "run")
+    run(s.recipe.run, table.unpack(s.recipe.args or {}))
+  end
+end
+
 -- ---- installing the globals -------------------------------------------------------------
 
 local DOCS = {
@@ -285,14 +397,42 @@ local DOCS = {
           "as \"data.n\"), named after them (\"name tau=0.5\") and overlaid on the original",
   compare = "compare(id1, id2, ...) or compare \"tau\": overlay stored runs in the curve pane and say " ..
             "what differs between them; with a parameter, the runs that differ from the latest in it alone",
+  presets = "presets(): the small data sets and models where each concept's effect shows within " ..
+            "seconds (temperature, batch size, modality gap, ...), with what to look for",
+  preset = "preset(\"name\" [, {changes}]): run a preset with the panes live, e.g. preset(\"temperature\", " ..
+           "{tau = 0.05}); changes are knob names or option paths",
+  lesson = "lesson(): the lessons and your progress; lesson(n) or lesson \"name\": start one, or resume " ..
+           "it where you left it (lesson(n, step): that step)",
+  next = "next(): the lesson's next step (next(t [, k]) is still Lua's next)",
+  back = "back(): the lesson's previous step",
+  again = "again(): the lesson's current step again (its run too)",
+  where = "where(): which lesson and step you are at, and your answers",
+  save_session = "save_session(\"class1.cwb\"): write the workbench's state (the preset or recipe, the knob " ..
+                 "values, the metric shown, the projection, hidden knobs, the lesson step) to a small text file",
+  load_session = "load_session(\"class1.cwb\"): restore a saved session (as cwb --session class1.cwb does) " ..
+                 "and start its lesson step or its run",
 }
 
 -- The globals, each with its doc string (help(rerun), and help() lists them).
 function W.install()
-  local cmds = {knob = W.knob, rerun = W.rerun, compare = W.compare}
+  local L = require "cwb.lesson"
+  local cmds = {knob = W.knob, rerun = W.rerun, compare = W.compare, presets = W.presets,
+                preset = W.preset, lesson = L.lesson, next = L.next, back = L.back, again = L.again,
+                where = L.where, save_session = W.save_session, load_session = W.load_session}
   for name, f in pairs(cmds) do
     cwb.setdoc(f, DOCS[name])
     _G[name] = f
+  end
+  -- run(...) as the REPL has it, remembering the recipe for save_session
+  local run = rawget(_G, "run")
+  if type(run) == "function" and not W.wrapped_run then
+    local doc = cwb.doc(run)
+    W.wrapped_run = function(path, ...)
+      W.setup = {run = path, args = {...}}
+      return run(path, ...)
+    end
+    if doc then cwb.setdoc(W.wrapped_run, doc) end
+    _G.run = W.wrapped_run
   end
   return W
 end

@@ -20,6 +20,7 @@
 #include "engine/core/tensor.h"
 #include "app/runs_cli.h"
 #include "ui/ui.h"
+#include "util/atomic.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -265,29 +266,6 @@ static int pmain(lua_State *L) {
 
 /* ---- command line ------------------------------------------------------------------ */
 
-static int mkdir_p(const char *path) {
-    char buf[PATH_MAX];
-    size_t n = strlen(path);
-    if (n == 0 || n >= sizeof buf) {
-        errno = ENAMETOOLONG;
-        return -1;
-    }
-    memcpy(buf, path, n + 1);
-    for (char *p = buf + 1; *p; p++) {
-        if (*p != '/') continue;
-        *p = '\0';
-        if (mkdir(buf, 0777) != 0 && errno != EEXIST) return -1;
-        *p = '/';
-    }
-    if (mkdir(buf, 0777) != 0 && errno != EEXIST) return -1;
-    struct stat st;
-    if (stat(buf, &st) != 0) return -1;
-    if (!S_ISDIR(st.st_mode)) {
-        errno = ENOTDIR;
-        return -1;
-    }
-    return 0;
-}
 
 /* "--opt VALUE" or "--opt=VALUE": the value, advancing *i; NULL if missing. */
 static const char *opt_value(int argc, char **argv, int *i, const char *name) {
@@ -425,7 +403,7 @@ int main(int argc, char **argv) {
         }
         fclose(f);
     }
-    if (o.outdir && mkdir_p(o.outdir) != 0) {
+    if (o.outdir && cwb_mkdir_p(o.outdir) != 0) {
         fprintf(stderr, "cwb: cannot create --out folder '%s': %s\n", o.outdir, strerror(errno));
         return quit(&o, EXIT_USAGE);
     }

@@ -17,6 +17,8 @@
 #include "engine/core/error.h"
 
 #include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -779,6 +781,49 @@ static int l_doc(lua_State *L) {
     return 1;
 }
 
+/* mkdir(path) -> path: the folder and its missing parents */
+static int l_mkdir(lua_State *L) {
+    const char *path = luaL_checkstring(L, 1);
+    if (cwb_mkdir_p(path) != 0) return luaL_error(L, "mkdir: %s: %s", path, strerror(errno));
+    lua_settop(L, 1);
+    return 1;
+}
+
+static int cmp_names(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+/* dir(path) -> {names...} sorted, without . and ..; nil, message if unreadable */
+static int l_dir(lua_State *L) {
+    const char *path = luaL_checkstring(L, 1);
+    DIR *d = opendir(path);
+    if (!d) {
+        lua_pushnil(L);
+        lua_pushfstring(L, "%s: %s", path, strerror(errno));
+        return 2;
+    }
+    lua_newtable(L);
+    int n = 0;
+    for (struct dirent *e; (e = readdir(d)) != NULL;) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
+        lua_pushstring(L, e->d_name);
+        lua_rawseti(L, -2, ++n);
+    }
+    closedir(d);
+    /* sorted in C: the names are few, and the order must not depend on the file system */
+    const char **names = lua_newuserdatauv(L, (size_t)(n ? n : 1) * sizeof *names, 0);
+    for (int i = 0; i < n; i++) {
+        lua_rawgeti(L, -2, i + 1);
+        names[i] = lua_tostring(L, -1);
+        lua_pop(L, 1); /* the table keeps the string */
+    }
+    qsort(names, (size_t)n, sizeof *names, cmp_names);
+    lua_createtable(L, n, 0);
+    for (int i = 0; i < n; i++) {
+        lua_pushstring(L, names[i]);
+        lua_rawseti(L, -2, i + 1);
+    }
+    return 1;
+}
+
 static int l_setdoc(lua_State *L) {
     luaL_argcheck(L, lua_isfunction(L, 1) || lua_istable(L, 1), 1, "a function or a table");
     cwb_lua_setdoc(L, 1, luaL_checkstring(L, 2));
@@ -845,7 +890,7 @@ static const luaL_Reg cwb_fns[] = {
     {"write_file", l_write_file}, {"recipe", l_recipe}, {"quiet", l_quiet},
     {"pretty", cwb_lua_l_pretty}, {"pp", cwb_lua_l_pp}, {"analyze", l_analyze},
     {"knob", cwb_lua_knob}, {"knobs", cwb_lua_knobs}, {"last_run", cwb_lua_last_run},
-    {"setdoc", l_setdoc},
+    {"setdoc", l_setdoc}, {"mkdir", l_mkdir}, {"dir", l_dir},
     {NULL, NULL}};
 
 static const cwb_lua_doc cwb_docs[] = {
@@ -876,6 +921,9 @@ static const cwb_lua_doc cwb_docs[] = {
              "(live = false); cwb.knob(name): the value now"},
     {"knobs", "cwb.knobs() -> {{name=, value=, min=, max=, option=, integer=}, ...}, live: the "
               "knobs of the run going on (live = true), else of the last run's trainer"},
+    {"mkdir", "cwb.mkdir(path) -> path: create the folder and its missing parents (mkdir -p)"},
+    {"dir", "cwb.dir(path) -> {name, ...} | nil, msg: the entries of a folder, sorted by name "
+            "(without . and ..)"},
     {"setdoc", "cwb.setdoc(f, text) -> f: give a function or table of your own (a lesson's "
                "helper, a recipe's command) a doc string that help(f) shows; a documented global "
                "function is listed by help() among the workbench commands"},

@@ -40,7 +40,7 @@ static void fmt_value(char *buf, size_t n, double v, int integer) {
     if (integer || (v == floor(v) && fabs(v) < 1e6)) snprintf(buf, n, "%.0f", v);
     else if (fabs(v) >= 1) snprintf(buf, n, "%.3g", v);
     else {
-        int dec = 1 - (int)floor(log10(fabs(v)));
+        int dec = 1 - (int)floor(log10(fabs(v) * (1 + 1e-6))); /* a float 0.01 is 0.0099999998 */
         snprintf(buf, n, "%.*f", dec < 2 ? 2 : dec > 6 ? 6 : dec, v);
     }
 }
@@ -298,7 +298,20 @@ static int ui_overlay(lua_State *L) {
     return 0;
 }
 
-static const luaL_Reg ui_fns[] = {{"highlight", ui_highlight}, {"status", ui_status},
+/* ui.show(metric): the curve pane's metric, even one no run has yet (a lesson
+ * sets it before its run starts; show() would call that a typo) */
+static int ui_show(lua_State *L) {
+    const char *m = luaL_checkstring(L, 1);
+    luaL_argcheck(L, *m && strlen(m) < sizeof tui.metric, 1, "a metric name such as 'loss'");
+    snprintf(tui.metric, sizeof tui.metric, "%s", m);
+    tui_runs_load(tui.metric);
+    tui.plot_dirty = 1;
+    tui_plot_update(1);
+    tui.need_draw = 1;
+    return 0;
+}
+
+static const luaL_Reg ui_fns[] = {{"highlight", ui_highlight}, {"status", ui_status}, {"show", ui_show},
                                   {"state", ui_state},         {"overlay", ui_overlay},
                                   {NULL, NULL}};
 
