@@ -350,7 +350,8 @@ function M.lesson(which, step)
     print("lessons (lesson(n) or lesson \"name\" starts one; progress is kept in " .. M.progress_file() .. ")")
     for i, L in ipairs(all) do
       local e = p[L.name]
-      local where = not e and "new" or e.done and "done" or string.format("at step %d/%d", e.step or 1, #L.steps)
+      local where = not e and "new" or (e.step or 1) >= #L.steps and "done" or
+                    string.format("at step %d/%d", e.step or 1, #L.steps)
       print(string.format("  %d %-16s %-12s %s%s", i, L.name, where, L.summary or L.title,
                           L.minutes and string.format(" (%d min)", L.minutes) or ""))
     end
@@ -359,7 +360,8 @@ function M.lesson(which, step)
   local L = find(which)
   local p = M.load_progress()
   local e = p[L.name]
-  local i = step or (e and not e.done and e.step) or 1
+  -- resume where it was left; a lesson left at its last step starts over
+  local i = step or (e and e.step and e.step < #L.steps and e.step) or 1
   if i < 1 or i > #L.steps then fail("lesson: %s has steps 1 to %d", L.name, #L.steps) end
   M.cur = {lesson = L, i = i, state = {}}
   ui().on_line = M.on_line

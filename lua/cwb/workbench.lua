@@ -28,6 +28,7 @@ function W.fmt(v)
   if type(v) ~= "number" then return tostring(v) end
   if v == math.floor(v) and math.abs(v) < 1e6 then return string.format("%d", v) end
   if math.abs(v) >= 1 then return string.format("%.3g", v) end
+  if math.abs(v) < 1e-3 then return string.format("%.2g", v) end
   -- 1e-6 above: a float 0.01 reads 0.0099999998, which is still "0.010"
   local dec = math.max(2, math.min(6, 1 - math.floor(math.log(math.abs(v) * (1 + 1e-6), 10))))
   return string.format("%." .. dec .. "f", v)
@@ -71,6 +72,20 @@ function W.change_label(changes)
 end
 
 local function fail(level, fmt, ...) error(string.format(fmt, ...), level + 1) end
+
+-- A run's name with changes: the words "key=..." of the changed keys go,
+-- the changes are added ("temperature tau=1" with {tau = 0.05} is
+-- "temperature tau=0.05").
+function W.rename(name, changes)
+  local words = {}
+  for w in name:gmatch("%S+") do
+    local k = w:match("^([^=]+)=")
+    if not (k and changes[k] ~= nil) then words[#words + 1] = w end
+  end
+  local label = W.change_label(changes)
+  if label ~= "" then words[#words + 1] = label end
+  return table.concat(words, " ")
+end
 
 -- The metric the curve pane shows (the workbench), or that compare draws
 -- (the plain REPL), without show()'s check that some run has it already.
@@ -151,8 +166,7 @@ function W.rerun(changes)
   local ok, tr = pcall(W.rebuild, last.trainer, changes)
   if not ok then fail(2, "rerun: %s", tostring(tr):gsub("^[^:]*:%d+: ", "")) end
   local opts = copy(last.options)
-  local label = W.change_label(changes)
-  opts.name = label ~= "" and (last.name .. " " .. label) or last.name
+  opts.name = W.rename(last.name, changes)
   local u = ui()
   if u.overlay and last.run then u.overlay({last.run, opts.name}) end
   local res = tr:run(opts)
@@ -311,6 +325,7 @@ function W.preset(name, changes)
   W.setup = {preset = name, changes = copy(changes or {})}
   if PRESET_METRIC[name] then W.show(PRESET_METRIC[name]) end
   local res = tr:run(opts)
+  W.setup.run_id = res.run
   if res.run then print(W.summary(res.run)) end
 end
 
@@ -323,10 +338,17 @@ function W.session_state()
   local st = u.state and u.state() or {}
   local s = {version = 1, metric = st.metric, projection = st.projection, perplexity = st.perplexity,
              colour_by = st.colour_by, knob_line = st.knob_line, hide = st.hide, recipe = copy(W.setup)}
-  local ks = cwb.knobs()
+  -- the knobs of the recipe's own last run (not of whatever ran after it)
+  local last = cwb.last_run()
+  local ks = W.setup and last and last.run and last.run == W.setup.run_id and cwb.knobs() or {}
+  if s.recipe then s.recipe.run_id = nil end
   if #ks > 0 then
     s.knobs = {}
-    for _, k in ipairs(ks) do s.knobs[k.name] = k.value end
+    -- as they read (a float knob 0.05 is 0.0499999983 inside): 6 digits, whole numbers whole
+    for _, k in ipairs(ks) do
+      local v = tonumber(string.format("%.6g", k.value))
+      s.knobs[k.name] = math.tointeger(v) or v
+    end
   end
   local L = package.loaded["cwb.lesson"]
   if L and L.cur then s.lesson = {name = L.cur.lesson.name, step = L.cur.i} end
@@ -428,8 +450,12 @@ function W.install()
   if type(run) == "function" and not W.wrapped_run then
     local doc = cwb.doc(run)
     W.wrapped_run = function(path, ...)
-      W.setup = {run = path, args = {...}}
-      return run(path, ...)
+      local setup = {run = path, args = {...}}
+      W.setup = setup
+      local res = table.pack(run(path, ...))
+      local last = cwb.last_run()
+      setup.run_id = last and last.run
+      return table.unpack(res, 1, res.n)
     end
     if doc then cwb.setdoc(W.wrapped_run, doc) end
     _G.run = W.wrapped_run

@@ -20,6 +20,7 @@
 #include "engine/core/tensor.h"
 #include "app/runs_cli.h"
 #include "ui/ui.h"
+#include "ui/repl_cmds.h"
 #include "util/atomic.h"
 
 #include <errno.h>
@@ -71,6 +72,8 @@ static const char usage_text[] =
     "                      $OPENBLAS_NUM_THREADS, else 1: fastest for cwb's small\n"
     "                      matrices on a busy machine)\n"
     "  --plain             the plain line REPL even on a terminal\n"
+    "  --session FILE      the interactive session restores FILE at start (its lesson\n"
+    "                      step or its run, knobs, panes; save_session writes one)\n"
     "  --help, -h          this text\n"
     "  --version           the version\n"
     "\n"
@@ -88,6 +91,7 @@ typedef struct {
     const char *outdir, *db;
     unsigned long long seed;
     int quiet, plain;
+    const char *session;     /* --session FILE: the REPL restores it at start */
     int threads;             /* --threads, 0 = from the environment or 1 */
     int analyze;             /* cwb analyze: script_args are its words */
     int status;              /* exit status, set by pmain */
@@ -333,6 +337,10 @@ int main(int argc, char **argv) {
         }
         if (strcmp(a, "--quiet") == 0 || strcmp(a, "-q") == 0) o.quiet = 1;
         else if (strcmp(a, "--plain") == 0) o.plain = 1;
+        else if (is_opt(a, "--session")) {
+            if (!(o.session = opt_value(argc, argv, &i, "--session")) || !*o.session)
+                return quit(&o, usage_error("%s needs a session file (save_session writes one)", "--session"));
+        }
         else if (is_opt(a, "--out")) {
             if (!(o.outdir = opt_value(argc, argv, &i, "--out")) || !*o.outdir)
                 return quit(&o, usage_error("%s needs a folder", "--out"));
@@ -406,6 +414,17 @@ int main(int argc, char **argv) {
     if (o.outdir && cwb_mkdir_p(o.outdir) != 0) {
         fprintf(stderr, "cwb: cannot create --out folder '%s': %s\n", o.outdir, strerror(errno));
         return quit(&o, EXIT_USAGE);
+    }
+    if (o.session && (o.recipe || o.analyze || o.n_chunks))
+        return quit(&o, usage_error("%s is for the interactive session (cwb --session FILE)", "--session"));
+    if (o.session) {
+        FILE *f = fopen(o.session, "r");
+        if (!f) {
+            fprintf(stderr, "cwb: cannot open session '%s': %s\n", o.session, strerror(errno));
+            return quit(&o, EXIT_USAGE);
+        }
+        fclose(f);
+        cwb_repl_set_session(o.session);
     }
     if (o.db) cwb_lua_set_store_path(o.db);
     cwb_lua_set_quiet(o.quiet);

@@ -34,11 +34,15 @@ typedef struct {
     char msg[96];            /* the too-small verdict, for the screen */
 } cwb_layout;
 
-/* Fill lo for a rows x cols terminal, with a knob line under the status
- * line when knob_line is set and there are more than CWB_LAYOUT_MIN_ROWS
- * rows (the row comes from the output area, or from the panes when the
- * output area is at its minimum).  Returns 0, or -1 (lo->ok = 0) when the
- * terminal is smaller than CWB_LAYOUT_MIN_COLS x CWB_LAYOUT_MIN_ROWS. */
-int cwb_layout_compute(int rows, int cols, int knob_line, cwb_layout *lo);
+/* What the layout makes room for besides the panes (flags, or-ed). */
+#define CWB_LAYOUT_KNOBS 1       /* a knob line under the status line (when there are more
+                                    than CWB_LAYOUT_MIN_ROWS rows: the row comes from the
+                                    output area, or from the panes at its minimum) */
+#define CWB_LAYOUT_TALL_OUTPUT 2 /* a lesson is on: the output area takes up to 45% of the
+                                    rows (its steps are read there), the panes keep 12 */
+
+/* Fill lo for a rows x cols terminal.  Returns 0, or -1 (lo->ok = 0) when
+ * the terminal is smaller than CWB_LAYOUT_MIN_COLS x CWB_LAYOUT_MIN_ROWS. */
+int cwb_layout_compute(int rows, int cols, int flags, cwb_layout *lo);
 
 #endif

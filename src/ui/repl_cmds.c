@@ -97,6 +97,10 @@ static const struct {
                            "how to draw recorded runs (cwb.runs.plot)"},
     {"png", "curve pane", "png([path]): save the workbench's curve pane; in the plain REPL it says "
                           "how to draw recorded runs (cwb.runs.plot(id, metric, file))"},
+    {"svg", "curve pane", "svg([path]): save the workbench's panes as SVG; in the plain REPL it says "
+                          "how to draw recorded runs (cwb.runs.plot(id, metric, \"file.svg\"))"},
+    {"knob_line", "knob line", "knob_line(...): the workbench's knob line under its status line; not "
+                               "in the plain REPL (knob() and cwb.knobs() list the knobs)"},
     {"window", "curve pane", "window([on]): a gnuplot window following the workbench's curve "
                              "pane; not in the plain REPL"},
     {"projection", "geometry pane", "projection(...): the workbench's geometry pane; not in the "
@@ -104,6 +108,20 @@ static const struct {
     {"colour_by", "geometry pane", "colour_by(...): the workbench's geometry pane; not in the "
                                    "plain REPL"},
 };
+
+static const char *session_path;
+
+void cwb_repl_set_session(const char *path) { session_path = path; }
+const char *cwb_repl_session(void) { return session_path; }
+
+void cwb_repl_session_line(char *buf, size_t len) {
+    size_t n = (size_t)snprintf(buf, len, "load_session(\"");
+    for (const char *p = session_path ? session_path : ""; *p && n + 4 < len; p++) {
+        if (*p == '"' || *p == '\\') buf[n++] = '\\';
+        buf[n++] = *p;
+    }
+    snprintf(buf + n, len > n ? len - n : 0, "\")");
+}
 
 void cwb_repl_open_workbench(lua_State *L) {
     int top = lua_gettop(L);

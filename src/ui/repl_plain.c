@@ -132,6 +132,17 @@ int cwb_repl_plain(lua_State *L) {
     }
     lua_settop(L, 0);
     cwb_repl_open_plain(L);
+    if (cwb_repl_session()) { /* cwb --session FILE */
+        char line[1200];
+        cwb_repl_session_line(line, sizeof line);
+        if (luaL_loadstring(L, line) == LUA_OK) {
+            if (cwb_lua_docall(L, 0, 0, CWB_CALL_SIGINT) != LUA_OK) report(L);
+        } else
+            report(L);
+        cwb_lua_clear_interrupt();
+        lua_settop(L, 0);
+        fflush(stdout);
+    }
     while (!cwb_repl_quit_asked()) {
         int status = load_chunk(L);
         if (status == -1) break;

@@ -215,7 +215,10 @@ void tui_draw_note(cwb_rect r, const char *m) {
 void tui_draw_all(void) {
     if (!tui.curses_on) return;
     if (tui.need_layout) {
-        cwb_layout_compute(LINES, COLS, tui_knobs_shown(), &tui.lo);
+        cwb_layout_compute(LINES, COLS,
+                           (tui_knobs_shown() ? CWB_LAYOUT_KNOBS : 0) |
+                               (tui.status_note[0] ? CWB_LAYOUT_TALL_OUTPUT : 0),
+                           &tui.lo);
         if (tui.lo.ok) cwb_lua_set_print_width(tui.lo.output.w); /* tables fit the output area */
         tui.need_layout = 0;
         tui.plot_dirty = 1;

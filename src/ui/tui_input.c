@@ -316,11 +316,7 @@ static void show_matches(char **m, int n, int maxlen) {
 static int key_png(int count, int key) {
     (void)count;
     (void)key;
-    char err[256];
-    tui_out_sync();
-    if (tui_plot_png(NULL, err, sizeof err) != 0) tui_sb_line(&tui.sb, err, TUI_ATTR_ERROR);
-    else tui_sb_line(&tui.sb, err, TUI_ATTR_INFO);
-    tui.need_draw = 1;
+    tui_panes_save(".png"); /* both panes, named after the run, as png() */
     return 0;
 }
 

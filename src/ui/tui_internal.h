@@ -246,12 +246,15 @@ void tui_plot_draw(cwb_rect r);
 int tui_plot_window(int on, char *err, size_t errlen);
 int tui_plot_gnuplot(void);    /* the pane's gnuplot is up (tui.gp), or not */
 
-/* tui_export.c: the curve pane (png()/F2) or the geometry pane into a file,
- * PNG or SVG by its extension; without a path OUTDIR/cwb-METRIC-N.png (or
- * cwb-geometry-N.png), N the first number not taken.  0 and what was saved,
- * or -1 and why, in msg. */
-int tui_plot_png(const char *path, char *msg, size_t len);
-int tui_geom_png(const char *path, char *msg, size_t len);
+/* tui_export.c: the curve pane (png()/svg()/F2) or the geometry pane into a
+ * file, PNG or SVG by its extension; without a path OUTDIR/<run>-METRIC.ext
+ * (or <run>-geometry.ext) named after the run shown, ext ".png" or ".svg",
+ * "-2", "-3" ... when taken.  0 and what was saved, or -1 and why, in msg. */
+int tui_plot_png(const char *path, const char *ext, char *msg, size_t len);
+int tui_geom_png(const char *path, const char *ext, char *msg, size_t len);
+/* Both panes (the geometry pane when it has a picture), named after the run:
+ * one message line each through tui_msg.  0, or -1 when nothing was saved. */
+int tui_panes_save(const char *ext);
 void tui_plot_warm(void);
 void tui_plot_close(void);
 

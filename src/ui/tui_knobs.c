@@ -39,6 +39,7 @@ const char *tui_knob_symbol(const char *name) {
 static void fmt_value(char *buf, size_t n, double v, int integer) {
     if (integer || (v == floor(v) && fabs(v) < 1e6)) snprintf(buf, n, "%.0f", v);
     else if (fabs(v) >= 1) snprintf(buf, n, "%.3g", v);
+    else if (fabs(v) < 1e-3) snprintf(buf, n, "%.2g", v); /* 1e-05, not 0.000010 */
     else {
         int dec = 1 - (int)floor(log10(fabs(v) * (1 + 1e-6))); /* a float 0.01 is 0.0099999998 */
         snprintf(buf, n, "%.*f", dec < 2 ? 2 : dec > 6 ? 6 : dec, v);
@@ -237,9 +238,10 @@ static int ui_highlight(lua_State *L) {
 
 /* ui.status(text | nil): a note at the right of the knob line (the lesson step) */
 static int ui_status(lua_State *L) {
-    int had = tui_knobs_shown();
+    int had = tui_knobs_shown(), tall = tui.status_note[0] != '\0';
     snprintf(tui.status_note, sizeof tui.status_note, "%s", luaL_optstring(L, 1, ""));
-    if (tui_knobs_shown() != had) tui.need_layout = 1;
+    /* a lesson's note also makes the output area tall (layout.h) */
+    if (tui_knobs_shown() != had || (tui.status_note[0] != '\0') != tall) tui.need_layout = 1;
     tui.need_draw = 1;
     return 0;
 }

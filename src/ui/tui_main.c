@@ -355,6 +355,17 @@ int cwb_tui_main(lua_State *L) {
     tui_msg(TUI_ATTR_INFO, "help() lists the API; Ctrl-C interrupts, Ctrl-D quits.");
 
     tui_plot_warm();
+    if (cwb_repl_session()) { /* cwb --session FILE: typed for the user, shown as typed */
+        char line[1200];
+        cwb_repl_session_line(line, sizeof line);
+        char *copy = strdup(line);
+        char **q = copy ? realloc(tui.queue, (size_t)(tui.capq = 8) * sizeof *q) : NULL;
+        if (q) {
+            tui.queue = q;
+            tui.queue[tui.nq++] = copy;
+        } else
+            free(copy);
+    }
     while (!tui.quit) {
         tui_run_queue();
         if (tui.quit) break;

@@ -39,11 +39,12 @@ int main(void) {
     int bad_small = 0, bad_inside = 0, bad_overlap = 0, bad_tile = 0, bad_lines = 0;
     int bad_min = 0, bad_out = 0, n_ok = 0, n_small = 0, modes[3] = {0, 0, 0};
     int bad_knobs = 0;
-    for (int kn = 0; kn < 2; kn++)
+    for (int fl = 0; fl < 4; fl++)
     for (int rows = 0; rows <= 120; rows++)
         for (int cols = 0; cols <= 300; cols++) {
             cwb_layout lo;
-            int rc = cwb_layout_compute(rows, cols, kn, &lo);
+            const int kn = fl & CWB_LAYOUT_KNOBS;
+            int rc = cwb_layout_compute(rows, cols, fl, &lo);
             int small = rows < CWB_LAYOUT_MIN_ROWS || cols < CWB_LAYOUT_MIN_COLS;
             if (small != (rc == -1) || small == lo.ok) bad_small++;
             if (small) {
@@ -65,7 +66,9 @@ int main(void) {
                 lo.status.y != rows - 2 - has || lo.status.h != 1 || lo.status.w != cols)
                 bad_lines++;
             if (lo.knobs.h != has || (has && (lo.knobs.y != rows - 2 || lo.knobs.w != cols))) bad_knobs++;
-            if (lo.output.h < 3 || lo.output.h > 12 || lo.output.w != cols) bad_out++;
+            if (lo.output.h < 3 || lo.output.h > ((fl & CWB_LAYOUT_TALL_OUTPUT) ? rows : 12) ||
+                lo.output.w != cols)
+                bad_out++;
             /* every pane shown keeps a border and at least 5 x 20 cells inside */
             if (lo.plot.h < 7 || lo.plot.w < 22) bad_min++;
             if (lo.mode != CWB_LAYOUT_PLOT_ONLY && (lo.geom.h < 7 || lo.geom.w < 22)) bad_min++;
@@ -83,7 +86,7 @@ int main(void) {
        bad_lines);
     ok(bad_knobs == 0, "the knob line, when asked for, sits between status and input from 13 rows (%d sizes)",
        bad_knobs);
-    ok(bad_out == 0, "output area 3..12 rows, full width (%d sizes)", bad_out);
+    ok(bad_out == 0, "output area 3..12 rows (more for a lesson), full width (%d sizes)", bad_out);
     ok(bad_min == 0, "panes shown are at least 7 x 22 with border (%d sizes)", bad_min);
     ok(modes[0] > 0 && modes[1] > 0 && modes[2] > 0, "all three arrangements occur");
 
@@ -108,9 +111,15 @@ int main(void) {
     ok(lo.plot.w - 2 >= 48 && lo.geom.w - 2 >= 26,
        "80x24: curves get %d columns inside, geometry %d (>= 48 and 26)", lo.plot.w - 2,
        lo.geom.w - 2);
-    cwb_layout_compute(24, 80, 1, &lo);
+    cwb_layout_compute(24, 80, CWB_LAYOUT_KNOBS, &lo);
     ok(lo.ok && lo.output.h == 7 && lo.plot.h == 14 && lo.knobs.y == 22 && lo.status.y == 21,
        "80x24 with the knob line: the panes give it a row (14 rows over 7 of output, knobs on row 23)");
+    cwb_layout_compute(40, 120, CWB_LAYOUT_KNOBS | CWB_LAYOUT_TALL_OUTPUT, &lo);
+    ok(lo.ok && lo.output.h == 16 && lo.plot.h == 21, "120x40 in a lesson: 16 output rows to read a step, panes 21 (%d, %d)",
+       lo.output.h, lo.plot.h);
+    cwb_layout_compute(24, 80, CWB_LAYOUT_KNOBS | CWB_LAYOUT_TALL_OUTPUT, &lo);
+    ok(lo.ok && lo.output.h == 9 && lo.plot.h == 12, "80x24 in a lesson: 9 output rows, panes still 12 (%d, %d)",
+       lo.output.h, lo.plot.h);
     int grew = 1;
     for (int r = 20; r <= 30; r++) {
         cwb_layout a;
