@@ -223,6 +223,12 @@ local function context(answer)
     if #ids > 0 then W.compare(ids) end
   end
   function ctx.show(metric) W.show(metric) end
+  -- ctx.state[key], made by fn() when an earlier step did not (a lesson
+  -- resumed at a later step, a session restored): a step stands on its own
+  function ctx.once(key, fn)
+    if c.state[key] == nil then c.state[key] = fn() end
+    return c.state[key]
+  end
   -- a workbench command if there is one here (projection, colour_by, ...), else nothing
   function ctx.ui(cmd, ...)
     local f = ui().kind == "workbench" and rawget(_G, cmd)

@@ -947,6 +947,20 @@ int luaopen_cwb(lua_State *L) {
     lua_pop(L, 1);
     lua_pushstring(L, PACKAGE_VERSION);
     lua_setfield(L, -2, "version");
+    /* cwb.sanitized: a sanitizer build (-fsanitize=address) runs several
+     * times slower, which tests that time runs must allow for */
+#if defined(__SANITIZE_ADDRESS__)
+    lua_pushboolean(L, 1);
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+    lua_pushboolean(L, 1);
+#else
+    lua_pushboolean(L, 0);
+#endif
+#else
+    lua_pushboolean(L, 0);
+#endif
+    lua_setfield(L, -2, "sanitized");
     /* help() is a global, as in an interactive shell */
     lua_getfield(L, -1, "help");
     lua_setglobal(L, "help");

@@ -35,6 +35,10 @@ T.is(table.concat(names, " "), "positives temperature batch decomposable modalit
 local answers = {}   -- a plausible answer to each question: "a", or a number
 local function answer_for(st) return st.ask.choices and "b" or "1.5" end
 
+-- the claim is for a normal (optimised) build; a sanitizer build runs several
+-- times slower and is only checked to finish
+local limit = cwb.sanitized and 600 or 20
+if cwb.sanitized then T.diag("a sanitizer build: runs allowed " .. limit .. " s") end
 local slowest = {}
 for n, lesson in ipairs(all) do
   out = {}
@@ -70,14 +74,16 @@ for n, lesson in ipairs(all) do
   -- the runs it made, and how long each took
   local runs = cwb.runs.list() or {}
   local longest, count = 0, 0
-  for i = t0 + 1, #runs do
-    count = count + 1
-    if runs[i].duration > longest then longest = runs[i].duration end
+  for i = t0 + 1, #runs do   -- this test's runs (the Lua tests share a store and run side by side)
+    if runs[i].recipe == cwb.recipe() then
+      count = count + 1
+      if runs[i].duration > longest then longest = runs[i].duration end
+    end
   end
   slowest[n] = longest
   T.diag(string.format("lesson %d (%s): %d runs, the longest %.1f s", n, lesson.name, count, longest))
-  T.ok(count >= 1 and longest < 20, string.format("lesson %d: %d runs, each under 20 s (longest %.1f s)",
-                                                  n, count, longest))
+  T.ok(count >= 1 and longest < limit, string.format("lesson %d: %d runs, each under %d s (longest %.1f s)",
+                                                     n, count, limit, longest))
 end
 
 -- progress: kept, and a lesson resumes where it was left

@@ -43,8 +43,10 @@ T.like(text, "they differ in", "and what differs (plain REPL: compare)")
 T.throws(function() W.rerun{nonsense = 1} end, "unknown option 'nonsense'", "an unknown change is the constructor's error")
 T.throws(function() W.rerun(5) end, "rerun: a table of changes", "rerun(5) is refused")
 
--- compare "tau": the runs that differ from the latest in tau alone
-local base = cwb.trainer.new{seed = 3, name = "cmp", data = {n = 128, clusters = 4, dim = 8}, batch = 16,
+-- compare "tau": the runs that differ from the latest in tau alone (a seed
+-- of this invocation's own: the test store keeps the runs of earlier ones)
+local seed = 1000 + #(cwb.runs.list() or {})
+local base = cwb.trainer.new{seed = seed, name = "cmp", data = {n = 128, clusters = 4, dim = 8}, batch = 16,
                              encoder = {dims = {8, 16, 8}}, tau = 0.1}
 local ids = {}
 for _, tau in ipairs{0.1, 0.3} do

@@ -99,7 +99,7 @@ line 'b'
 wait_for ' RUN positives ' 10
 T resize-window -t cwb -x 80 -y 24
 sleep 0.5
-wait_for 'you said b; what happened is b' 20
+wait_for 'you said b; what happened is b' 90
 ok $? "again(): the step runs again; a resize mid-run does not stop it (the reveal has the numbers)"
 cap > "$TMP/screen"
 grep -q '┐┌' "$TMP/screen" && [ "$(wc -l < "$TMP/screen")" -le 24 ] && grep -q 'lesson 1 positives: step 3/5' "$TMP/screen"
@@ -108,7 +108,7 @@ T resize-window -t cwb -x 120 -y 40
 line 'next()'
 wait_for 'With τ = 1, will the points end up spread more evenly' 5
 line 'b'
-wait_for 'Uniformity -2\.4[0-9] at τ = 1 against -2\.9[0-9] at τ = 0\.2' 20 && wait_for 'they differ in' 5
+wait_for 'Uniformity -2\.4[0-9] at τ = 1 against -2\.9[0-9] at τ = 0\.2' 90 && wait_for 'they differ in' 5
 ok $? "step 4: the answer, two runs, the reveal with both runs' numbers, the runs compared"
 line 'next()'
 wait_for 'that was the last step of lesson 1 (positives)' 5
@@ -125,7 +125,7 @@ ok $? "lesson(3): step 1 on the log of a mean"
 line 'next()'
 wait_for 'How does E\[log Ẑ\] − log Z depend on the batch size B?' 5
 line 'a'
-wait_for 'B = 256 *E\[log Ẑ\] − log Z = *-0\.0' 20 && grep -q 'B = 8 *E\[log Ẑ\] − log Z = *-0\.[45]' "$TMP/screen"
+wait_for 'B = 256 *E\[log Ẑ\] − log Z = *-0\.0' 90 && grep -q 'B = 8 *E\[log Ẑ\] − log Z = *-0\.[45]' "$TMP/screen"
 ok $? "step 2: the answer, then the log-of-a-mean table (B = 8 far below 0, B = 256 close)"
 line 'next()'
 wait_for 'Where will θ/θ\* settle with B = 8?' 5 && wait_for '┌ theta_ratio ' 5
@@ -133,15 +133,15 @@ ok $? "step 3 asks for a number; the curve pane shows theta_ratio"
 line 'x'
 wait_for '^x$\|nil' 3
 line '2'
-wait_for 'It settled at θ/θ\* = 2\.[56]' 20 && grep -q 'you guessed 2' "$TMP/screen"
+wait_for 'It settled at θ/θ\* = 2\.[56]' 90 && grep -q 'you guessed 2' "$TMP/screen"
 ok $? "a number is the answer (a word was left to Lua); the reveal says where θ settled"
 line 'next()'
 wait_for 'Where will θ/θ\* settle with B = 256?' 5
 line '1.2'
-wait_for 'θ/θ\* = 1\.0[0-9] with B = 256 (you guessed 1.2)' 40
+wait_for 'θ/θ\* = 1\.0[0-9] with B = 256 (you guessed 1.2)' 120
 ok $? "step 4: B = 256 settles near 1"
 line 'next()'
-wait_for 'θ/θ\* was 2\.[0-9]* before the change and 1\.[01]' 40
+wait_for 'θ/θ\* was 2\.[0-9]* before the change and 1\.[01]' 120
 ok $? "step 5: one run whose batch the lesson turns from 8 to 256"
 plot=$(cap | sed -n '2,30p' | sed 's/││.*//')
 echo "$plot" | grep -q 'batch=256'
@@ -164,7 +164,7 @@ wait_for 'session .*class1.cwb loaded' 10 && wait_for 'Where will θ/θ\* settle
 ok $? "cwb --session restores it: lesson 3 at step 4, its question, the metric"
 line 'knob_line{hide = {"lr", "batch"}}'
 line "preset(\"temperature\", {tau = 0.5})"
-wait_for '#[0-9]* temperature tau=0\.5: ' 20
+wait_for '#[0-9]* temperature tau=0\.5: ' 90
 cap > "$TMP/screen"
 grep -q '^ τ 0\.50 ' "$TMP/screen" && ! grep -q ' lr 0\.050 ' "$TMP/screen" && grep -q ' σ 0 ' "$TMP/screen"
 ok $? "knob_line{hide = ...} leaves knobs off the line"

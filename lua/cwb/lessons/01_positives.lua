@@ -60,8 +60,9 @@ return {
        return res
      end,
      reveal = function(ctx, res, answer)
-       local a0, a1 = ctx.final(ctx.state.before, "alignment"), ctx.final(res, "alignment")
-       local u0, u1 = ctx.final(ctx.state.before, "uniformity"), ctx.final(res, "uniformity")
+       local before = ctx.once("before", function() return ctx.preset("positives", {}, {steps = 0}) end)
+       local a0, a1 = ctx.final(before, "alignment"), ctx.final(res, "alignment")
+       local u0, u1 = ctx.final(before, "uniformity"), ctx.final(res, "uniformity")
        local right = a1 > a0 + 0.02 and "b" or a1 < a0 - 0.02 and "a" or "c"
        local _, al = cwb.runs.metrics(res.run, "alignment")
        local peak = a1

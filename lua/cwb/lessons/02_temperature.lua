@@ -53,17 +53,20 @@ return {
        numbers: alignment small = views close, uniformity negative = spread).]],
      ask = {"Which τ leaves the two views of a point closest together (lowest alignment)?",
             choices = {"τ = 0.05", "τ = 0.2", "τ = 1"}},
-     reveal = function(ctx, res, answer)
+     run = function(ctx)
+       return ctx.once("runs", function()
+         local out = {}
+         for i, tau in ipairs{0.05, 0.2, 1} do out[i] = ctx.preset("temperature", {tau = tau}) end
+         return out
+       end)
+     end,
+     reveal = function(ctx, runs, answer)
        local rows, best, bi = {}, math.huge, 1
        for i, tau in ipairs{0.05, 0.2, 1} do
-         local r = ctx.state.runs and ctx.state.runs[i]
-         if r then
-           local a, u = ctx.final(r, "alignment"), ctx.final(r, "uniformity")
-           rows[#rows + 1] = string.format("  τ = %-4s alignment %s  uniformity %s", tau, f3(a), f3(u))
-           if a < best then best, bi = a, i end
-         end
+         local a, u = ctx.final(runs[i], "alignment"), ctx.final(runs[i], "uniformity")
+         rows[#rows + 1] = string.format("  τ = %-4s alignment %s  uniformity %s", tau, f3(a), f3(u))
+         if a < best then best, bi = a, i end
        end
-       if #rows == 0 then return "(the runs of the last step are missing: back() runs them)" end
        return table.concat(rows, "\n") .. string.format([[
 
          You said %s; the lowest alignment is %s's. A large τ pushes every

@@ -77,8 +77,9 @@ return {
      setup = function(ctx) ctx.show("theta_ratio") end,
      ask = {"Where will θ/θ* settle with B = 256? Type a number.", number = true},
      run = function(ctx)
+       local b8 = ctx.once("b8", function() return ctx.preset("batch size") end)
        local res = ctx.preset("batch size", {batch = 256})
-       ctx.compare({ctx.state.b8, res})
+       ctx.compare({b8, res})
        ctx.state.b256 = res
        return res
      end,
@@ -87,12 +88,11 @@ return {
          θ/θ* = %s with B = 256 (you guessed %s), against %s with B = 8. The
          bias shrinks with the batch, which is why contrastive models are
          trained with batches of thousands -- and why that costs memory.]],
-         f2(ctx.final(res, "theta_ratio")), tostring(answer),
-         ctx.state.b8 and f2(ctx.final(ctx.state.b8, "theta_ratio")) or "?")
+         f2(ctx.final(res, "theta_ratio")), tostring(answer), f2(ctx.final(ctx.state.b8, "theta_ratio")))
      end},
     {title = "turning B while it trains",
      text = [[
-       One run: B = 8 for 10000 steps, then the lesson turns the batch-size
+       One run: B = 8 for 5000 steps, then the lesson turns the batch-size
        knob to 256 (as knob("batch", 256) or the ] key would; the buffers
        were sized for 256 when the run was built, so nothing is allocated).
        Watch θ/θ* fall at the marker.]],
@@ -102,7 +102,7 @@ return {
        local log = opts.on_step
        opts.name = "batch size B=8 then 256"
        opts.on_step = function(info)
-         if info.step == 10000 then ctx.knob("batch", 256) end
+         if info.step == 5000 then ctx.knob("batch", 256) end
          return log(info)
        end
        return ctx.run(tr, opts)
@@ -111,7 +111,7 @@ return {
        local steps, v = cwb.runs.metrics(res.run, "theta_ratio")
        local before, after
        for i, s in ipairs(steps or {}) do
-         if s <= 10000 then before = v[i] end
+         if s <= 5000 then before = v[i] end
          after = v[i]
        end
        return string.format("θ/θ* was %s before the change and %s at the end.",

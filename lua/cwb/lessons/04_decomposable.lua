@@ -54,6 +54,7 @@ return {
      ask = {"With the slow γ = 0.005, where does θ/θ* settle?",
             choices = {"above 1", "about 1", "below 1"}},
      run = function(ctx)
+       ctx.once("red", function() return ctx.preset("decomposable") end)
        local slow = ctx.preset("decomposable", {gamma = 0.005})
        local fast = ctx.preset("decomposable", {gamma = 0.05})
        ctx.state.slow, ctx.state.fast = slow, fast

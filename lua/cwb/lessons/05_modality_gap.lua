@@ -51,6 +51,7 @@ return {
        return res
      end,
      reveal = function(ctx, res, answer)
+       ctx.once("init", function() return ctx.preset("modality gap", {}, {steps = 0}) end)
        return string.format([[
          The gap went from %s to %s (you said %s). Nothing in the loss asks
          for a gap; nothing asks to close it either: the loss only compares
@@ -63,6 +64,7 @@ return {
      ask = {"At which temperature will the most gap be left?",
             choices = {"τ = 0.01", "τ = 0.1", "τ = 1"}},
      run = function(ctx)
+       ctx.once("t01", function() return ctx.preset("modality gap") end)
        ctx.state.t001 = ctx.preset("modality gap", {tau = 0.01})
        ctx.state.t1 = ctx.preset("modality gap", {tau = 1})
        ctx.compare({ctx.state.t001, ctx.state.t01, ctx.state.t1})
@@ -86,6 +88,7 @@ return {
      ask = {"With the deeper towers, will the gap left after training at τ = 0.01 be larger or smaller than with one layer?",
             choices = {"larger", "smaller", "the same"}},
      run = function(ctx)
+       ctx.once("t001", function() return ctx.preset("modality gap", {tau = 0.01}) end)
        local init = ctx.preset("modality gap", {body_layers = 3}, {steps = 0})
        local res = ctx.preset("modality gap", {body_layers = 3, tau = 0.01})
        ctx.state.deep_init = init

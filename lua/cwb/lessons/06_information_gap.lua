@@ -46,6 +46,8 @@ return {
      ask = {"What linear-probe accuracy do you expect from clip+sep? Type a number between 0 and 1.",
             number = true},
      run = function(ctx)
+       ctx.once("uni", function() return ctx.preset("information gap", {method = "unimodal"}) end)
+       ctx.once("clip", function() return ctx.preset("information gap", {method = "clip"}) end)
        ctx.state.sep = ctx.preset("information gap", {method = "clip+sep"})
        return ctx.state.sep
      end,
