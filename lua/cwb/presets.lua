@@ -110,6 +110,20 @@ local function with(tr, changes)
   return next(changes) and W.rebuild(tr, changes) or tr
 end
 
+-- A scale fit on the pairs: B = 8 (batch_max 256) from theta*, lr
+-- 0.05 / L''(theta*), the decomposable loss's alpha 10 and gamma 0.02;
+-- `own` gives the preset's loss and noise, the change `loss` another loss;
+-- theta/theta* is logged every `every` steps.
+local function scalefit_preset(name, changes, own, steps, every)
+  local mine, rest = split(changes, {loss = true})
+  local p = scalefit_pairs()
+  local o = {labels = p.labels, loss = mine.loss or own.loss, noise = own.noise or 0, batch = 8,
+             batch_max = 256, alpha = 10, gamma = 0.02, lr = 0.05 / p.curvature, theta0 = p.theta_star,
+             seed = 1, name = named(name, mine)}
+  local tr = cwb.scalefit.new(p.a, p.b, o)
+  return with(tr, rest), {steps = steps, log_every = every, on_step = ratio_logger(p.theta_star, every)}
+end
+
 local LIST = {
   {name = "positives", kind = "trainer",
    summary = "8 clusters in 16-d, an 8-d encoder: what InfoNCE pulls together and pushes apart",
@@ -144,27 +158,14 @@ local LIST = {
    look = "show \"theta_ratio\": theta/theta* settles at 2.6 with B = 8, 1.38 with B = 32, 1.03 with " ..
           "B = 256: the minibatch estimate's bias shrinks as the batch grows",
    build = function(changes)
-     local mine, rest = split(changes, {loss = true})
-     local p = scalefit_pairs()
-     local loss = mine.loss or "infonce"
-     local tr = cwb.scalefit.new(p.a, p.b, {labels = p.labels, loss = loss, batch = 8, batch_max = 256,
-                                            lr = 0.05 / p.curvature, theta0 = p.theta_star, seed = 1,
-                                            gamma = 0.02, name = named("batch size", mine)})
-     return with(tr, rest), {steps = 10000, log_every = 10, on_step = ratio_logger(p.theta_star, 10)}
+     return scalefit_preset("batch size", changes, {loss = "infonce"}, 10000, 10)
    end},
   {name = "decomposable", kind = "scalefit",
    summary = "the same scale fit with noisy negatives (sigma 0.5) at B = 8: the decomposable loss",
    look = "show \"theta_ratio\": the conventional loss rests at 2.6 theta*, the decomposable one at " ..
           "1.04; gamma 0.005 -> 0.90, 0.05 -> 1.28; alpha 1 to 100 changes little",
    build = function(changes)
-     local mine, rest = split(changes, {loss = true})
-     local p = scalefit_pairs()
-     local loss = mine.loss or "decomposable"
-     local tr = cwb.scalefit.new(p.a, p.b, {labels = p.labels, loss = loss, batch = 8, batch_max = 256,
-                                            noise = 0.5, alpha = 10, gamma = 0.02, lr = 0.05 / p.curvature,
-                                            theta0 = p.theta_star, seed = 1,
-                                            name = named("decomposable", mine)})
-     return with(tr, rest), {steps = 100000, log_every = 100, on_step = ratio_logger(p.theta_star, 100)}
+     return scalefit_preset("decomposable", changes, {loss = "decomposable", noise = 0.5}, 100000, 100)
    end},
   {name = "modality gap", kind = "mm",
    summary = "two towers (CLIP-like) on two modalities that share everything (gap 0)",

@@ -301,6 +301,17 @@ static void set_threads(const options *o) {
     cwb_blas_set_threads(n ? n : 1);
 }
 
+/* A file named on the command line opens, or it is said in one line. */
+static int readable(const char *what, const char *path) {
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        fprintf(stderr, "cwb: cannot open %s '%s': %s\n", what, path, strerror(errno));
+        return 0;
+    }
+    fclose(f);
+    return 1;
+}
+
 static int quit(options *o, int status) {
     free(o->chunks);
     free(o->script_args);
@@ -403,14 +414,7 @@ int main(int argc, char **argv) {
         return quit(&o, usage_error("%s cannot be combined with -e or a recipe", "analyze"));
     if (run_cmd && !o.recipe)
         return quit(&o, usage_error("%s needs a recipe file (cwb run RECIPE.lua)", "run"));
-    if (o.recipe) {
-        FILE *f = fopen(o.recipe, "r");
-        if (!f) {
-            fprintf(stderr, "cwb: cannot open recipe '%s': %s\n", o.recipe, strerror(errno));
-            return quit(&o, EXIT_USAGE);
-        }
-        fclose(f);
-    }
+    if (o.recipe && !readable("recipe", o.recipe)) return quit(&o, EXIT_USAGE);
     if (o.outdir && cwb_mkdir_p(o.outdir) != 0) {
         fprintf(stderr, "cwb: cannot create --out folder '%s': %s\n", o.outdir, strerror(errno));
         return quit(&o, EXIT_USAGE);
@@ -418,12 +422,7 @@ int main(int argc, char **argv) {
     if (o.session && (o.recipe || o.analyze || o.n_chunks))
         return quit(&o, usage_error("%s is for the interactive session (cwb --session FILE)", "--session"));
     if (o.session) {
-        FILE *f = fopen(o.session, "r");
-        if (!f) {
-            fprintf(stderr, "cwb: cannot open session '%s': %s\n", o.session, strerror(errno));
-            return quit(&o, EXIT_USAGE);
-        }
-        fclose(f);
+        if (!readable("session", o.session)) return quit(&o, EXIT_USAGE);
         cwb_repl_set_session(o.session);
     }
     if (o.db) cwb_lua_set_store_path(o.db);

@@ -209,15 +209,15 @@ static void push_knobs(lua_State *L, const cwb_train_ops *ops, const void *self)
     int n = cwb_train_knobs(ops, self, k, CWB_KNOBS_MAX);
     lua_createtable(L, n, 0);
     for (int i = 0; i < n; i++) {
+        const struct { const char *key; double v; } num[] = {
+            {"value", k[i].value}, {"min", k[i].min}, {"max", k[i].max}};
         lua_createtable(L, 0, 6);
+        for (int q = 0; q < 3; q++) {
+            lua_pushnumber(L, num[q].v);
+            lua_setfield(L, -2, num[q].key);
+        }
         lua_pushstring(L, k[i].name);
         lua_setfield(L, -2, "name");
-        lua_pushnumber(L, k[i].value);
-        lua_setfield(L, -2, "value");
-        lua_pushnumber(L, k[i].min);
-        lua_setfield(L, -2, "min");
-        lua_pushnumber(L, k[i].max);
-        lua_setfield(L, -2, "max");
         lua_pushstring(L, k[i].option);
         lua_setfield(L, -2, "option");
         lua_pushboolean(L, k[i].integer);

@@ -314,15 +314,21 @@ static int do_list(lua_State *L, cwb_store *s, int a) {
     return 1;
 }
 
+/* The run at argument a: pushed by fn (NULL: nothing) when it exists; else
+ * nil and why are pushed and 0 returned (the caller returns 2). */
+static int get_run(lua_State *L, cwb_store *s, int a, int64_t *id, cwb_run_fn fn) {
+    *id = check_id(L, a);
+    int r = cwb_store_run_get(s, *id, fn, L);
+    if (r > 0) return 1;
+    lua_pushnil(L);
+    if (r < 0) lua_pushstring(L, cwb_store_errmsg(s));
+    else lua_pushfstring(L, "no run %I in %s", (LUAI_UACINT)*id, cwb_store_path(s));
+    return 0;
+}
+
 static int do_show(lua_State *L, cwb_store *s, int a) {
-    int64_t id = check_id(L, a);
-    int r = cwb_store_run_get(s, id, push_run, L);
-    if (r < 0) return fail_nil(L, cwb_store_errmsg(s));
-    if (r == 0) {
-        lua_pushnil(L);
-        lua_pushfstring(L, "no run %I in %s", (LUAI_UACINT)id, cwb_store_path(s));
-        return 2;
-    }
+    int64_t id;
+    if (!get_run(L, s, a, &id, push_run)) return 2;
     lua_newtable(L);
     if (cwb_store_metric_summaries(s, id, set_summary, L)) return fail_nil(L, cwb_store_errmsg(s));
     lua_setfield(L, -2, "metrics");
@@ -346,14 +352,8 @@ static int set_param(const cwb_run_param *p, void *ud) {
 }
 
 static int do_params(lua_State *L, cwb_store *s, int a) {
-    int64_t id = check_id(L, a);
-    int r = cwb_store_run_get(s, id, NULL, NULL);
-    if (r < 0) return fail_nil(L, cwb_store_errmsg(s));
-    if (r == 0) {
-        lua_pushnil(L);
-        lua_pushfstring(L, "no run %I in %s", (LUAI_UACINT)id, cwb_store_path(s));
-        return 2;
-    }
+    int64_t id;
+    if (!get_run(L, s, a, &id, NULL)) return 2;
     lua_newtable(L);
     if (cwb_store_run_params(s, id, set_param, L)) return fail_nil(L, cwb_store_errmsg(s));
     return 1;

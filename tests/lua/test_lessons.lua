@@ -15,15 +15,8 @@ local function cleanup() os.execute("rm -rf '" .. state .. "'") end
 local getenv = os.getenv
 os.getenv = function(k) if k == "CWB_STATE" then return state end return getenv(k) end
 
--- capture what the lessons print
-local out = {}
-local real_print = print
-print = function(...)
-  local t = table.pack(...)
-  for i = 1, t.n do t[i] = tostring(t[i]) end
-  out[#out + 1] = table.concat(t, "\t")
-end
-local function said() return table.concat(out, "\n") end
+-- what the lessons print
+local said, release = T.capture()
 
 local all = L.all()
 T.is(#all, 6, "six lessons are found in lua/cwb/lessons/")
@@ -41,7 +34,7 @@ local limit = cwb.sanitized and 600 or 20
 if cwb.sanitized then T.diag("a sanitizer build: runs allowed " .. limit .. " s") end
 local slowest = {}
 for n, lesson in ipairs(all) do
-  out = {}
+  said()
   local t0 = cwb.runs.list() and #cwb.runs.list() or 0
   local ok, err = pcall(function()
     L.lesson(n)
@@ -93,21 +86,22 @@ T.ok(p.positives and p.positives.done and p.positives.answers[3] == "b",
 local f = io.open(L.progress_file())
 T.ok(f ~= nil, "progress is a file under CWB_STATE: " .. L.progress_file())
 if f then f:close() end
-out = {}
+said()
 L.lesson("temperature", 1)
 L.next()     -- step 2 asks: leave it unanswered
 T.ok(L.cur.pending ~= nil, "a question waits")
 T.ok(not L.on_line("print(1)") and not L.on_line("z"), "a line that is not an answer is left to Lua")
 L.cur = nil
-out = {}
+said()
 L.lesson(2)
-T.like(said(), "resuming temperature at step 2", "lesson(2) resumes at the saved step")
-T.like(said(), "Which temperature will retrieve best", "and shows its question again")
+local resumed = said()
+T.like(resumed, "resuming temperature at step 2", "lesson(2) resumes at the saved step")
+T.like(resumed, "Which temperature will retrieve best", "and shows its question again")
 L.lesson(2, 1)
 T.is(L.cur.i, 1, "lesson(n, 1) starts over")
 
 -- where(), next() as Lua's next, errors
-out = {}
+said()
 L.where()
 T.like(said(), "lesson 2 (temperature), step 1 of", "where() says where you are")
 T.is(L.next({10}), 1, "next(t) is still Lua's next")
@@ -129,7 +123,7 @@ os.getenv = function(k)
 end
 local all2 = L.all()
 T.is(all2[1].name, "hello", "a lesson file in $CWB_LESSONS comes first")
-out = {}
+said()
 L.lesson("hello")
 T.ok(L.on_line(" 3 "), "a number answer is taken")
 T.like(said(), "you said 3", "its reveal sees the answer")
@@ -137,7 +131,7 @@ cwb.write_file(dir .. "/01_broken.lua", [[return {name = "broken", title = "B", 
 T.throws(function() L.all() end, "01_broken.lua: step 1: ask needs choices = {...} or number = true",
          "a broken lesson is one line naming the file and the step")
 
-print = real_print
+release()
 os.getenv = getenv
 cleanup()
 T.done()

@@ -8,14 +8,7 @@ local T = require "cwb.test"
 local W = require "cwb.workbench"
 local P = require "cwb.presets"
 
-local out = {}
-local real_print = print
-print = function(...)
-  local t = table.pack(...)
-  for i = 1, t.n do t[i] = tostring(t[i]) end
-  out[#out + 1] = table.concat(t, "\t")
-end
-local function said() local s = table.concat(out, "\n") out = {} return s end
+local said, release = T.capture()
 
 -- names and labels
 T.is(W.change_label{tau = 0.5, lr = 0.05}, "lr=0.05 tau=0.5", "a change label: keys sorted, numbers as %g")
@@ -118,5 +111,5 @@ T.ok(rawget(_G, "rerun") == W.rerun and rawget(_G, "lesson") and rawget(_G, "sav
 T.is(next({5}), 1, "and next(t) is still Lua's next")
 T.like(cwb.doc(rerun), "rerun{tau = 0.5}", "each has a doc string")
 
-print = real_print
+release()
 T.done()

@@ -43,5 +43,12 @@ has 'session s.cwb loaded' out && has 'At which temperature will the most gap be
     grep -q 'gap: 0\.2[0-9] at τ = 0\.01, 0\.1[0-9] at τ = 0\.1, 0\.0[0-9] at τ = 1 (you said a)' out
 ok $? "cwb --session s.cwb goes back to that step; the answer typed then is taken"
 
+run --session "$tmp/nope.cwb"
+[ $st -eq 2 ] && has "cwb: cannot open session" err
+ok $? "cwb --session of a missing file: exit 2, one line"
+run --session "$tmp/s.cwb" -e 'print(1)'
+[ $st -eq 2 ] && has "--session is for the interactive session" err
+ok $? "cwb --session with -e: exit 2 (it is the REPL's)"
+
 echo "1..$n"
 [ $failed -eq 0 ]

@@ -68,6 +68,15 @@ const cwb_knob *cwb_knob_find(const cwb_knob *k, int n, const char *name) {
     return NULL;
 }
 
+const cwb_knob *cwb_knob_checked(const cwb_knob *k, int n, const char *name, double v, const char *who) {
+    const cwb_knob *kn = cwb_knob_find(k, n, name);
+    if (!kn) {
+        cwb_fail(CWB_EINVAL, "%s%sno live knob '%s'", CWB_WHO(who), name ? name : "(null)");
+        return NULL;
+    }
+    return cwb_knob_check(kn, v, who) == CWB_OK ? kn : NULL;
+}
+
 cwb_knob *cwb_knob_add(cwb_knob *out, int *n, int max, const char *name, const char *option,
                        double value, double min, double max_value) {
     if (*n >= max) return NULL;

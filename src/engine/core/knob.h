@@ -46,6 +46,10 @@ int cwb_knob_check(const cwb_knob *k, double v, const char *who);
 
 /* The knob called name among k[0..n-1], or NULL. */
 const cwb_knob *cwb_knob_find(const cwb_knob *k, int n, const char *name);
+/* Where a trainer's set() starts: the knob called name with v checked
+ * against it (cwb_knob_check), or NULL with CWB_EINVAL "who: no live knob
+ * 'name'" or the range message left for cwb_errmsg(). */
+const cwb_knob *cwb_knob_checked(const cwb_knob *k, int n, const char *name, double v, const char *who);
 
 /* Append a knob to out[*n] (when *n < max): a helper for the lists trainers
  * build.  Returns the new entry or NULL when the list is full. */

@@ -927,10 +927,9 @@ int cwb_mm_trainer_knobs(const cwb_mm_trainer *t, cwb_knob *out, int max) {
 int cwb_mm_trainer_set(cwb_mm_trainer *t, const char *name, double value) {
     if (!t || !name) return cwb_fail(CWB_EINVAL, "cwb_mm_trainer_set: NULL %s", !t ? "trainer" : "name");
     cwb_knob k[CWB_KNOBS_MAX];
-    const cwb_knob *kn = cwb_knob_find(k, cwb_mm_trainer_knobs(t, k, CWB_KNOBS_MAX), name);
-    if (!kn) return cwb_fail(CWB_EINVAL, "mm trainer: no live knob '%s'", name);
-    int rc = cwb_knob_check(kn, value, "mm trainer");
-    if (rc) return rc;
+    if (!cwb_knob_checked(k, cwb_mm_trainer_knobs(t, k, CWB_KNOBS_MAX), name, value, "mm trainer"))
+        return CWB_EINVAL;
+    int rc;
     cwb_mm_train_cfg *c = &t->live;
     cwb_loss *losses[3] = {t->lvt, t->lvv, t->ltt};
     if (strcmp(name, "tau") == 0) {

@@ -378,9 +378,7 @@ int cwb_scalefit_set(cwb_scalefit *s, const char *name, double value) {
     int rc = cwb_loss_set_knob(s->loss, name, value, "scalefit");
     if (rc != -1) return rc;
     cwb_knob k[CWB_KNOBS_MAX];
-    const cwb_knob *kn = cwb_knob_find(k, cwb_scalefit_knobs(s, k, CWB_KNOBS_MAX), name);
-    if (!kn) return cwb_fail(CWB_EINVAL, "scalefit: no live knob '%s'", name);
-    if ((rc = cwb_knob_check(kn, value, "scalefit"))) return rc;
+    if (!cwb_knob_checked(k, cwb_scalefit_knobs(s, k, CWB_KNOBS_MAX), name, value, "scalefit")) return CWB_EINVAL;
     if (strcmp(name, "lr") == 0) {
         s->live.lr = value;
     } else { /* batch: the buffers hold Bmax rows */

@@ -507,9 +507,7 @@ int cwb_trainer_set(cwb_trainer *t, const char *name, double value) {
     int rc = cwb_loss_set_knob(t->loss, name, value, "trainer");
     if (rc != -1) return rc;
     cwb_knob k[CWB_KNOBS_MAX];
-    const cwb_knob *kn = cwb_knob_find(k, cwb_trainer_knobs(t, k, CWB_KNOBS_MAX), name);
-    if (!kn) return cwb_fail(CWB_EINVAL, "trainer: no live knob '%s'", name);
-    if ((rc = cwb_knob_check(kn, value, "trainer"))) return rc;
+    if (!cwb_knob_checked(k, cwb_trainer_knobs(t, k, CWB_KNOBS_MAX), name, value, "trainer")) return CWB_EINVAL;
     if (strcmp(name, "tau") == 0) {
         t->live.tau = (float)value;
         t->log_scale = (float)log(1.0 / value);
