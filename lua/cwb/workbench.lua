@@ -207,12 +207,25 @@ local function same(a, b)
   return a == b
 end
 
--- The stored runs that differ from the latest one having `key` in that
--- parameter alone (same recipe, every other parameter equal), oldest first.
+-- The stored runs that differ in parameter `key` alone (same recipe, every
+-- other parameter equal) from a reference run: this session's last run if
+-- it has the parameter, else the latest stored run that has it.  Oldest
+-- first, the reference among them.
 function W.differing(key)
   local runs = cwb.runs.list() or {}
   local ref, refp, refkey
+  local last = cwb.last_run()
+  if last and last.run then
+    local p = cwb.runs.params(last.run)
+    local v, k = param_of(p or {}, key)
+    if v ~= nil then
+      for _, r in ipairs(runs) do
+        if r.id == last.run then ref, refp, refkey = r, p, k end
+      end
+    end
+  end
   for i = #runs, 1, -1 do
+    if ref then break end
     local p = cwb.runs.params(runs[i].id)
     local v, k = param_of(p or {}, key)
     if v ~= nil then ref, refp, refkey = runs[i], p, k break end
@@ -418,7 +431,7 @@ local DOCS = {
   rerun = "rerun{tau = 0.5}: run the last run again with changes (knob names or option paths such " ..
           "as \"data.n\"), named after them (\"name tau=0.5\") and overlaid on the original",
   compare = "compare(id1, id2, ...) or compare \"tau\": overlay stored runs in the curve pane and say " ..
-            "what differs between them; with a parameter, the runs that differ from the latest in it alone",
+            "what differs between them; with a parameter, the runs that differ from the last run in it alone",
   presets = "presets(): the small data sets and models where each concept's effect shows within " ..
             "seconds (temperature, batch size, modality gap, ...), with what to look for",
   preset = "preset(\"name\" [, {changes}]): run a preset with the panes live, e.g. preset(\"temperature\", " ..

@@ -347,12 +347,13 @@ int cwb_tui_main(lua_State *L) {
     tui_lua_open(L);
     tui_knobs_open(L);
     cwb_repl_open_workbench(L);
-    /* three short lines: each fits the classic 80 columns whole */
+    /* four short lines: each fits the classic 80 columns whole */
     tui_msg(TUI_ATTR_INFO, "cwb %s, the contrastive-learning workbench (%s).", PACKAGE_VERSION,
             LUA_RELEASE);
     tui_msg(TUI_ATTR_INFO, "run \"recipe.lua\" trains with live panes; pause() resume() stop() "
                            "show() png()");
     tui_msg(TUI_ATTR_INFO, "help() lists the API; Ctrl-C interrupts, Ctrl-D quits.");
+    tui_msg(TUI_ATTR_INFO, "lesson() lists six guided lessons; presets() quick experiments.");
 
     tui_plot_warm();
     if (cwb_repl_session()) { /* cwb --session FILE: typed for the user, shown as typed */
