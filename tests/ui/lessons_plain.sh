@@ -7,14 +7,14 @@
 tap_tmpdir lessons
 mkdir -p "$tmp/mine"
 tap_lua_blocks "$top_srcdir/docs/lessons.md" "$tmp"
+cd "$tmp" || exit 1   # ./out and ./err (tap.sh) live there, not in the build tree
 set -- "$tmp"/block_*.lua
 [ -e "$1" ] && cp "$1" "$tmp/mine/01_hello.lua"
 ok $? "docs/lessons.md has its complete example"
 plain() { # plain INPUT: the plain REPL in $tmp, with its own lessons and state
-    (cd "$tmp" && printf "$1" | env CWB_LESSONS="$tmp/mine" CWB_STATE="$tmp/state" CWB_DB="$tmp/runs.db" \
-        OPENBLAS_NUM_THREADS=1 "$CWB" --plain $2 >out 2>err)
+    printf "$1" | env CWB_LESSONS="$tmp/mine" CWB_STATE="$tmp/state" CWB_DB="$tmp/runs.db" \
+        OPENBLAS_NUM_THREADS=1 "$CWB" --plain $2 >out 2>err
     st=$?
-    cp "$tmp/out" out 2>/dev/null; cp "$tmp/err" err 2>/dev/null
 }
 
 plain 'lesson()\nlesson "hello"\nnext()\n2\nwhere()\n'

@@ -19,8 +19,15 @@ plot_pane() { cap "$@" | sed -n '2,/^└/p' | sed '$d' | sed 's/││.*//'; }
 start() { # start COLS ROWS
     T kill-session -t cwb >/dev/null 2>&1
     rm -f "$TMP"/runs.db*
-    T new-session -d -s cwb -x "$1" -y "$2" \
-        "cd '$TMP' && env TERM=screen LC_ALL=$UTF8 CWB_HISTORY='$TMP/history' CWB_DB='$TMP/runs.db' '$CWB'; sleep 30"
+    # killing the last session ends the tmux server: a new session may find it
+    # still going away, so try again for a few seconds
+    i=0
+    until T new-session -d -s cwb -x "$1" -y "$2" \
+        "cd '$TMP' && env TERM=screen LC_ALL=$UTF8 CWB_HISTORY='$TMP/history' CWB_DB='$TMP/runs.db' '$CWB'; sleep 30" \
+        2>/dev/null || [ $i -ge 25 ]; do
+        sleep 0.2
+        i=$((i + 1))
+    done
     wait_for '^cwb>[ ]*$' 10
 }
 

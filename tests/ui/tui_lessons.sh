@@ -14,9 +14,15 @@ start() { # start NAME COLS ROWS [ARGS]: cwb with its own lesson state
     shift 3
     T kill-session -t "$name" >/dev/null 2>&1
     rm -f "$TMP/exit.$name"
-    T new-session -d -s "$name" -x "$cols" -y "$rows" \
+    # a new session may find the tmux server of the last one still going away: try again
+    i=0
+    until T new-session -d -s "$name" -x "$cols" -y "$rows" \
         "cd '$TMP' && env TERM=screen LC_ALL=$UTF8 CWB_HISTORY='$TMP/history' CWB_DB='$TMP/runs.db' \
-         CWB_STATE='$TMP/state' OPENBLAS_NUM_THREADS=1 '$CWB' $*; echo EXIT=\$? > '$TMP/exit.$name'; sleep 30"
+         CWB_STATE='$TMP/state' OPENBLAS_NUM_THREADS=1 '$CWB' $*; echo EXIT=\$? > '$TMP/exit.$name'; sleep 30" \
+        2>/dev/null || [ $i -ge 25 ]; do
+        sleep 0.2
+        i=$((i + 1))
+    done
     S "$name"
     wait_for '^cwb>' 10
 }
