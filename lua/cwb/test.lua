@@ -76,6 +76,24 @@ function T.throws(fn, pat, name)
               show(type(pat) == "table" and pat[1] or pat))
 end
 
+-- Collect what print() prints from now on (the global print is replaced):
+-- returns said(), which gives the text so far and starts afresh, and
+-- release(), which puts print back.
+function T.capture()
+  local out, real = {}, print
+  print = function(...)
+    local t = table.pack(...)
+    for i = 1, t.n do t[i] = tostring(t[i]) end
+    out[#out + 1] = table.concat(t, "\t")
+  end
+  local function said()
+    local s = table.concat(out, "\n")
+    out = {}
+    return s
+  end
+  return said, function() print = real end
+end
+
 -- fn must run without error; returns its results.
 function T.lives(fn, name)
   local r = table.pack(pcall(fn))

@@ -20,6 +20,8 @@
 #include "engine/core/tensor.h"
 #include "app/runs_cli.h"
 #include "ui/ui.h"
+#include "ui/repl_cmds.h"
+#include "util/atomic.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -70,6 +72,8 @@ static const char usage_text[] =
     "                      $OPENBLAS_NUM_THREADS, else 1: fastest for cwb's small\n"
     "                      matrices on a busy machine)\n"
     "  --plain             the plain line REPL even on a terminal\n"
+    "  --session FILE      the interactive session restores FILE at start (its lesson\n"
+    "                      step or its run, knobs, panes; save_session writes one)\n"
     "  --help, -h          this text\n"
     "  --version           the version\n"
     "\n"
@@ -87,6 +91,7 @@ typedef struct {
     const char *outdir, *db;
     unsigned long long seed;
     int quiet, plain;
+    const char *session;     /* --session FILE: the REPL restores it at start */
     int threads;             /* --threads, 0 = from the environment or 1 */
     int analyze;             /* cwb analyze: script_args are its words */
     int status;              /* exit status, set by pmain */
@@ -265,29 +270,6 @@ static int pmain(lua_State *L) {
 
 /* ---- command line ------------------------------------------------------------------ */
 
-static int mkdir_p(const char *path) {
-    char buf[PATH_MAX];
-    size_t n = strlen(path);
-    if (n == 0 || n >= sizeof buf) {
-        errno = ENAMETOOLONG;
-        return -1;
-    }
-    memcpy(buf, path, n + 1);
-    for (char *p = buf + 1; *p; p++) {
-        if (*p != '/') continue;
-        *p = '\0';
-        if (mkdir(buf, 0777) != 0 && errno != EEXIST) return -1;
-        *p = '/';
-    }
-    if (mkdir(buf, 0777) != 0 && errno != EEXIST) return -1;
-    struct stat st;
-    if (stat(buf, &st) != 0) return -1;
-    if (!S_ISDIR(st.st_mode)) {
-        errno = ENOTDIR;
-        return -1;
-    }
-    return 0;
-}
 
 /* "--opt VALUE" or "--opt=VALUE": the value, advancing *i; NULL if missing. */
 static const char *opt_value(int argc, char **argv, int *i, const char *name) {
@@ -317,6 +299,17 @@ static void set_threads(const options *o) {
     }
     if (!n && getenv("OPENBLAS_NUM_THREADS")) return; /* the user chose */
     cwb_blas_set_threads(n ? n : 1);
+}
+
+/* A file named on the command line opens, or it is said in one line. */
+static int readable(const char *what, const char *path) {
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        fprintf(stderr, "cwb: cannot open %s '%s': %s\n", what, path, strerror(errno));
+        return 0;
+    }
+    fclose(f);
+    return 1;
 }
 
 static int quit(options *o, int status) {
@@ -355,6 +348,10 @@ int main(int argc, char **argv) {
         }
         if (strcmp(a, "--quiet") == 0 || strcmp(a, "-q") == 0) o.quiet = 1;
         else if (strcmp(a, "--plain") == 0) o.plain = 1;
+        else if (is_opt(a, "--session")) {
+            if (!(o.session = opt_value(argc, argv, &i, "--session")) || !*o.session)
+                return quit(&o, usage_error("%s needs a session file (save_session writes one)", "--session"));
+        }
         else if (is_opt(a, "--out")) {
             if (!(o.outdir = opt_value(argc, argv, &i, "--out")) || !*o.outdir)
                 return quit(&o, usage_error("%s needs a folder", "--out"));
@@ -417,17 +414,16 @@ int main(int argc, char **argv) {
         return quit(&o, usage_error("%s cannot be combined with -e or a recipe", "analyze"));
     if (run_cmd && !o.recipe)
         return quit(&o, usage_error("%s needs a recipe file (cwb run RECIPE.lua)", "run"));
-    if (o.recipe) {
-        FILE *f = fopen(o.recipe, "r");
-        if (!f) {
-            fprintf(stderr, "cwb: cannot open recipe '%s': %s\n", o.recipe, strerror(errno));
-            return quit(&o, EXIT_USAGE);
-        }
-        fclose(f);
-    }
-    if (o.outdir && mkdir_p(o.outdir) != 0) {
+    if (o.recipe && !readable("recipe", o.recipe)) return quit(&o, EXIT_USAGE);
+    if (o.outdir && cwb_mkdir_p(o.outdir) != 0) {
         fprintf(stderr, "cwb: cannot create --out folder '%s': %s\n", o.outdir, strerror(errno));
         return quit(&o, EXIT_USAGE);
+    }
+    if (o.session && (o.recipe || o.analyze || o.n_chunks))
+        return quit(&o, usage_error("%s is for the interactive session (cwb --session FILE)", "--session"));
+    if (o.session) {
+        if (!readable("session", o.session)) return quit(&o, EXIT_USAGE);
+        cwb_repl_set_session(o.session);
     }
     if (o.db) cwb_lua_set_store_path(o.db);
     cwb_lua_set_quiet(o.quiet);

@@ -545,6 +545,12 @@ static int show_metric(const cwb_metric_summary *m, void *ud) {
     return 0;
 }
 
+static int show_event(long step, const char *kind, const char *name, double value, void *ud) {
+    int *n = ud;
+    printf("%s%s %s = %.6g from step %ld\n", (*n)++ ? "          " : "events:   ", kind, name, value, step + 1);
+    return 0;
+}
+
 static int cmd_show(cli *cl, int argc, char **argv) {
     if (argc != 2) return usage_error("%s", argc < 2 ? "show needs a run ID" : "show takes one run ID");
     int64_t id;
@@ -556,6 +562,8 @@ static int cmd_show(cli *cl, int argc, char **argv) {
     show_ctx c = {0};
     if (cwb_store_metric_summaries(s, id, show_metric, &c)) return say(1, "%s", cwb_store_errmsg(s));
     if (!c.header) printf("metrics:  (none)\n");
+    int nev = 0;
+    if (cwb_store_events(s, id, show_event, &nev)) return say(1, "%s", cwb_store_errmsg(s));
     return 0;
 }
 

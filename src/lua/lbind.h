@@ -231,10 +231,24 @@ int cwb_lua_trainer_params(lua_State *L);  /* tr:params() -> JSON text */
 int cwb_lua_trainer_name(lua_State *L);    /* tr:name() -> string */
 int cwb_lua_trainer_step(lua_State *L);    /* tr:step() -> {step, <metrics>} */
 int cwb_lua_trainer_gc(lua_State *L);      /* __gc: ops->destroy, then "freed" */
+/* tr:set(name, value) -> tr: a live knob (engine/core/knob.h); when tr is the
+ * trainer of the run going on, recorded as an event and marked in the
+ * workbench, as cwb.knob does. */
+int cwb_lua_trainer_set(lua_State *L);
+int cwb_lua_trainer_knobs(lua_State *L);   /* tr:knobs() -> {{name, value, min, max, option, integer}, ...} */
+/* tr:origin() -> constructor, {n = , args...}: what built tr (a fresh deep
+ * copy of its arguments), so that it can be built again with a change. */
+int cwb_lua_trainer_origin_fn(lua_State *L);
+/* Called by each trainer constructor once its object (at stack index self)
+ * is built: remember the constructor (the running C function) and a deep
+ * copy of its arguments 1..nargs, for tr:origin(). */
+void cwb_lua_trainer_origin(lua_State *L, int self, int nargs);
 /* For a class's luaL_Reg and doc tables. */
 #define CWB_LUA_TRAINER_METHODS                                                                   \
     {"run", cwb_lua_trainer_run}, {"reset", cwb_lua_trainer_reset},                               \
-        {"params", cwb_lua_trainer_params}, {"name", cwb_lua_trainer_name}
+        {"params", cwb_lua_trainer_params}, {"name", cwb_lua_trainer_name},                       \
+        {"set", cwb_lua_trainer_set}, {"knobs", cwb_lua_trainer_knobs},                           \
+        {"origin", cwb_lua_trainer_origin_fn}
 #define CWB_LUA_TRAINER_DOCS                                                                      \
     {"run", "tr:run{steps=, log_every=max(1, steps/1000), eval_every=0, eval=true, "              \
             "on_step=function(info) end, record=true, progress=true, name=, history=false} -> "    \
@@ -244,7 +258,26 @@ int cwb_lua_trainer_gc(lua_State *L);      /* __gc: ops->destroy, then "freed" *
         {"reset", "tr:reset() -> tr: back to the state right after construction (same seed, "     \
                   "same numbers again)"},                                                         \
         {"params", "tr:params() -> string: the parameters as JSON (as recorded with each run)"},  \
-        {"name", "tr:name() -> string: the default run name"}
+        {"name", "tr:name() -> string: the default run name"},                                    \
+        {"set", "tr:set(name, value) -> tr: turn a live knob (tau, lr, batch, noise, alpha, "      \
+                "gamma, w_*) from the next step on; during a run of tr it is recorded and marked "   \
+                "like cwb.knob"},                                                                 \
+        {"knobs", "tr:knobs() -> {{name=, value=, min=, max=, option=, integer=}, ...}: the live " \
+                  "knobs and their values now"},                                                   \
+        {"origin", "tr:origin() -> constructor, args: what built tr (a copy of its arguments, "    \
+                   "args.n of them), to build it again with a change (rerun)"}
+
+/* cwb.knob(name [, value]) -> value, live [, step]: with a value, turn the
+ * knob of the run going on (recorded as an event at `step`, the step it
+ * follows, marked by the workbench; live = true) or, with nothing running, keep it for the
+ * next run (live = false); without one, the value now (of the run going
+ * on, else the next run's, else the last run's; nil if none has it).
+ * cwb.knobs() -> list, live: the knobs of the run going on (else of the
+ * last run's trainer).  cwb.last_run() -> {trainer, options, run, name} of
+ * the last tr:run, or nil. */
+int cwb_lua_knob(lua_State *L);
+int cwb_lua_knobs(lua_State *L);
+int cwb_lua_last_run(lua_State *L);
 
 /* t[key] = value, into the table on top of the stack, for each of the n
  * fields of the struct at base, described by its type's JSON field table

@@ -93,6 +93,19 @@ int cwb_lua_load_typed(lua_State *L, const char *text, int try_expression,
     return status;
 }
 
+int cwb_lua_push_line_hook(lua_State *L, const char *line) {
+    int top = lua_gettop(L);
+    luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+    if (lua_getfield(L, -1, "cwb.ui") == LUA_TTABLE && lua_getfield(L, -1, "on_line") == LUA_TFUNCTION) {
+        lua_replace(L, top + 1);
+        lua_settop(L, top + 1);
+        lua_pushstring(L, line);
+        return 1;
+    }
+    lua_settop(L, top);
+    return 0;
+}
+
 int cwb_lua_print_results(lua_State *L, int base) {
     int n = lua_gettop(L) - base;
     if (n <= 0) return LUA_OK;

@@ -43,6 +43,14 @@ int cwb_lua_incomplete(lua_State *L, int status);
 int cwb_lua_load_typed(lua_State *L, const char *text, int try_expression,
                        const char *chunkname);
 
+/* A line typed at a prompt may be for the front end's Lua side rather than
+ * Lua itself: an answer to a lesson's question ("b", "0.3").  When
+ * package.loaded["cwb.ui"].on_line is a function, push it and the line and
+ * return 1: the REPL calls it (one argument, one result) as it would call a
+ * chunk, and a true result means the line was taken; else push nothing and
+ * return 0. */
+int cwb_lua_push_line_hook(lua_State *L, const char *line);
+
 /* Show the values above base, as a REPL does: tables as readable text
  * (lua/lpretty.h, the same as cwb.pp), all of it through the global print.
  * Returns LUA_OK, or a status with the message on top when printing

@@ -17,6 +17,8 @@
 #include "engine/core/error.h"
 
 #include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -312,6 +314,39 @@ static void add_listing(sbuf *s, const char *filter) {
         lua_pop(L, 1);
     }
     lua_pop(L, 1); /* cwb */
+    /* the REPLs' own commands: documented global functions (run, knob, lesson, ...) */
+    lua_newtable(L);
+    lua_pushglobaltable(L);
+    lua_pushnil(L);
+    while (lua_next(L, -2)) {
+        int doc = lua_type(L, -1) == LUA_TFUNCTION && lua_type(L, -2) == LUA_TSTRING &&
+                  strcmp(lua_tostring(L, -2), "help") != 0;
+        if (doc) {
+            doc = push_doc(L, -1);
+            lua_pop(L, 1);
+        }
+        if (doc) {
+            lua_pushvalue(L, -2);
+            lua_insert(L, -2);
+            lua_rawset(L, -5);
+        } else
+            lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+    lua_pushnil(L);
+    int any = lua_next(L, -2);
+    if (any) lua_pop(L, 2);
+    if (any) {
+        lua_pushliteral(L, "\nworkbench commands (globals)\n");
+        add_section(s, -2, filter);
+    }
+    lua_pop(L, 1);
+    if (lua_getfield(L, LUA_REGISTRYINDEX, CWB_LUA_HELP_KEYS) == LUA_TSTRING &&
+        (!filter || strstr(lua_tostring(L, -1), filter))) {
+        lua_pushfstring(L, "\nworkbench keys\n%s\n", lua_tostring(L, -1));
+        sb_addtop(s);
+    }
+    lua_pop(L, 1);
     push_regtable(L, CLASSES_KEY, NULL);
     lua_Integer nc = luaL_len(L, -1);
     for (lua_Integer i = 1; i <= nc; i++) {
@@ -746,6 +781,56 @@ static int l_doc(lua_State *L) {
     return 1;
 }
 
+/* mkdir(path) -> path: the folder and its missing parents */
+static int l_mkdir(lua_State *L) {
+    const char *path = luaL_checkstring(L, 1);
+    if (cwb_mkdir_p(path) != 0) return luaL_error(L, "mkdir: %s: %s", path, strerror(errno));
+    lua_settop(L, 1);
+    return 1;
+}
+
+static int cmp_names(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+/* dir(path) -> {names...} sorted, without . and ..; nil, message if unreadable */
+static int l_dir(lua_State *L) {
+    const char *path = luaL_checkstring(L, 1);
+    DIR *d = opendir(path);
+    if (!d) {
+        lua_pushnil(L);
+        lua_pushfstring(L, "%s: %s", path, strerror(errno));
+        return 2;
+    }
+    lua_newtable(L);
+    int n = 0;
+    for (struct dirent *e; (e = readdir(d)) != NULL;) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
+        lua_pushstring(L, e->d_name);
+        lua_rawseti(L, -2, ++n);
+    }
+    closedir(d);
+    /* sorted in C: the names are few, and the order must not depend on the file system */
+    const char **names = lua_newuserdatauv(L, (size_t)(n ? n : 1) * sizeof *names, 0);
+    for (int i = 0; i < n; i++) {
+        lua_rawgeti(L, -2, i + 1);
+        names[i] = lua_tostring(L, -1);
+        lua_pop(L, 1); /* the table keeps the string */
+    }
+    qsort(names, (size_t)n, sizeof *names, cmp_names);
+    lua_createtable(L, n, 0);
+    for (int i = 0; i < n; i++) {
+        lua_pushstring(L, names[i]);
+        lua_rawseti(L, -2, i + 1);
+    }
+    return 1;
+}
+
+static int l_setdoc(lua_State *L) {
+    luaL_argcheck(L, lua_isfunction(L, 1) || lua_istable(L, 1), 1, "a function or a table");
+    cwb_lua_setdoc(L, 1, luaL_checkstring(L, 2));
+    lua_settop(L, 1);
+    return 1;
+}
+
 static int l_seed(lua_State *L) {
     lua_pushinteger(L, (lua_Integer)cwb_lua_seed());
     return 1;
@@ -804,6 +889,8 @@ static const luaL_Reg cwb_fns[] = {
     {"seed", l_seed},     {"outdir", l_outdir},     {"outpath", l_outpath},
     {"write_file", l_write_file}, {"recipe", l_recipe}, {"quiet", l_quiet},
     {"pretty", cwb_lua_l_pretty}, {"pp", cwb_lua_l_pp}, {"analyze", l_analyze},
+    {"knob", cwb_lua_knob}, {"knobs", cwb_lua_knobs}, {"last_run", cwb_lua_last_run},
+    {"setdoc", l_setdoc}, {"mkdir", l_mkdir}, {"dir", l_dir},
     {NULL, NULL}};
 
 static const cwb_lua_doc cwb_docs[] = {
@@ -828,6 +915,20 @@ static const cwb_lua_doc cwb_docs[] = {
                 "two sets of paired embeddings (tensors or .npy files) measured on their "
                 "L2-normalised rows: gap, alignment, uniformity, recall, kNN with labels; "
                 "report.csv, vectors.tsv, metadata.tsv, pca.png, tsne.png (docs/real-data.md)"},
+    {"knob", "cwb.knob(name [, value]) -> value, live, step: turn a live knob (tau, lr, batch, noise, "
+             "alpha, gamma, w_sep, ...) of the run going on, from its next step (recorded as an "
+             "event, marked on the curve pane); with nothing running, the next run starts with it "
+             "(live = false); cwb.knob(name): the value now"},
+    {"knobs", "cwb.knobs() -> {{name=, value=, min=, max=, option=, integer=}, ...}, live: the "
+              "knobs of the run going on (live = true), else of the last run's trainer"},
+    {"mkdir", "cwb.mkdir(path) -> path: create the folder and its missing parents (mkdir -p)"},
+    {"dir", "cwb.dir(path) -> {name, ...} | nil, msg: the entries of a folder, sorted by name "
+            "(without . and ..)"},
+    {"setdoc", "cwb.setdoc(f, text) -> f: give a function or table of your own (a lesson's "
+               "helper, a recipe's command) a doc string that help(f) shows; a documented global "
+               "function is listed by help() among the workbench commands"},
+    {"last_run", "cwb.last_run() -> {trainer=, options=, run=, name=} | nil: the last tr:run "
+                 "(its trainer, a copy of its options, its store id, its name), for rerun"},
     {NULL, NULL}};
 
 int luaopen_cwb(lua_State *L) {
@@ -846,6 +947,20 @@ int luaopen_cwb(lua_State *L) {
     lua_pop(L, 1);
     lua_pushstring(L, PACKAGE_VERSION);
     lua_setfield(L, -2, "version");
+    /* cwb.sanitized: a sanitizer build (-fsanitize=address) runs several
+     * times slower, which tests that time runs must allow for */
+#if defined(__SANITIZE_ADDRESS__)
+    lua_pushboolean(L, 1);
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+    lua_pushboolean(L, 1);
+#else
+    lua_pushboolean(L, 0);
+#endif
+#else
+    lua_pushboolean(L, 0);
+#endif
+    lua_setfield(L, -2, "sanitized");
     /* help() is a global, as in an interactive shell */
     lua_getfield(L, -1, "help");
     lua_setglobal(L, "help");

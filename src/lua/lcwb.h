@@ -23,6 +23,9 @@ typedef struct {
 void cwb_lua_newlib(lua_State *L, const luaL_Reg *fns, const cwb_lua_doc *docs);
 /* Record a doc string for the value at stack index idx (function or table). */
 void cwb_lua_setdoc(lua_State *L, int idx, const char *doc);
+/* The registry field a front end may set to a string listing its keys;
+ * help() shows it after the workbench commands. */
+#define CWB_LUA_HELP_KEYS "cwb.help.keys"
 
 /* Raise a Lua error from the engine's last message: "<where>: <cwb_errmsg()>"
  * (just the message if where is NULL; a leading C function name such as

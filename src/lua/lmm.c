@@ -189,6 +189,7 @@ static const char *const top_keys[] = {
     "probe_steps",        "eval_chunk",             "lr_fewshot","name",      NULL};
 /* user value 1: the data object (kept alive with the trainer; tr:data()) */
 static int new_trainer(lua_State *L, int unimodal) {
+    const int nargs = lua_gettop(L);
     const char *fname = unimodal ? "mm.unimodal" : "mm.trainer";
     cwb_opts o, sub;
     cwb_opts_init(&o, L, 1, top_keys);
@@ -276,6 +277,7 @@ static int new_trainer(lua_State *L, int unimodal) {
     if (!tr->self) return cwb_lua_engine_error(L, fname);
     tr->ops = cwb_mm_trainer_ops(tr->self);
     lua_settop(L, self);
+    cwb_lua_trainer_origin(L, self, nargs);
     return 1;
 }
 

@@ -262,6 +262,17 @@ static int append_run(const cwb_run_info *r, void *ud) {
     return 0;
 }
 
+static int append_event(long step, const char *kind, const char *name, double value, void *ud) {
+    lua_State *L = ud;
+    lua_createtable(L, 0, 4);
+    set_int(L, "step", step);
+    set_str(L, "kind", kind);
+    set_str(L, "name", name);
+    set_num(L, "value", value);
+    lua_rawseti(L, -2, (lua_Integer)lua_rawlen(L, -2) + 1);
+    return 0;
+}
+
 static int set_summary(const cwb_metric_summary *m, void *ud) {
     lua_State *L = ud;
     lua_createtable(L, 0, 7);
@@ -303,18 +314,48 @@ static int do_list(lua_State *L, cwb_store *s, int a) {
     return 1;
 }
 
+/* The run at argument a: pushed by fn (NULL: nothing) when it exists; else
+ * nil and why are pushed and 0 returned (the caller returns 2). */
+static int get_run(lua_State *L, cwb_store *s, int a, int64_t *id, cwb_run_fn fn) {
+    *id = check_id(L, a);
+    int r = cwb_store_run_get(s, *id, fn, L);
+    if (r > 0) return 1;
+    lua_pushnil(L);
+    if (r < 0) lua_pushstring(L, cwb_store_errmsg(s));
+    else lua_pushfstring(L, "no run %I in %s", (LUAI_UACINT)*id, cwb_store_path(s));
+    return 0;
+}
+
 static int do_show(lua_State *L, cwb_store *s, int a) {
-    int64_t id = check_id(L, a);
-    int r = cwb_store_run_get(s, id, push_run, L);
-    if (r < 0) return fail_nil(L, cwb_store_errmsg(s));
-    if (r == 0) {
-        lua_pushnil(L);
-        lua_pushfstring(L, "no run %I in %s", (LUAI_UACINT)id, cwb_store_path(s));
-        return 2;
-    }
+    int64_t id;
+    if (!get_run(L, s, a, &id, push_run)) return 2;
     lua_newtable(L);
     if (cwb_store_metric_summaries(s, id, set_summary, L)) return fail_nil(L, cwb_store_errmsg(s));
     lua_setfield(L, -2, "metrics");
+    lua_newtable(L);
+    if (cwb_store_events(s, id, append_event, L)) return fail_nil(L, cwb_store_errmsg(s));
+    lua_setfield(L, -2, "events");
+    return 1;
+}
+
+/* params(id) -> {["loss.kind"] = "infonce", tau = 0.1, ...}: one entry per
+ * parameter, nested keys dotted (store.h, cwb_store_run_params) */
+static int set_param(const cwb_run_param *p, void *ud) {
+    lua_State *L = ud;
+    if (strcmp(p->type, "integer") == 0) lua_pushinteger(L, (lua_Integer)p->inum);
+    else if (strcmp(p->type, "real") == 0) lua_pushnumber(L, p->num);
+    else if (strcmp(p->type, "true") == 0 || strcmp(p->type, "false") == 0) lua_pushboolean(L, p->type[0] == 't');
+    else if (strcmp(p->type, "null") == 0) return 0;
+    else lua_pushstring(L, p->text);
+    lua_setfield(L, -2, p->key);
+    return 0;
+}
+
+static int do_params(lua_State *L, cwb_store *s, int a) {
+    int64_t id;
+    if (!get_run(L, s, a, &id, NULL)) return 2;
+    lua_newtable(L);
+    if (cwb_store_run_params(s, id, set_param, L)) return fail_nil(L, cwb_store_errmsg(s));
     return 1;
 }
 
@@ -464,6 +505,7 @@ static int do_path(lua_State *L, cwb_store *s, int a) {
     static int f_##name(lua_State *L) { return do_##name(L, session_or_raise(L), 1); }
 BOTH(list)
 BOTH(show)
+BOTH(params)
 BOTH(metrics)
 BOTH(export)
 BOTH(plot)
@@ -536,6 +578,7 @@ static int mm_tostring(lua_State *L) {
 static const luaL_Reg methods[] = {
     {"list", m_list},     {"show", m_show},     {"metrics", m_metrics}, {"export", m_export},
     {"plot", m_plot},     {"begin", m_begin},   {"log", m_log},         {"finish", m_finish},
+    {"params", m_params},
     {"flush", m_flush},   {"path", m_path},     {"close", m_close},     {"ref", m_ref},
     {NULL, NULL}};
 
@@ -543,7 +586,10 @@ static const cwb_lua_doc method_docs[] = {
     {"list", "st:list() -> {run, ...}: every run (id, recipe, name, params, seed, version, "
              "status, started, ended, duration)"},
     {"show", "st:show(id) -> run | nil, msg: one run with metrics = {name = {count, first, "
-             "last, min, max, first_step, last_step}}"},
+             "last, min, max, first_step, last_step}} and events = {{step, kind, name, value}, "
+             "...} (knob changes)"},
+    {"params", "st:params(id) -> {key = value} | nil, msg: the run's parameters, nested keys "
+               "dotted (\"loss.kind\")"},
     {"metrics", "st:metrics(id, name) -> steps, values: one metric of a run in step order"},
     {"export", "st:export(id, path [, {wide=false}]) -> true | nil, msg: the run's metrics as "
                "CSV (step,name,value; wide: one column per metric); path \"-\" is stdout"},
@@ -568,6 +614,7 @@ static const luaL_Reg meta[] = {
 static const luaL_Reg fns[] = {
     {"open", f_open},       {"list", f_list},     {"show", f_show},   {"metrics", f_metrics},
     {"export", f_export},   {"plot", f_plot},     {"begin", f_begin}, {"log", f_log},
+    {"params", f_params},
     {"finish", f_finish},   {"flush", f_flush},   {"path", f_path},   {"ref", f_ref},
     {NULL, NULL}};
 
@@ -577,7 +624,10 @@ static const cwb_lua_doc fn_docs[] = {
     {"list", "cwb.runs.list() -> {run, ...}: every run of the session store (id, recipe, "
              "name, params, seed, version, status, started, ended, duration)"},
     {"show", "cwb.runs.show(id) -> run | nil, msg: one run with metrics = {name = {count, "
-             "first, last, min, max, first_step, last_step}}"},
+             "first, last, min, max, first_step, last_step}} and events = {{step, kind, name, "
+             "value}, ...}: the knob changes (kind \"knob\"; value from step + 1 on)"},
+    {"params", "cwb.runs.params(id) -> {key = value} | nil, msg: the run's parameters, one "
+               "entry each, nested keys dotted (\"loss.kind\", \"optim.lr\")"},
     {"metrics", "cwb.runs.metrics(id, name) -> steps, values: one metric of a run in step "
                 "order"},
     {"export", "cwb.runs.export(id, path [, {wide=false}]) -> true | nil, msg: metrics as CSV "

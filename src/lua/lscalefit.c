@@ -62,12 +62,13 @@ static int sf_optimum(lua_State *L) {
     return 1;
 }
 
-static const char *const new_keys[] = {"a",      "b",          "labels",     "loss", "batch",
+static const char *const new_keys[] = {"a",      "b",          "labels",     "loss", "batch", "batch_max",
                                        "batch_noise", "importance", "lr",  "theta0", "seed",
                                        "unscaled",    "name",       CWB_LUA_LOSS_KNOB_KEYS, NULL};
 
 /* new(a, b [, opts]) or new{a=, b=, ...} */
 static int sf_new(lua_State *L) {
+    const int nargs = lua_gettop(L);
     int ia, ib, io;
     if (cwb_lua_testtensor(L, 1)) {
         ia = 1;
@@ -102,6 +103,7 @@ static int sf_new(lua_State *L) {
     c.loss = cwb_loss_defaults(cwb_lua_loss_kind(&o, "loss", CWB_LOSS_INFONCE));
     cwb_lua_loss_opts(&o, &c.loss);
     c.batch = (int)cwb_opts_range(&o, "batch", 8, 2, INT_MAX);
+    c.batch_max = (int)cwb_opts_range(&o, "batch_max", 0, 0, INT_MAX);
     c.batch_noise = (float)cwb_opts_num(&o, "batch_noise", 0.0);
     c.importance = cwb_opts_bool(&o, "importance", 0);
     c.lr = cwb_opts_num(&o, "lr", 0.1);
@@ -125,6 +127,9 @@ static int sf_new(lua_State *L) {
     sf->ops = &cwb_scalefit_ops;
     sf->self = cwb_scalefit_new(&c, a->data, b->data, labels, a->rows, a->cols);
     if (!sf->self) return cwb_lua_engine_error(L, "scalefit");
+    int self = lua_gettop(L);
+    cwb_lua_trainer_origin(L, self, nargs);
+    lua_settop(L, self);
     return 1;
 }
 
@@ -163,7 +168,7 @@ static const cwb_lua_doc docs[] = {
     {"optimum", "cwb.scalefit.optimum(a, b [, theta0 [, chunk]]) -> theta*: the logit scale "
                 "minimising the population InfoNCE (Newton)"},
     {"new", "cwb.scalefit.new(a, b [, opts]) or new{a=, b=, ...} -> scalefit; opts {loss="
-            "\"infonce\", alpha=10, gamma=, noise=0, batch=8, batch_noise=0, importance=false, "
+            "\"infonce\", alpha=10, gamma=, noise=0, batch=8, batch_max=batch, batch_noise=0, importance=false, "
             "lr=0.1, theta0=10, seed=, unscaled=false, labels=, name=, estep_first=false, jensen=false}: "
             "SGD on theta alone; estep_first draws u from zhat before the batch updates it, "
             "jensen corrects u's mean for E[1/zhat] > 1/Z"},

@@ -27,7 +27,7 @@ static cwb_trainer *check_trainer(lua_State *L, int arg) {
 
 /* Each sub-table is read by its reader and takes that reader's keys. */
 static const char *const top_keys[] = {
-    "seed",     "data",   "aug",     "batch", "batch_noise", "pair_noise", "importance",
+    "seed",     "data",   "aug",     "batch", "batch_max", "batch_noise", "pair_noise", "importance",
     "encoder",  "optim",  "schedule", "loss", "tau",         "learn_tau",  "eval_chunk",
     "name",     NULL};
 static const char *const data_keys[] = {CWB_LUA_SYNTH_KEYS, NULL};
@@ -35,6 +35,7 @@ static const char *const enc_keys[] = {CWB_LUA_MLP_KEYS, "shared", NULL};
 
 /* user value 1: the data set object, if one was given (it must outlive the trainer) */
 static int tr_new(lua_State *L) {
+    const int nargs = lua_gettop(L);
     cwb_opts o, sub;
     cwb_opts_init(&o, L, 1, top_keys);
     cwb_trainer_cfg c = cwb_trainer_defaults();
@@ -54,6 +55,7 @@ static int tr_new(lua_State *L) {
     c.enc.dims[0] = data_dim; /* the default encoder fits the data */
     if (cwb_opts_sub(&o, "aug", cwb_lua_aug_keys, &sub)) cwb_lua_aug_opts(&sub, &c.aug);
     c.batch = (int)cwb_opts_range(&o, "batch", c.batch, 2, INT_MAX);
+    c.batch_max = (int)cwb_opts_range(&o, "batch_max", 0, 0, INT_MAX);
     c.batch_noise = (float)cwb_opts_num(&o, "batch_noise", c.batch_noise);
     c.pair_noise = (float)cwb_opts_num(&o, "pair_noise", c.pair_noise);
     c.importance = cwb_opts_bool(&o, "importance", c.importance);
@@ -83,6 +85,7 @@ static int tr_new(lua_State *L) {
     tr->self = cwb_trainer_new(&c, ds);
     if (!tr->self) return cwb_lua_engine_error(L, "trainer");
     lua_settop(L, self);
+    cwb_lua_trainer_origin(L, self, nargs);
     return 1;
 }
 
@@ -142,7 +145,7 @@ static const luaL_Reg fns[] = {{"new", tr_new}, {NULL, NULL}};
 static const cwb_lua_doc docs[] = {
     {"new", "cwb.trainer.new{seed=, data={n=, clusters=, latent_dim=, dim=, spread=, "
             "obs_noise=, nonlinear=} | dataset, aug={jitter=, mask=, flip=, scale=}, batch=256, "
-            "batch_noise=0, pair_noise=0, importance=false, encoder={dims=, act=, l2norm=, "
+            "batch_max=batch (how far the batch knob may go up), batch_noise=0, pair_noise=0, importance=false, encoder={dims=, act=, l2norm=, "
             "shared=true}, optim={kind=, lr=, momentum=, weight_decay=}, schedule={kind=, "
             "warmup=, total=, min_frac=}, loss={kind=, symmetric=, alpha=, gamma=, noise=, "
             "chunk=, n_total=, estep_first=false, jensen=false}, tau=0.1, learn_tau=false, eval_chunk=, name=} -> trainer"},

@@ -19,6 +19,8 @@
 #include <stdint.h>
 #include <lua.h>
 
+#include "engine/core/knob.h"
+
 /* Embeddings of a run for the geometry pane: a and b are n x k row-major,
  * owned by the source and valid until the next call.  0 on success. */
 typedef int (*cwb_run_embed_fn)(void *src, const float **a, const float **b, int *n, int *k);
@@ -50,6 +52,14 @@ typedef struct cwb_run_observer {
                           double value);
     void (*stored_ref)(void *ud, lua_State *L, int64_t id, const char *metric, double value,
                        const char *label);
+    /* A live knob changed (cwb.knob, tr:set, the knob keys): name = value
+     * from step + 1 on, step the trainer's steps done; for the curve pane's
+     * marker.  May be NULL. */
+    void (*run_knob)(void *run, long step, const char *name, double value);
+    /* The run's knobs and their values now (k[0..n-1], valid during the call):
+     * at the start of a run and after every change, for the knob line.  May
+     * be NULL. */
+    void (*run_knobs)(void *run, const cwb_knob *k, int n);
 } cwb_run_observer;
 
 /* Register obs for L (NULL removes it); obs must outlive the registration. */

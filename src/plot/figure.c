@@ -370,16 +370,20 @@ static void panel_script(cwb_buf *t, const cwb_figure *f, int pi, cwb_plot_term 
     cwb_buf_str(t, p->equal_scales ? "set size ratio -1\n" : "set size noratio\n");
     /* vertical markers: an arrow from the bottom to the top of the axes */
     cwb_buf_str(t, "unset arrow\nunset label\n");
+    int nv = 0;
     for (int i = 0; i < p->nr; i++) {
         const cwb_fig_ref *r = &p->r[i];
         if (!r->vertical) continue;
+        const int row = 1 + nv++ % 3; /* markers close together: their texts on three rows */
         cwb_buf_printf(t, "set arrow from %.17g, graph 0 to %.17g, graph 1 nohead", r->at, r->at);
         line_style(t, r->color, r->width, r->dash, text);
         cwb_buf_str(t, " front\n");
         if (r->label) {
             cwb_buf_str(t, "set label ");
             quoted(t, r->label);
-            cwb_buf_printf(t, " at %.17g, graph 1 offset 1,-1 front\n", r->at);
+            /* on a text terminal one character right of the marker's column
+             * is where the marker itself may land after rounding: two */
+            cwb_buf_printf(t, " at %.17g, graph 1 offset %d,-%d front\n", r->at, text ? 2 : 1, row);
         }
     }
     if (panel_empty(p)) {

@@ -42,6 +42,19 @@ static int add_ref(const char *metric, double value, const char *label, void *ud
     return cwb_fig_add_ref(p, 0, value, label) ? 0 : 1;
 }
 
+/* A knob change of a run as a vertical marker at its step, "tau=0.5" beside
+ * it (ASCII: the text pane's cells hold ASCII), each (step, label) once. */
+static int add_event(long step, const char *kind, const char *name, double value, void *ud) {
+    (void)kind;
+    cwb_fig_panel *p = ud;
+    char label[64];
+    snprintf(label, sizeof label, "%s=%.3g", name, value);
+    for (int i = 0; i < p->nr; i++)
+        if (p->r[i].vertical && p->r[i].at == (double)step && p->r[i].label && strcmp(p->r[i].label, label) == 0)
+            return 0;
+    return cwb_fig_add_ref(p, 1, (double)step, label) ? 0 : 1;
+}
+
 int cwb_plot_runs(cwb_store *s, const int64_t *ids, int n, const char *metric,
                   const char *file, int width, int height, char **text, char *err,
                   size_t errlen) {
@@ -97,7 +110,7 @@ int cwb_plot_runs(cwb_store *s, const int64_t *ids, int n, const char *metric,
         free(x);
         free(steps);
         free(values);
-        if (!se || cwb_store_refs(s, ids[i], metric, add_ref, p)) {
+        if (!se || cwb_store_refs(s, ids[i], metric, add_ref, p) || cwb_store_events(s, ids[i], add_event, p)) {
             snprintf(err, errlen, "%s", se ? cwb_store_errmsg(s) : "out of memory");
             goto out;
         }
@@ -109,7 +122,9 @@ int cwb_plot_runs(cwb_store *s, const int64_t *ids, int n, const char *metric,
     if (n == 1) {
         cwb_buf_printf(&title, "run %lld: %s / %s", (long long)ids[0], rn[0].recipe, rn[0].name);
         p->s[0].label = strdup(metric);
-        snprintf(p->key, sizeof p->key, "%s", p->nr ? (file ? "outside" : "below") : "off");
+        int hrefs = 0; /* the legend is for the reference lines; markers carry their own text */
+        for (int i = 0; i < p->nr; i++) hrefs += !p->r[i].vertical;
+        snprintf(p->key, sizeof p->key, "%s", hrefs ? (file ? "outside" : "below") : "off");
     } else {
         if (cwb_legend_labels(s, lr, n, labels)) title.oom = 1;
         for (int i = 0; i < n && !title.oom; i++) {

@@ -18,7 +18,8 @@
  * file (SVG when the name ends in ".svg", else PNG) or, when file is NULL,
  * as text (width x height characters, 0 for 79 x 24) returned in *text
  * (malloc'd).  Several runs get a legend of what differs between them
- * (plot/legend.h) and a colour each.  Returns 0, 1 when a run or its metric
+ * (plot/legend.h) and a colour each.  Each knob change recorded for a run
+ * (cwb_store_event) is a vertical marker at its step labelled "tau=0.5".  Returns 0, 1 when a run or its metric
  * does not exist, or -1 on failure, with a one-line message in err. */
 int cwb_plot_runs(cwb_store *s, const int64_t *ids, int n, const char *metric,
                   const char *file, int width, int height, char **text, char *err,

@@ -724,9 +724,12 @@ static const char *const refs_sql =
     "  PRIMARY KEY (run, metric, value)\n"
     ");";
 
-static int has_refs(cwb_store *s, int64_t *yes) {
-    return query_int(s, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND "
-                        "name = 'refs'", yes, "reading reference lines");
+/* Whether the store has the table `name` (refs, events: created on first use). */
+static int has_table(cwb_store *s, const char *name, int64_t *yes, const char *doing) {
+    char sql[160];
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = '%s'",
+             name);
+    return query_int(s, sql, yes, doing);
 }
 
 int cwb_store_ref(cwb_store *s, int64_t run, const char *metric, double value,
@@ -759,7 +762,7 @@ int cwb_store_refs(cwb_store *s, int64_t run, const char *metric,
                    void *ud) {
     if (!s) return -1;
     int64_t yes = 0;
-    if (has_refs(s, &yes)) return -1;
+    if (has_table(s, "refs", &yes, "reading reference lines")) return -1;
     if (!yes) return 0;
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(s->db,
@@ -780,6 +783,67 @@ int cwb_store_refs(cwb_store *s, int64_t run, const char *metric,
     }
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE) return fail_db(s, "reading reference lines");
+    return 0;
+}
+
+/* ---- events (knob changes) ------------------------------------------------------------- */
+
+/* Created with the first event, as refs is: a store without any has the
+ * schema of docs/store.md unchanged, and an older cwb ignores the table. */
+static const char *const events_sql =
+    "CREATE TABLE IF NOT EXISTS events(\n"
+    "  run   INTEGER NOT NULL REFERENCES runs(id),\n"
+    "  step  INTEGER NOT NULL,\n"
+    "  kind  TEXT NOT NULL,\n"
+    "  name  TEXT NOT NULL,\n"
+    "  value REAL NOT NULL\n"
+    ");";
+
+int cwb_store_event(cwb_store *s, int64_t run, long step, const char *kind, const char *name,
+                    double value) {
+    if (!s) return -1;
+    if (!kind || !*kind || !name || !*name) return fail(s, "an event needs a kind and a name");
+    if (!isfinite(value)) return fail(s, "event %s '%s': the value is not finite", kind, name);
+    int found = cwb_store_run_get(s, run, NULL, NULL);
+    if (found < 0) return -1;
+    if (found == 0) return fail(s, "no run %lld for an event", (long long)run);
+    if (exec(s, events_sql, "creating the events table")) return -1;
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db, "INSERT INTO events(run, step, kind, name, value) VALUES (?, ?, ?, ?, ?)",
+                           -1, &st, NULL) != SQLITE_OK)
+        return fail_db(s, "writing an event");
+    sqlite3_bind_int64(st, 1, run);
+    sqlite3_bind_int64(st, 2, step);
+    sqlite3_bind_text(st, 3, kind, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 4, name, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_double(st, 5, value);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) return fail_db(s, "writing an event");
+    return 0;
+}
+
+int cwb_store_events(cwb_store *s, int64_t run,
+                     int (*fn)(long step, const char *kind, const char *name, double value, void *ud),
+                     void *ud) {
+    if (!s) return -1;
+    int64_t yes = 0;
+    if (has_table(s, "events", &yes, "reading events")) return -1;
+    if (!yes) return 0;
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db, "SELECT step, kind, name, value FROM events WHERE run = ? ORDER BY step, rowid",
+                           -1, &st, NULL) != SQLITE_OK)
+        return fail_db(s, "reading events");
+    sqlite3_bind_int64(st, 1, run);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        if (fn((long)sqlite3_column_int64(st, 0), col_text(st, 1), col_text(st, 2), sqlite3_column_double(st, 3),
+               ud)) {
+            rc = SQLITE_DONE;
+            break;
+        }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) return fail_db(s, "reading events");
     return 0;
 }
 

@@ -117,6 +117,21 @@ int cwb_store_refs(cwb_store *s, int64_t run, const char *metric,
                    int (*fn)(const char *metric, double value, const char *label, void *ud),
                    void *ud);
 
+/* ---- events ------------------------------------------------------------------------------ */
+
+/* Something that happened to a run at a step: kind "knob" (the only kind cwb
+ * writes), name the knob ("tau", "lr", "batch", ...), value its new value,
+ * which applies from step + 1 on (step = the trainer's steps done when it
+ * changed).  Written at once, not buffered.  Kept in the table events,
+ * created with the first one (docs/store.md).  0 or -1 (no such run, value
+ * not finite). */
+int cwb_store_event(cwb_store *s, int64_t run, long step, const char *kind, const char *name,
+                    double value);
+/* A run's events by step, in the order written.  0 or -1. */
+int cwb_store_events(cwb_store *s, int64_t run,
+                     int (*fn)(long step, const char *kind, const char *name, double value, void *ud),
+                     void *ud);
+
 /* The leaves of a JSON text (a run's params) through SQLite's json_tree, in
  * document order: key "tau", "loss.kind" or "dims[1]", value as text
  * (strings unquoted, reals to 6 significant digits).  0, or -1 for

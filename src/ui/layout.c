@@ -33,7 +33,7 @@ static cwb_rect rect(int y, int x, int h, int w) {
     return r;
 }
 
-int cwb_layout_compute(int rows, int cols, cwb_layout *lo) {
+int cwb_layout_compute(int rows, int cols, int flags, cwb_layout *lo) {
     memset(lo, 0, sizeof *lo);
     lo->rows = rows;
     lo->cols = cols;
@@ -44,12 +44,20 @@ int cwb_layout_compute(int rows, int cols, cwb_layout *lo) {
         return -1;
     }
     lo->ok = 1;
-    int out_h = clamp((rows - 2) / 4, 3, 12);
-    int short_h = rows - 2 - TOP_KEEP_H < OUT_SHORT_H ? rows - 2 - TOP_KEEP_H : OUT_SHORT_H;
+    const int kn = (flags & CWB_LAYOUT_KNOBS) && rows > CWB_LAYOUT_MIN_ROWS;
+    const int below = 2 + kn; /* the rows under the output area */
+    int out_h = clamp((rows - below) / 4, 3, 12);
+    int short_h = rows - below - TOP_KEEP_H < OUT_SHORT_H ? rows - below - TOP_KEEP_H : OUT_SHORT_H;
     if (out_h < short_h) out_h = short_h;
-    int top_h = rows - 2 - out_h; /* >= 7 since rows >= 12 */
+    if (flags & CWB_LAYOUT_TALL_OUTPUT) { /* a lesson's text: as much as the panes can spare */
+        int tall = (rows - below) * 45 / 100;
+        if (tall > rows - below - TOP_KEEP_H) tall = rows - below - TOP_KEEP_H;
+        if (tall > out_h) out_h = tall;
+    }
+    int top_h = rows - below - out_h; /* >= 7 since rows >= 12 (13 with the knob line) */
     lo->input = rect(rows - 1, 0, 1, cols);
-    lo->status = rect(rows - 2, 0, 1, cols);
+    lo->knobs = rect(rows - 2, 0, kn, kn ? cols : 0);
+    lo->status = rect(rows - below, 0, 1, cols);
     lo->output = rect(top_h, 0, out_h, cols);
 
     if (cols >= SIDE_MIN_COLS) {

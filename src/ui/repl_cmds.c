@@ -14,6 +14,7 @@
 #include <lauxlib.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 const char cwb_repl_run_doc[] =
     "run(\"recipe.lua\", ...) -> results: run a recipe (arg = {[0] = path, ...}) with the "
@@ -96,6 +97,10 @@ static const struct {
                            "how to draw recorded runs (cwb.runs.plot)"},
     {"png", "curve pane", "png([path]): save the workbench's curve pane; in the plain REPL it says "
                           "how to draw recorded runs (cwb.runs.plot(id, metric, file))"},
+    {"svg", "curve pane", "svg([path]): save the workbench's panes as SVG; in the plain REPL it says "
+                          "how to draw recorded runs (cwb.runs.plot(id, metric, \"file.svg\"))"},
+    {"knob_line", "knob line", "knob_line(...): the workbench's knob line under its status line; not "
+                               "in the plain REPL (knob() and cwb.knobs() list the knobs)"},
     {"window", "curve pane", "window([on]): a gnuplot window following the workbench's curve "
                              "pane; not in the plain REPL"},
     {"projection", "geometry pane", "projection(...): the workbench's geometry pane; not in the "
@@ -104,8 +109,47 @@ static const struct {
                                    "plain REPL"},
 };
 
+static const char *session_path;
+
+void cwb_repl_set_session(const char *path) { session_path = path; }
+const char *cwb_repl_session(void) { return session_path; }
+
+void cwb_repl_session_line(char *buf, size_t len) {
+    size_t n = (size_t)snprintf(buf, len, "load_session(\"");
+    for (const char *p = session_path ? session_path : ""; *p && n + 4 < len; p++) {
+        if (*p == '"' || *p == '\\') buf[n++] = '\\';
+        buf[n++] = *p;
+    }
+    snprintf(buf + n, len > n ? len - n : 0, "\")");
+}
+
+void cwb_repl_open_workbench(lua_State *L) {
+    int top = lua_gettop(L);
+    lua_getglobal(L, "require");
+    lua_pushliteral(L, "cwb.workbench");
+    if (lua_pcall(L, 1, 1, 0) == LUA_OK && lua_getfield(L, -1, "install") == LUA_TFUNCTION) {
+        if (lua_pcall(L, 0, 0, 0) == LUA_OK) {
+            lua_settop(L, top);
+            return;
+        }
+    }
+    fprintf(stderr, "cwb: the workbench's Lua commands could not be loaded: %s\n",
+            lua_isstring(L, -1) ? lua_tostring(L, -1) : "cwb.workbench has no install()");
+    fflush(stderr);
+    lua_settop(L, top);
+}
+
 void cwb_repl_open_plain(lua_State *L) {
     quit_asked = 0;
+    /* what the Lua commands ask of this front end (lua/cwb/workbench.lua) */
+    luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+    lua_createtable(L, 0, 2);
+    lua_pushliteral(L, "plain");
+    lua_setfield(L, -2, "kind");
+    lua_pushboolean(L, isatty(STDOUT_FILENO));
+    lua_setfield(L, -2, "tty");
+    lua_setfield(L, -2, "cwb.ui");
+    lua_pop(L, 1);
     lua_pushcfunction(L, cwb_repl_run);
     cwb_lua_setdoc(L, -1, cwb_repl_run_doc);
     lua_setglobal(L, "run");
@@ -126,4 +170,5 @@ void cwb_repl_open_plain(lua_State *L) {
         cwb_lua_setdoc(L, -1, PLAIN[i].doc);
         lua_setglobal(L, PLAIN[i].name);
     }
+    cwb_repl_open_workbench(L);
 }

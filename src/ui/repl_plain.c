@@ -52,12 +52,30 @@ static char *read_line(const char *prompt) {
     return line;
 }
 
+/* A line the front end's Lua side takes (a lesson's answer, lchunk.h):
+ * 1 when it was taken (or failed: reported), 0 to run it as Lua. */
+static void report(lua_State *L);
+static int line_hook(lua_State *L, const char *line) {
+    if (!cwb_lua_push_line_hook(L, line)) return 0;
+    int st = cwb_lua_docall(L, 1, 1, CWB_CALL_SIGINT);
+    int taken = st != LUA_OK || lua_toboolean(L, -1);
+    if (st != LUA_OK) report(L);
+    lua_settop(L, 0);
+    cwb_lua_clear_interrupt();
+    fflush(stdout);
+    return taken;
+}
+
 /* Read and compile one chunk, asking for more lines while it is incomplete.
- * Returns -1 at end of input, else the load status (function or message on
- * top of the stack). */
+ * Returns -1 at end of input, 1 for a line taken by line_hook, else the
+ * load status (function or message on top of the stack). */
 static int load_chunk(lua_State *L) {
     char *line = read_line(interactive ? "> " : "");
     if (!line) return -1;
+    if (*line && line_hook(L, line)) {
+        free(line);
+        return CWB_LUA_INCOMPLETE; /* nothing to run */
+    }
     int status = cwb_lua_load_typed(L, line, 1, "=stdin");
     if (status != CWB_LUA_INCOMPLETE) {
         free(line);
@@ -114,9 +132,21 @@ int cwb_repl_plain(lua_State *L) {
     }
     lua_settop(L, 0);
     cwb_repl_open_plain(L);
+    if (cwb_repl_session()) { /* cwb --session FILE */
+        char line[1200];
+        cwb_repl_session_line(line, sizeof line);
+        if (luaL_loadstring(L, line) == LUA_OK) {
+            if (cwb_lua_docall(L, 0, 0, CWB_CALL_SIGINT) != LUA_OK) report(L);
+        } else
+            report(L);
+        cwb_lua_clear_interrupt();
+        lua_settop(L, 0);
+        fflush(stdout);
+    }
     while (!cwb_repl_quit_asked()) {
         int status = load_chunk(L);
         if (status == -1) break;
+        if (status == CWB_LUA_INCOMPLETE) continue; /* a line the lesson took */
         if (status == LUA_OK) status = cwb_lua_docall(L, 0, LUA_MULTRET, CWB_CALL_SIGINT);
         if (status == LUA_OK) status = cwb_lua_print_results(L, 0);
         if (status != LUA_OK) report(L);

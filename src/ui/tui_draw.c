@@ -73,6 +73,31 @@ static int line_attr(int attr) {
     }
 }
 
+/* s[from..to) of a line at (y, x): plain stretches in attr, those between
+ * TUI_HL_ON and TUI_HL_OFF bold yellow; hl: whether the line's text before
+ * `from` left the highlight on (a phrase wrapped across rows). */
+static void draw_marked(int y, int x, const char *s, size_t from, size_t to, int attr, int hl) {
+    move(y, x);
+    size_t i = from;
+    while (i < to) {
+        size_t j = i;
+        while (j < to && s[j] != 0x0e && s[j] != 0x0f) j++;
+        attrset(hl ? tui_color_attr(3, 1) : attr);
+        if (j > i) addnstr(s + i, (int)(j - i));
+        if (j < to) hl = s[j] == 0x0e;
+        i = j + (j < to);
+    }
+    attrset(A_NORMAL);
+}
+
+static int hl_state(const char *s, size_t upto) {
+    int hl = 0;
+    for (size_t i = 0; i < upto; i++)
+        if (s[i] == 0x0e) hl = 1;
+        else if (s[i] == 0x0f) hl = 0;
+    return hl;
+}
+
 /* The newest lines at the bottom, tui.scroll rows back. */
 static void draw_output(cwb_rect r) {
     if (r.h <= 0 || r.w <= 0) return;
@@ -91,9 +116,7 @@ static void draw_output(cwb_rect r) {
             }
             size_t end = k + 1 < rows ? starts[k + 1] : l->n;
             while (end > starts[k] && s[end - 1] == ' ') end--; /* where a row was broken */
-            attrset(line_attr(l->attr));
-            mvaddnstr(row, r.x, s + starts[k], (int)(end - starts[k]));
-            attrset(A_NORMAL);
+            draw_marked(row, r.x, s, starts[k], end, line_attr(l->attr), hl_state(s, starts[k]));
             row--;
         }
     }
@@ -192,7 +215,10 @@ void tui_draw_note(cwb_rect r, const char *m) {
 void tui_draw_all(void) {
     if (!tui.curses_on) return;
     if (tui.need_layout) {
-        cwb_layout_compute(LINES, COLS, &tui.lo);
+        cwb_layout_compute(LINES, COLS,
+                           (tui_knobs_shown() ? CWB_LAYOUT_KNOBS : 0) |
+                               (tui.status_note[0] ? CWB_LAYOUT_TALL_OUTPUT : 0),
+                           &tui.lo);
         if (tui.lo.ok) cwb_lua_set_print_width(tui.lo.output.w); /* tables fit the output area */
         tui.need_layout = 0;
         tui.plot_dirty = 1;
@@ -219,6 +245,7 @@ void tui_draw_all(void) {
     }
     draw_output(tui.lo.output);
     draw_status();
+    tui_knobs_draw(tui.lo.knobs);
     tui_input_draw();
     refresh();
 }

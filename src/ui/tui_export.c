@@ -1,11 +1,15 @@
 /*
- * tui_export.c - png(): the curve pane or the geometry pane into a file.
+ * tui_export.c - png() and svg(): the curve pane and the geometry pane into
+ * files, for slides.
  *
  * The terminal follows the file's extension (".svg" SVG, else PNG:
  * plot/figure.h), so png("/tmp/x/slide.svg") writes an SVG.  Without a
- * path the file is OUTDIR/cwb-METRIC-N.png (cwb-geometry-N.png), N the
- * first number not yet taken, so pressing F2 twice keeps both figures.
- * The figures are drawn through the pane's own gnuplot.
+ * path a file is named after the run the panes show (the one going on, else
+ * the last): OUTDIR/<run>-<metric>.png and OUTDIR/<run>-geometry.png (.svg
+ * for svg()), the run's name kept to letters, digits and ._=+- ("temperature
+ * tau=0.05" -> "temperature-tau=0.05"), and "-2", "-3", ... added when the
+ * name is taken, so pressing F2 twice keeps both figures.  The figures are
+ * drawn through the pane's own gnuplot.
  */
 #include "ui/tui_internal.h"
 #include "lua/lcwb.h"
@@ -17,12 +21,30 @@
 #include <string.h>
 #include <sys/stat.h>
 
-/* OUTDIR/cwb-WHAT-N.png with the first N for which no file exists. */
-static void numbered(char *buf, size_t len, const char *what) {
+/* The run the panes show: the one going on, else the last; NULL before any. */
+static const tui_run *shown_run(void) {
+    return tui.cur ? tui.cur : tui.nruns > 0 ? tui.runs[tui.nruns - 1] : NULL;
+}
+
+/* OUTDIR/<run>-WHAT.EXT, or -2, -3, ... before the extension when taken. */
+static void named(char *buf, size_t len, const char *what, const char *ext) {
     const char *dir = cwb_lua_outdir();
+    const tui_run *r = shown_run();
+    char base[100];
+    size_t k = 0;
+    for (const char *p = r ? r->name : "cwb"; *p && k + 1 < sizeof base; p++) {
+        int c = (unsigned char)*p;
+        int keep = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                   strchr("._=+-", c);
+        if (keep) base[k++] = (char)c;
+        else if (k > 0 && base[k - 1] != '-') base[k++] = '-';
+    }
+    while (k > 0 && base[k - 1] == '-') k--;
+    base[k] = '\0';
     struct stat st;
     for (int n = 1; n < 100000; n++) {
-        snprintf(buf, len, "%s/cwb-%s-%d.png", dir && *dir ? dir : ".", what, n);
+        if (n == 1) snprintf(buf, len, "%s/%s-%s%s", dir && *dir ? dir : ".", k ? base : "cwb", what, ext);
+        else snprintf(buf, len, "%s/%s-%s-%d%s", dir && *dir ? dir : ".", k ? base : "cwb", what, n, ext);
         if (stat(buf, &st) != 0) return;
     }
 }
@@ -42,7 +64,7 @@ static int save(cwb_figure *f, const char *path, int w, int h, const char *what,
     return rc;
 }
 
-int tui_plot_png(const char *path, char *msg, size_t len) {
+int tui_plot_png(const char *path, const char *ext, char *msg, size_t len) {
     cwb_figure fig;
     if (tui_plot_figure(&fig, 1, 1000, 600)) {
         snprintf(msg, len, "png: no '%s' curves to save yet", tui.metric);
@@ -50,7 +72,7 @@ int tui_plot_png(const char *path, char *msg, size_t len) {
     }
     char def[1200], what[160];
     if (!path || !*path) {
-        numbered(def, sizeof def, tui.metric);
+        named(def, sizeof def, tui.metric, ext);
         path = def;
     }
     int n = fig.p[0].ns;
@@ -60,7 +82,7 @@ int tui_plot_png(const char *path, char *msg, size_t len) {
     return rc;
 }
 
-int tui_geom_png(const char *path, char *msg, size_t len) {
+int tui_geom_png(const char *path, const char *ext, char *msg, size_t len) {
     if (!tui.g_valid || tui.gn < 1) {
         snprintf(msg, len, "png: the geometry pane is empty (it fills during a trainer run)");
         return -1;
@@ -114,9 +136,10 @@ int tui_geom_png(const char *path, char *msg, size_t len) {
         cwb_fig_set_str(&gap->label, "gap (centroid a to b)");
     }
     free(xy);
-    char title[200];
-    snprintf(title, sizeof title, "%s: align %.3f, unif %.3f, gap %.3f", tui_geom_title(120),
-             tui.g_align, tui.g_unif, tui.g_gap);
+    char title[300];
+    const tui_run *run = shown_run();
+    snprintf(title, sizeof title, "%s%s%s: align %.3f, unif %.3f, gap %.3f", run ? run->name : "",
+             run ? ", " : "", tui_geom_title(120), tui.g_align, tui.g_unif, tui.g_gap);
     cwb_fig_set_str(&fig.title, title);
     cwb_fig_set_str(&p->xlabel, "axis 1");
     cwb_fig_set_str(&p->ylabel, "axis 2");
@@ -124,10 +147,23 @@ int tui_geom_png(const char *path, char *msg, size_t len) {
     p->equal_scales = 1;   /* distances as the projection has them, as in the pane */
     char def[1200];
     if (!path || !*path) {
-        numbered(def, sizeof def, "geometry");
+        named(def, sizeof def, "geometry", ext);
         path = def;
     }
     int rc = save(&fig, path, 900, 700, "the geometry pane", msg, len);
     cwb_figure_free(&fig);
     return rc;
+}
+
+int tui_panes_save(const char *ext) {
+    char msg[1400];
+    int saved = 0;
+    if (tui_plot_png(NULL, ext, msg, sizeof msg) == 0) saved++;
+    tui_msg(saved ? TUI_ATTR_INFO : TUI_ATTR_ERROR, "%s", msg);
+    if (tui.g_valid && tui.gn > 0) {
+        int rc = tui_geom_png(NULL, ext, msg, sizeof msg);
+        saved += rc == 0;
+        tui_msg(rc == 0 ? TUI_ATTR_INFO : TUI_ATTR_ERROR, "%s", msg);
+    }
+    return saved ? 0 : -1;
 }

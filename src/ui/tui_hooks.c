@@ -127,50 +127,26 @@ static void h_end(void *run, const char *status) {
 }
 
 /* A run the recipe recorded itself (cwb.runs.begin) joins the runs the
- * workbench follows with its first value, named as in the store. */
-typedef struct {
-    char name[96];
-    char *params;
-} stored_run;
-
-static int grab_run(const cwb_run_info *r, void *ud) {
-    stored_run *sr = ud;
-    snprintf(sr->name, sizeof sr->name, "%s", r->name);
-    sr->params = strdup(r->params ? r->params : "{}");
-    return 0;
-}
-
-static tui_run *stored_run_of(lua_State *L, int64_t id) {
-    tui_run *r = tui_run_by_id(id);
-    if (r) return r;
-    cwb_store *s = cwb_lua_store(L);
-    stored_run sr = {"", NULL};
-    if (!s || cwb_store_run_get(s, id, grab_run, &sr) != 1) return NULL;
-    r = tui_run_new(sr.name, sr.params, 0, id);
-    free(sr.params);
-    if (!r) return NULL;
-    r->active = 0;
-    r->t1 = tui_now();
-    snprintf(r->status, sizeof r->status, "recorded");
-    return r;
-}
-
+ * workbench follows with its first value (tui_run_stored). */
 static void h_stored_metric(void *ud, lua_State *L, int64_t id, long step, const char *name,
                             double value) {
     (void)ud;
-    tui_run *r = stored_run_of(L, id);
+    tui_run *r = tui_run_stored(L, id);
     if (r) tui_run_metric(r, step, name, value);
 }
 
 static void h_stored_ref(void *ud, lua_State *L, int64_t id, const char *metric, double value,
                          const char *label) {
     (void)ud;
-    tui_run *r = stored_run_of(L, id);
+    tui_run *r = tui_run_stored(L, id);
     if (r) tui_run_ref(r, metric, value, label);
 }
 
-static const cwb_run_observer hooks = {NULL,  h_begin, h_embed,         h_metric,
-                                       h_tick, h_end,  h_stored_metric, h_stored_ref};
+static void h_knob(void *run, long step, const char *name, double value) { tui_run_mark(run, step, name, value); }
+static void h_knobs(void *run, const cwb_knob *k, int n) { tui_run_knobs(run, k, n); }
+
+static const cwb_run_observer hooks = {NULL,   h_begin, h_embed,         h_metric,     h_tick,
+                                       h_end,  h_stored_metric, h_stored_ref, h_knob, h_knobs};
 
 void tui_hooks_install(lua_State *L) { cwb_lua_set_observer(L, &hooks); }
 

@@ -316,11 +316,7 @@ static void show_matches(char **m, int n, int maxlen) {
 static int key_png(int count, int key) {
     (void)count;
     (void)key;
-    char err[256];
-    tui_out_sync();
-    if (tui_plot_png(NULL, err, sizeof err) != 0) tui_sb_line(&tui.sb, err, TUI_ATTR_ERROR);
-    else tui_sb_line(&tui.sb, err, TUI_ATTR_INFO);
-    tui.need_draw = 1;
+    tui_panes_save(".png"); /* both panes, named after the run, as png() */
     return 0;
 }
 
@@ -336,6 +332,28 @@ static int key_scroll(int count, int key) {
 
 static int key_up(int count, int key) { return key_scroll(count, 'u'); }
 static int key_down(int count, int key) { return key_scroll(count, 'd'); }
+
+/* The knob keys act on an empty prompt only (tui_knobs.c); on a line being
+ * typed they are what they always are: [ and ] characters, the arrows move. */
+static int empty_prompt(void) { return rl_end == 0 && !tui.chunk; }
+
+static int key_bracket(int count, int key) {
+    if (!empty_prompt()) return rl_insert(count, key);
+    tui_knob_key(key == ']' ? 1 : -1);
+    return 0;
+}
+
+static int key_left(int count, int key) {
+    if (!empty_prompt()) return rl_backward_char(count, key);
+    tui_knob_pick(-1);
+    return 0;
+}
+
+static int key_right(int count, int key) {
+    if (!empty_prompt()) return rl_forward_char(count, key);
+    tui_knob_pick(1);
+    return 0;
+}
 
 void tui_input_start(void) {
     const char *h = getenv("CWB_HISTORY");
@@ -373,6 +391,13 @@ void tui_input_start(void) {
     rl_bind_keyseq("\\C-xp", key_png);
     rl_bind_keyseq("\\e[5~", key_up);
     rl_bind_keyseq("\\e[6~", key_down);
+    /* on an empty prompt: [ ] turn the chosen knob, <- -> choose one */
+    rl_bind_key('[', key_bracket);
+    rl_bind_key(']', key_bracket);
+    rl_bind_keyseq("\\e[D", key_left);
+    rl_bind_keyseq("\\eOD", key_left);
+    rl_bind_keyseq("\\e[C", key_right);
+    rl_bind_keyseq("\\eOC", key_right);
 }
 
 void tui_input_stop(void) {

@@ -10,6 +10,7 @@
  *   tui_export.c  png(): the curve or the geometry pane into a PNG or SVG file
  *   tui_geom.c    the geometry pane: PCA or t-SNE of both views, centroids, gap
  *   tui_hooks.c   the live-run hooks the binding calls (tui.h)
+ *   tui_knobs.c   the knob line, its keys, knob_line(), the cwb.ui primitives
  *   tui_lua.c     pause, resume, stop, quit, png, show, only, hide,
  *                 clear_runs, window, clear, projection, colour_by (run is
  *                 repl_cmds.c's)
@@ -23,6 +24,7 @@
 
 #include <lua.h>
 
+#include "engine/core/knob.h"
 #include "ui/layout.h"
 #include "ui/tui.h"
 #include "lua/observer.h"
@@ -49,6 +51,13 @@ typedef struct {
     char label[64];
 } tui_ref;
 
+/* A knob change of a run: a vertical marker on the curve pane at its step. */
+#define TUI_MAX_MARKS 32
+typedef struct {
+    long step;
+    char label[32];            /* "tau=0.5" (ASCII: the pane's cells are) */
+} tui_mark;
+
 typedef struct tui_run {
     int serial;                /* 1, 2, ... in this session */
     char name[96];
@@ -61,6 +70,10 @@ typedef struct tui_run {
     int nseries;
     tui_ref refs[TUI_MAX_REFS];
     int nrefs;
+    cwb_knob knobs[CWB_KNOBS_MAX]; /* its knobs as they were last (names are literals) */
+    int nknobs;
+    tui_mark marks[TUI_MAX_MARKS];
+    int nmarks;
     int hidden;                /* hide(...) */
     /* steps/s, smoothed over half-second samples (rate_n of them so far;
      * before the first, the run's average) */
@@ -156,6 +169,13 @@ typedef struct {
     float *gbuf;               /* rows to project, then their projection */
     float *gprev;              /* previous points: PCA axes' signs, t-SNE warm start */
 
+    /* knob line */
+    char knob_sel[16];         /* the knob the keys turn ("" = the first shown) */
+    char knob_hide[CWB_KNOBS_MAX][16]; /* knob_line{hide = ...}: left off the line, not turned by keys */
+    int nknob_hide;
+    int knob_line;             /* 1 shown when a run has knobs (default), 0 off (knob_line(false)) */
+    char status_note[80];      /* cwb.ui.status(): the lesson step, at the right of the knob line */
+
     /* timing */
     double next_draw, next_input;
     double t_ui;               /* seconds spent in the UI during runs */
@@ -204,6 +224,9 @@ tui_run *tui_run_by_id(int64_t id);
 void tui_run_metric(tui_run *r, long step, const char *name, double value);
 void tui_run_ref(tui_run *r, const char *metric, double y, const char *label);
 const tui_series *tui_run_find(const tui_run *r, const char *name);
+/* The workbench's entry for store id (a new one, from the store, with its
+ * knob changes as markers, when it has none); NULL without a store or run. */
+tui_run *tui_run_stored(lua_State *L, int64_t id);
 /* Read metric (and its reference lines) from the session store for the
  * recorded runs that do not have it in memory: 0, or -1 without a store. */
 int tui_runs_load(const char *metric);
@@ -223,12 +246,15 @@ void tui_plot_draw(cwb_rect r);
 int tui_plot_window(int on, char *err, size_t errlen);
 int tui_plot_gnuplot(void);    /* the pane's gnuplot is up (tui.gp), or not */
 
-/* tui_export.c: the curve pane (png()/F2) or the geometry pane into a file,
- * PNG or SVG by its extension; without a path OUTDIR/cwb-METRIC-N.png (or
- * cwb-geometry-N.png), N the first number not taken.  0 and what was saved,
- * or -1 and why, in msg. */
-int tui_plot_png(const char *path, char *msg, size_t len);
-int tui_geom_png(const char *path, char *msg, size_t len);
+/* tui_export.c: the curve pane (png()/svg()/F2) or the geometry pane into a
+ * file, PNG or SVG by its extension; without a path OUTDIR/<run>-METRIC.ext
+ * (or <run>-geometry.ext) named after the run shown, ext ".png" or ".svg",
+ * "-2", "-3" ... when taken.  0 and what was saved, or -1 and why, in msg. */
+int tui_plot_png(const char *path, const char *ext, char *msg, size_t len);
+int tui_geom_png(const char *path, const char *ext, char *msg, size_t len);
+/* Both panes (the geometry pane when it has a picture), named after the run:
+ * one message line each through tui_msg.  0, or -1 when nothing was saved. */
+int tui_panes_save(const char *ext);
 void tui_plot_warm(void);
 void tui_plot_close(void);
 
@@ -254,6 +280,17 @@ const char *tui_geom_title(int room);
  * ("class", "view", or "nothing yet" before the first picture). */
 const char *tui_geom_colour(const char **shown);
 
+/* tui_knobs.c */
+int tui_knobs_shown(void);     /* the layout has a knob line */
+void tui_knobs_draw(cwb_rect r);
+void tui_knob_key(int dir);    /* ] (+1) and [ (-1): turn the chosen knob one step */
+void tui_knob_pick(int dir);   /* -> and <-: choose the next or the previous knob */
+void tui_knobs_open(lua_State *L); /* knob_line() and package.loaded["cwb.ui"] */
+void tui_run_knobs(tui_run *r, const cwb_knob *k, int n);
+void tui_run_mark(tui_run *r, long step, const char *name, double value);
+/* "tau" -> "τ", "batch" -> "B", ... (the knob line's names) */
+const char *tui_knob_symbol(const char *name);
+
 /* tui_hooks.c */
 void tui_hooks_install(lua_State *L);
 void tui_hooks_remove(lua_State *L);
@@ -261,5 +298,7 @@ int tui_tick(lua_State *L);    /* the pump as seen from a running chunk */
 
 /* tui_lua.c */
 void tui_lua_open(lua_State *L);
+/* After a change of what the curve pane shows: draw it again and say so. */
+void tui_say_shown(void);
 
 #endif

@@ -45,13 +45,25 @@ static int l_quit(lua_State *L) {
     return 0;
 }
 
-/* png([path] [, "curves" | "geometry"]) */
+/* png([path] [, "curves" | "geometry" | "both"]) and svg(...): ext is the
+ * upvalue.  Without a path both panes, named after the run; with a path the
+ * curves unless a pane is named. */
 static int l_png(lua_State *L) {
+    const char *ext = lua_tostring(L, lua_upvalueindex(1));
     const char *path = luaL_optstring(L, 1, NULL);
-    static const char *const panes[] = {"curves", "geometry", NULL};
-    int pane = luaL_checkoption(L, 2, "curves", panes);
+    static const char *const panes[] = {"curves", "geometry", "both", NULL};
+    int pane = luaL_checkoption(L, 2, path ? "curves" : "both", panes);
+    if (path && strcmp(ext, ".svg") == 0) { /* svg("slide") writes slide.svg */
+        size_t n = strlen(path);
+        if (n < 4 || strcmp(path + n - 4, ".svg") != 0) path = lua_pushfstring(L, "%s.svg", path);
+    }
+    if (pane == 2) {
+        if (path) return luaL_argerror(L, 2, "\"both\" names its files after the run: no path");
+        if (tui_panes_save(ext) != 0) return luaL_error(L, "%s: nothing to save yet", ext + 1);
+        return 0;
+    }
     char msg[1400];
-    int rc = pane ? tui_geom_png(path, msg, sizeof msg) : tui_plot_png(path, msg, sizeof msg);
+    int rc = pane ? tui_geom_png(path, ext, msg, sizeof msg) : tui_plot_png(path, ext, msg, sizeof msg);
     if (rc != 0) return luaL_error(L, "%s", msg);
     tui_msg(TUI_ATTR_INFO, "%s", msg);
     return 0;
@@ -93,7 +105,7 @@ static void add_names(luaL_Buffer *b, const name_set *ns) {
 }
 
 /* After a change of what is shown: draw the pane again and say what it shows. */
-static void say_shown(void) {
+void tui_say_shown(void) {
     tui.plot_dirty = 1;
     tui_plot_update(1);
     tui.need_draw = 1;
@@ -153,7 +165,7 @@ static int l_show(lua_State *L) {
         return lua_error(L);
     }
     tui.show_n = n;
-    say_shown();
+    tui_say_shown();
     return 0;
 }
 
@@ -195,7 +207,7 @@ static int l_only(lua_State *L) {
     tui.nonly = n;
     if (n == 0)
         for (int i = 0; i < tui.nruns; i++) tui.runs[i]->hidden = 0;
-    say_shown();
+    tui_say_shown();
     return 0;
 }
 
@@ -209,7 +221,7 @@ static int l_hide(lua_State *L) {
         for (int k = 0; k < n; k++)
             if (tui_run_matches(r, &sels[k])) r->hidden = 1;
     }
-    say_shown();
+    tui_say_shown();
     return 0;
 }
 
@@ -301,10 +313,12 @@ static const cwb_lua_doc docs[] = {
     {"stop", "stop(): end the current run early, as if its steps were done (Ctrl-C aborts the "
              "whole chunk instead)"},
     {"quit", "quit(): leave the workbench (as Ctrl-D on an empty line); exit status 0"},
-    {"png", "png([path] [, \"curves\" | \"geometry\"]): save the curve pane (default) or the "
-            "geometry pane as a figure, SVG if path ends in .svg, else PNG; without a path "
-            "OUTDIR/cwb-METRIC-N.png (cwb-geometry-N.png), N the first number free; F2 saves "
-            "the curves"},
+    {"png", "png([path] [, \"curves\" | \"geometry\"]): save both panes as figures for slides, named "
+            "after the run (OUTDIR/<run>-<metric>.png, <run>-geometry.png; -2, -3 ... when taken); "
+            "with a path the curve pane (or the pane named) there, SVG if it ends in .svg; F2 does "
+            "png()"},
+    {"svg", "svg([path] [, \"curves\" | \"geometry\"]): as png(), in SVG (OUTDIR/<run>-<metric>.svg, "
+            "<run>-geometry.svg; a path gets .svg if it lacks it)"},
     {"show", "show([metric [, n]]): plot that metric (\"loss\", \"top1\", \"theta_ratio\", "
              "...; also those a recipe records with cwb.runs.log) for the n most recent runs "
              "that have it (default 8, at most 32), with the recipe's reference lines; without "
@@ -329,11 +343,21 @@ static const cwb_lua_doc docs[] = {
 void tui_lua_open(lua_State *L) {
     int top = lua_gettop(L);
     for (const luaL_Reg *f = fns; f->name; f++) {
-        lua_pushcfunction(L, f->func);
+        int png = f->func == l_png;
+        if (png) {
+            lua_pushliteral(L, ".png");
+            lua_pushcclosure(L, l_png, 1);
+        } else
+            lua_pushcfunction(L, f->func);
         for (const cwb_lua_doc *d = docs; d->name; d++)
             if (strcmp(d->name, f->name) == 0) cwb_lua_setdoc(L, -1, d->doc);
         lua_setglobal(L, f->name);
     }
+    lua_pushliteral(L, ".svg");
+    lua_pushcclosure(L, l_png, 1);
+    for (const cwb_lua_doc *d = docs; d->name; d++)
+        if (strcmp(d->name, "svg") == 0) cwb_lua_setdoc(L, -1, d->doc);
+    lua_setglobal(L, "svg");
     /* plot.window(true), where the plotting module leaves the name free */
     if (lua_getglobal(L, "cwb") == LUA_TTABLE && lua_getfield(L, -1, "plot") == LUA_TTABLE) {
         if (lua_getfield(L, -1, "window") == LUA_TNIL) {

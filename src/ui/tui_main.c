@@ -14,6 +14,7 @@
 #include "config.h"
 #endif
 #include "ui/tui_internal.h"
+#include "ui/repl_cmds.h"
 #include "lua/lchunk.h"
 #include "lua/lcwb.h"
 #include "lua/lpretty.h"
@@ -170,12 +171,12 @@ static void arm_hook(lua_State *L) {
     else lua_sethook(L, NULL, 0, 0);
 }
 
-/* Call the function on top (no arguments) with a traceback handler. */
-static int docall(lua_State *L, int nres) {
+/* Call the function under its nargs arguments with a traceback handler. */
+static int docall(lua_State *L, int nargs, int nres) {
     if (tui.depth == 0) cwb_lua_clear_interrupt(); /* a late Ctrl-C from the last chunk */
     tui.depth++;
     arm_hook(L);
-    int st = cwb_lua_docall(L, 0, nres, CWB_CALL_TRACEBACK);
+    int st = cwb_lua_docall(L, nargs, nres, CWB_CALL_TRACEBACK);
     tui.depth--;
     arm_hook(L); /* C loops disarm it when they see Ctrl-C */
     if (st != LUA_OK && !tui.quit) cwb_lua_clear_interrupt(); /* Ctrl-C stops one chunk */
@@ -222,6 +223,16 @@ static void exec_line(const char *line) {
     tui.need_draw = 1;
 
     if (!tui.chunk && !*line) return;
+    /* an answer to a lesson's question goes to the lesson (lchunk.h) */
+    if (!tui.chunk && cwb_lua_push_line_hook(L, line)) {
+        int st = docall(L, 1, 1);
+        int taken = st == LUA_OK && lua_toboolean(L, -1);
+        if (st != LUA_OK) report(L);
+        lua_settop(L, base);
+        tui_out_sync();
+        tui.need_draw = 1;
+        if (taken || st != LUA_OK) return;
+    }
     size_t n = (tui.chunk ? strlen(tui.chunk) + 1 : 0) + strlen(line) + 1;
     char *text = malloc(n);
     if (!text) {
@@ -245,7 +256,7 @@ static void exec_line(const char *line) {
         lua_settop(L, base);
         return;
     }
-    status = docall(L, LUA_MULTRET);
+    status = docall(L, 0, LUA_MULTRET);
     if (status == LUA_OK) status = cwb_lua_print_results(L, base);
     if (status != LUA_OK) report(L);
     lua_settop(L, base);
@@ -334,14 +345,28 @@ int cwb_tui_main(lua_State *L) {
     tui_input_start();
     tui_hooks_install(L);
     tui_lua_open(L);
-    /* three short lines: each fits the classic 80 columns whole */
+    tui_knobs_open(L);
+    cwb_repl_open_workbench(L);
+    /* four short lines: each fits the classic 80 columns whole */
     tui_msg(TUI_ATTR_INFO, "cwb %s, the contrastive-learning workbench (%s).", PACKAGE_VERSION,
             LUA_RELEASE);
     tui_msg(TUI_ATTR_INFO, "run \"recipe.lua\" trains with live panes; pause() resume() stop() "
                            "show() png()");
     tui_msg(TUI_ATTR_INFO, "help() lists the API; Ctrl-C interrupts, Ctrl-D quits.");
+    tui_msg(TUI_ATTR_INFO, "lesson() lists six guided lessons; presets() quick experiments.");
 
     tui_plot_warm();
+    if (cwb_repl_session()) { /* cwb --session FILE: typed for the user, shown as typed */
+        char line[1200];
+        cwb_repl_session_line(line, sizeof line);
+        char *copy = strdup(line);
+        char **q = copy ? realloc(tui.queue, (size_t)(tui.capq = 8) * sizeof *q) : NULL;
+        if (q) {
+            tui.queue = q;
+            tui.queue[tui.nq++] = copy;
+        } else
+            free(copy);
+    }
     while (!tui.quit) {
         tui_run_queue();
         if (tui.quit) break;

@@ -155,6 +155,41 @@ void tui_run_ref(tui_run *r, const char *metric, double y, const char *label) {
     if (strcmp(metric, tui.metric) == 0) tui.plot_dirty = 1;
 }
 
+/* A recorded run joins the workbench, named as in the store, with its knob
+ * changes as markers (its metrics come with tui_runs_load). */
+typedef struct {
+    char name[96];
+    char *params;
+} stored_run;
+
+static int grab_run(const cwb_run_info *r, void *ud) {
+    stored_run *sr = ud;
+    snprintf(sr->name, sizeof sr->name, "%s", r->name);
+    sr->params = strdup(r->params ? r->params : "{}");
+    return 0;
+}
+
+static int load_mark(long step, const char *kind, const char *name, double value, void *ud) {
+    if (strcmp(kind, "knob") == 0) tui_run_mark(ud, step, name, value);
+    return 0;
+}
+
+tui_run *tui_run_stored(lua_State *L, int64_t id) {
+    tui_run *r = tui_run_by_id(id);
+    if (r) return r;
+    cwb_store *s = cwb_lua_store(L);
+    stored_run sr = {"", NULL};
+    if (!s || cwb_store_run_get(s, id, grab_run, &sr) != 1) return NULL;
+    r = tui_run_new(sr.name, sr.params, 0, id);
+    free(sr.params);
+    if (!r) return NULL;
+    r->active = 0;
+    r->t1 = tui_now();
+    snprintf(r->status, sizeof r->status, "recorded");
+    cwb_store_events(s, id, load_mark, r);
+    return r;
+}
+
 static int load_ref(const char *metric, double value, const char *label, void *ud) {
     tui_run_ref(ud, metric, value, label);
     return 0;
@@ -372,6 +407,16 @@ int tui_plot_figure(cwb_figure *f, int pretty, int w, int h) {
         cwb_fig_set_str(&s->label, labels.n == n ? labels.label[i] : runs[i]->name);
     }
     free(bx);
+    /* the knob changes of the runs shown, each (step, change) once */
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < runs[i]->nmarks; j++) {
+            const tui_mark *m = &runs[i]->marks[j];
+            int dup = 0;
+            for (int k = 0; k < p->nr && !dup; k++)
+                dup = p->r[k].vertical && p->r[k].at == (double)m->step && p->r[k].label &&
+                      strcmp(p->r[k].label, m->label) == 0;
+            if (!dup) cwb_fig_add_ref(p, 1, (double)m->step, m->label);
+        }
     /* the reference lines of the runs shown, each value once */
     for (int i = 0; i < n; i++)
         for (int j = 0; j < runs[i]->nrefs; j++) {

@@ -208,12 +208,12 @@ void tui_sb_write(tui_sb *sb, const char *s, size_t n, int attr) {
             i++;
             continue;
         }
-        if (c < 0x20 || c == 0x7f) {
+        if ((c < 0x20 && c != 0x0e && c != 0x0f) || c == 0x7f) {
             i++;
             continue;
         }
         size_t j = i;
-        while (j < n && (unsigned char)s[j] >= 0x20 && s[j] != 0x7f) j++;
+        while (j < n && ((unsigned char)s[j] >= 0x20 || s[j] == 0x0e || s[j] == 0x0f) && s[j] != 0x7f) j++;
         put(l, s + i, j - i);
         i = j;
     }
@@ -235,7 +235,7 @@ void tui_sb_line(tui_sb *sb, const char *s, int attr) {
 static size_t u8_char(const char *s, size_t n, int *width) {
     unsigned char c = (unsigned char)s[0];
     if (c < 0x80) {
-        *width = 1;
+        *width = c == 0x0e || c == 0x0f ? 0 : 1;
         return 1;
     }
     mbstate_t st;

@@ -29,6 +29,13 @@ int tui_ansi_grid(const char *text, size_t n, tui_cell *grid, int h, int w);
 
 enum { TUI_ATTR_TEXT, TUI_ATTR_ECHO, TUI_ATTR_ERROR, TUI_ATTR_INFO };
 
+/* A highlighted stretch of a line (a lesson's term under discussion): the
+ * bytes shift-out ... shift-in, which the store keeps (every other control
+ * character is dropped), which take no column, and which the output area
+ * draws as bold yellow on and off. */
+#define TUI_HL_ON "\x0e"
+#define TUI_HL_OFF "\x0f"
+
 /* Bytes kept of one line (the rest of a longer line is dropped). */
 #define TUI_LINE_MAX 65536
 
@@ -50,8 +57,9 @@ typedef struct {
 void tui_sb_init(tui_sb *sb, int cap);
 void tui_sb_free(tui_sb *sb);
 /* Text as a program writes it: '\n' ends a line, '\r' then text rewrites the
- * line (progress bars), tabs go to the next multiple of 8, escape sequences
- * and other control characters are dropped.  The oldest lines go when the
+ * line (progress bars), tabs go to the next multiple of 8, TUI_HL_ON and
+ * TUI_HL_OFF are kept, escape sequences and other control characters are
+ * dropped.  The oldest lines go when the
  * store is full; a line keeps at most TUI_LINE_MAX bytes. */
 void tui_sb_write(tui_sb *sb, const char *s, size_t n, int attr);
 /* One whole line (an open line is closed first). */
@@ -62,7 +70,7 @@ const tui_line *tui_sb_get(const tui_sb *sb, int i);
 /* ---- columns ------------------------------------------------------------ */
 
 /* Display columns of UTF-8 text (wcwidth under the current locale; a
- * malformed byte counts one column). */
+ * malformed byte counts one column, TUI_HL_ON and TUI_HL_OFF none). */
 int tui_u8_width(const char *s, size_t n);
 /* Bytes of s that fit in cols columns without splitting a character;
  * *used (nullable) receives their width. */

@@ -2,6 +2,7 @@
  * atomic.c - atomic file writes (atomic.h).
  */
 #include "util/atomic.h"
+#include <limits.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -169,4 +170,30 @@ int cwb_atomic_write(const char *path, const void *data, size_t n, char *err, si
         return -1;
     }
     return cwb_atomic_commit(&a, err, errlen);
+}
+
+/* ---- folders ------------------------------------------------------------------------ */
+
+int cwb_mkdir_p(const char *path) {
+    char buf[PATH_MAX];
+    size_t n = strlen(path);
+    if (n == 0 || n >= sizeof buf) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    memcpy(buf, path, n + 1);
+    for (char *p = buf + 1; *p; p++) {
+        if (*p != '/') continue;
+        *p = '\0';
+        if (mkdir(buf, 0777) != 0 && errno != EEXIST) return -1;
+        *p = '/';
+    }
+    if (mkdir(buf, 0777) != 0 && errno != EEXIST) return -1;
+    struct stat st;
+    if (stat(buf, &st) != 0) return -1;
+    if (!S_ISDIR(st.st_mode)) {
+        errno = ENOTDIR;
+        return -1;
+    }
+    return 0;
 }

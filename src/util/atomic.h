@@ -44,4 +44,9 @@ void cwb_atomic_abort(cwb_atomic *a);
 /* Write n bytes to path atomically.  0 or -1 with a message. */
 int cwb_atomic_write(const char *path, const void *data, size_t n, char *err, size_t errlen);
 
+/* mkdir -p: path and its missing parents (0777 before the umask).  0, or -1
+ * with errno set (ENOTDIR when path exists and is not a folder), for the
+ * folders files are written into: --out, the lessons' state folder. */
+int cwb_mkdir_p(const char *path);
+
 #endif

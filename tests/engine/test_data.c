@@ -2,6 +2,7 @@
 #include "engine/data/data.h"
 #include "engine/core/error.h"
 #include "../tap.h"
+#include "testutil.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -15,11 +16,6 @@ static void mean_se(const double *v, int n, double *mean, double *se) {
     for (int i = 0; i < n; i++) s += (v[i] - m) * (v[i] - m);
     *mean = m;
     *se = sqrt(s / (n - 1) / n);
-}
-
-static int msg_has(const char *word) {
-    const char *m = cwb_errmsg();
-    return m && m[0] && strstr(m, word) != NULL;
 }
 
 static cwb_synth_cfg small_cfg(void) {
@@ -239,12 +235,12 @@ static void test_synth_errors(void) {
     for (int t = 0; t < nc; t++) {
         cwb_clear_error();
         cwb_dataset *d = cwb_synth_new(&cases[t].c, 1);
-        ok(d == NULL && msg_has(cases[t].word), "bad synth config rejected naming '%s': %s", cases[t].word,
+        ok(d == NULL && tu_msg_has(cases[t].word), "bad synth config rejected naming '%s': %s", cases[t].word,
            cwb_errmsg());
         cwb_dataset_free(d);
     }
     cwb_clear_error();
-    ok(cwb_synth_new(NULL, 1) == NULL && msg_has("NULL"), "NULL config rejected");
+    ok(cwb_synth_new(NULL, 1) == NULL && tu_msg_has("NULL"), "NULL config rejected");
     cwb_dataset_free(NULL); /* must be a no-op */
 }
 
@@ -363,14 +359,14 @@ static void test_augment(void) {
     for (size_t t = 0; t < sizeof bad / sizeof bad[0]; t++) {
         cwb_clear_error();
         int rc = cwb_augment(&bad[t].c, x, o, B, d, &r);
-        ok(rc == CWB_EINVAL && msg_has(bad[t].word), "augment rejects bad %s: %s", bad[t].word, cwb_errmsg());
+        ok(rc == CWB_EINVAL && tu_msg_has(bad[t].word), "augment rejects bad %s: %s", bad[t].word, cwb_errmsg());
     }
     cwb_clear_error();
-    ok(cwb_augment(&off, x, x + d, B, d, &r) == CWB_EINVAL && msg_has("overlap"), "augment rejects aliased output");
+    ok(cwb_augment(&off, x, x + d, B, d, &r) == CWB_EINVAL && tu_msg_has("overlap"), "augment rejects aliased output");
     cwb_clear_error();
-    ok(cwb_augment(&off, x, o, 0, d, &r) == CWB_EINVAL && msg_has("shape"), "augment rejects B = 0");
+    ok(cwb_augment(&off, x, o, 0, d, &r) == CWB_EINVAL && tu_msg_has("shape"), "augment rejects B = 0");
     cwb_clear_error();
-    ok(cwb_augment(&off, x, o, B, d, NULL) == CWB_EINVAL && msg_has("rng"), "augment rejects a NULL rng");
+    ok(cwb_augment(&off, x, o, B, d, NULL) == CWB_EINVAL && tu_msg_has("rng"), "augment rejects a NULL rng");
     free(x);
     free(o);
 }
@@ -541,19 +537,19 @@ static void test_sampler(void) {
     for (size_t t = 0; t < sizeof bad / sizeof bad[0]; t++) {
         cwb_clear_error();
         cwb_sampler *b = cwb_sampler_new(d, bad[t].batch, bad[t].noise, bad[t].pn, 1);
-        ok(b == NULL && msg_has(bad[t].word), "sampler rejects bad %s: %s", bad[t].word, cwb_errmsg());
+        ok(b == NULL && tu_msg_has(bad[t].word), "sampler rejects bad %s: %s", bad[t].word, cwb_errmsg());
         cwb_sampler_free(b);
     }
     cwb_clear_error();
-    ok(cwb_sampler_new(NULL, 4, 0, 0, 1) == NULL && msg_has("data set"), "sampler rejects a NULL data set");
+    ok(cwb_sampler_new(NULL, 4, 0, 0, 1) == NULL && tu_msg_has("data set"), "sampler rejects a NULL data set");
     cwb_synth_cfg c1 = small_cfg();
     c1.n = 1;
     cwb_dataset *d1 = cwb_synth_new(&c1, 1);
     cwb_clear_error();
-    ok(d1 && cwb_sampler_new(d1, 1, 0, 0.5f, 1) == NULL && msg_has("pair_noise"), "pair noise needs N >= 2");
+    ok(d1 && cwb_sampler_new(d1, 1, 0, 0.5f, 1) == NULL && tu_msg_has("pair_noise"), "pair noise needs N >= 2");
     s = cwb_sampler_new(d, B, 0, 0, 1);
     cwb_clear_error();
-    ok(cwb_sampler_next(s, NULL, pos, NULL) == CWB_EINVAL && msg_has("idx"), "next rejects a NULL idx");
+    ok(cwb_sampler_next(s, NULL, pos, NULL) == CWB_EINVAL && tu_msg_has("idx"), "next rejects a NULL idx");
     cwb_sampler_free(s);
     cwb_sampler_free(NULL);
 

@@ -10,6 +10,7 @@
 #include "engine/train/driver.h"
 #include "../tap.h"
 
+#include <math.h>
 #include <string.h>
 
 /* ---- the fake trainer: loss = 1/step scaled by a knob ------------------------ */
@@ -65,9 +66,16 @@ static int f_set(void *self, const char *name, double value) {
     return CWB_OK;
 }
 
+static int f_knobs(const void *self, cwb_knob *out, int max) {
+    int n = 0;
+    cwb_knob_add(out, &n, max, "gain", "gain", ((const fake *)self)->gain, 0, 100);
+    return n;
+}
+
 static const cwb_train_ops fake_ops = {
     .kind = "fake", .headline = "loss", .tick_every = 1, .step = f_step, .evaluate = f_eval, .reset = f_reset,
     .describe = f_describe, .embed = NULL, .steps = f_steps, .seed = f_seed, .destroy = NULL, .set = f_set,
+    .knobs = f_knobs,
 };
 
 /* ---- a recording front end ----------------------------------------------------- */
@@ -303,11 +311,17 @@ static void test_knob_and_reset(void) {
     int rc = drive(&fake_ops, x, 0, o);
     ok(rc == CWB_OK && x->res.last.m[0].value == 10.0 / 4,
        "a knob turned in a tick takes effect from the next step (loss 10/4)");
-    ok(cwb_train_set(&fake_ops, &x->f, "nope", 1) == CWB_EINVAL && strstr(cwb_errmsg(), "nope"),
-       "an unknown knob is refused by the trainer (%s)", cwb_errmsg());
+    ok(cwb_train_set(&fake_ops, &x->f, "nope", 1) == CWB_EINVAL && strstr(cwb_errmsg(), "nope") &&
+           strstr(cwb_errmsg(), "it has: gain"),
+       "an unknown knob is refused, naming those there are (%s)", cwb_errmsg());
+    cwb_knob k[4];
+    ok(cwb_train_knobs(&fake_ops, &x->f, k, 4) == 1 && strcmp(k[0].name, "gain") == 0 && k[0].value == 10,
+       "the knobs list their values now");
     cwb_train_ops fixed = fake_ops;
     fixed.set = NULL;
-    ok(cwb_train_set(&fixed, &x->f, "gain", 2) == CWB_EINVAL && strstr(cwb_errmsg(), "fake: no live knob 'gain'"),
+    fixed.knobs = NULL;
+    ok(cwb_train_set(&fixed, &x->f, "gain", 2) == CWB_EINVAL &&
+           strstr(cwb_errmsg(), "fake: no live knob 'gain' (it has none)") && cwb_train_knobs(&fixed, &x->f, k, 4) == 0,
        "a trainer without knobs says so (%s)", cwb_errmsg());
 
     ok(fake_ops.reset(&x->f) == CWB_OK && fake_ops.steps(&x->f) == 0, "reset: back to step 0");
@@ -315,7 +329,35 @@ static void test_knob_and_reset(void) {
     ok(rc == CWB_OK && x->res.step == 4 && x->res.last.m[0].value == 0.25, "and the same numbers again");
 }
 
+/* The ladder the knob keys step along (core/knob.h). */
+static double stepped(double v, double lo, double hi, double unit, int integer, int dir) {
+    cwb_knob k = {"k", "k", v, lo, hi, unit, integer};
+    return cwb_knob_step(&k, dir);
+}
+
+static void test_knob_ladder(void) {
+    ok(fabs(stepped(0.1, 0.01, 10, 0, 0, 1) - 0.15) < 1e-12 && fabs(stepped(0.15, 0.01, 10, 0, 0, 1) - 0.2) < 1e-12 &&
+           fabs(stepped(0.2, 0.01, 10, 0, 0, 1) - 0.3) < 1e-12 && fabs(stepped(0.7, 0.01, 10, 0, 0, 1) - 1) < 1e-12,
+       "tau steps up 0.1 -> 0.15 -> 0.2 -> 0.3, 0.7 -> 1");
+    ok(fabs(stepped(0.1, 0.01, 10, 0, 0, -1) - 0.07) < 1e-12 && fabs(stepped(0.12, 0.01, 10, 0, 0, -1) - 0.1) < 1e-12,
+       "and down 0.1 -> 0.07; a value off the ladder goes to the next rung (0.12 -> 0.1)");
+    ok(stepped(10, 0.01, 10, 0, 0, 1) == 10 && stepped(0.01, 0.01, 10, 0, 0, -1) == 0.01,
+       "the ends of the range hold");
+    ok(stepped(32, 2, 256, 0, 1, 1) == 64 && stepped(32, 2, 256, 0, 1, -1) == 16 && stepped(48, 2, 256, 0, 1, 1) == 64 &&
+           stepped(48, 2, 256, 0, 1, -1) == 32 && stepped(256, 2, 256, 0, 1, 1) == 256 && stepped(2, 2, 256, 0, 1, -1) == 2,
+       "a batch size steps by powers of two within its range");
+    ok(stepped(0, 0, 5, 0.1, 0, 1) == 0.1 && stepped(0.1, 0, 5, 0.1, 0, -1) == 0 && stepped(0, 0, 5, 0.1, 0, -1) == 0 &&
+           fabs(stepped(0.5, 0, 5, 0.1, 0, -1) - 0.3) < 1e-12,
+       "a knob from 0 (noise) steps 0 -> 0.1 and back to 0");
+    cwb_knob k = {"batch", "batch", 32, 2, 64, 0, 1};
+    ok(cwb_knob_check(&k, 65, "t") == CWB_EINVAL && strstr(cwb_errmsg(), "t: knob 'batch' = 65 outside [2, 64]") &&
+           cwb_knob_check(&k, 3.5, NULL) == CWB_EINVAL && cwb_knob_check(&k, NAN, NULL) == CWB_EINVAL &&
+           cwb_knob_check(&k, 64, NULL) == CWB_OK,
+       "values outside the range, fractions of a batch and NaN are refused (%s)", cwb_errmsg());
+}
+
 int main(void) {
+    test_knob_ladder();
     test_metrics();
     test_log_every();
     test_eval();

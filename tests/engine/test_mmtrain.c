@@ -269,7 +269,44 @@ static void test_interface(void) {
     ok(cwb_mm_trainer_reset(NULL) == CWB_EINVAL, "reset(NULL) is refused");
 }
 
+/* Live knobs (mmtrain.h): tau and the weights change the next step only;
+ * a weight whose parameters were never built is not a knob. */
+static void test_knobs(void) {
+    cwb_mm_train_cfg c = small_cfg();
+    cwb_mm_trainer *a = cwb_mm_trainer_new(&c, NULL), *b = cwb_mm_trainer_new(&c, NULL);
+    const cwb_train_ops *ops = cwb_mm_trainer_ops(b);
+    cwb_knob k[CWB_KNOBS_MAX];
+    int n = a ? cwb_mm_trainer_knobs(a, k, CWB_KNOBS_MAX) : 0;
+    ok(cwb_knob_find(k, n, "tau") && cwb_knob_find(k, n, "lr") && cwb_knob_find(k, n, "w_bridge") &&
+           cwb_knob_find(k, n, "w_gc") && !cwb_knob_find(k, n, "w_sep") && !cwb_knob_find(k, n, "w_itm") &&
+           !cwb_knob_find(k, n, "batch") && cwb_knob_find(k, n, "noise"),
+       "two-tower knobs: tau, lr, w_bridge, w_gc, noise; no w_sep or w_itm when off at construction, no batch");
+    cwb_mm_step_info sa, sb;
+    int rc = train(a, 5, &sa) | train(b, 5, &sb);
+    ok(rc == CWB_OK && ops->set(b, "w_gc", 0.5) == CWB_OK && ops->set(b, "tau", 0.3) == CWB_OK,
+       "w_gc and tau turned at step 5");
+    cwb_metrics m;
+    rc = train(a, 1, &sa) | ops->step(b, &m);
+    ok(rc == CWB_OK && cwb_metrics_get(&m, "gc") && fabs(*cwb_metrics_get(&m, "tau") - 0.3) < 1e-6 &&
+           *cwb_metrics_get(&m, "loss") != sa.loss,
+       "step 6 has the gc term and tau 0.3 (loss %.4f, %.4f unchanged)", *cwb_metrics_get(&m, "loss"), sa.loss);
+    ok(ops->set(b, "w_sep", 1) == CWB_EINVAL && tu_msg_has("no live knob 'w_sep'"),
+       "w_sep cannot be turned on live (%s)", cwb_errmsg());
+    ok(cwb_mm_trainer_reset(b) == CWB_OK && (n = cwb_mm_trainer_knobs(b, k, CWB_KNOBS_MAX)) &&
+           cwb_knob_find(k, n, "w_gc")->value == 0 && fabs(cwb_knob_find(k, n, "tau")->value - 0.1) < 1e-6,
+       "reset: w_gc 0 and tau 0.1 again");
+    cwb_mm_trainer_free(a);
+    cwb_mm_trainer_free(b);
+    c.w_sep = 0.5f;
+    c.mode = CWB_MM_UNIMODAL;
+    a = cwb_mm_trainer_new(&c, NULL);
+    n = a ? cwb_mm_trainer_knobs(a, k, CWB_KNOBS_MAX) : 0;
+    ok(n == 2 && cwb_knob_find(k, n, "tau") && cwb_knob_find(k, n, "lr"), "unimodal: tau and lr only");
+    cwb_mm_trainer_free(a);
+}
+
 int main(void) {
+    test_knobs();
     test_learns();
     test_unimodal();
     test_options();

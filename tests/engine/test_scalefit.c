@@ -372,6 +372,40 @@ static void test_bad_inputs(void) {
        cwb_errmsg());
 }
 
+/* Live knobs (scalefit.h): the batch size turned from 8 to 128 mid-run moves
+ * theta towards theta* (the whole point of lesson 3), and reset undoes it. */
+static void test_knobs(void) {
+    cwb_scalefit_cfg c = base_cfg(CWB_LOSS_INFONCE, 8, 0.5, theta_star, 3);
+    c.batch_max = 128;
+    cwb_scalefit *s = cwb_scalefit_new(&c, a, b, labels, N, K);
+    ok(s != NULL, "a scale fit with batch_max 128 builds (%s)", s ? "" : cwb_errmsg());
+    if (!s) return;
+    double th = 0, loss;
+    for (int i = 0; i < 3000; i++) cwb_scalefit_step(s, &th, &loss);
+    const double small = th / theta_star;
+    cwb_knob k[CWB_KNOBS_MAX];
+    int n = cwb_scalefit_knobs(s, k, CWB_KNOBS_MAX);
+    ok(n == 3 && cwb_knob_find(k, n, "lr") && cwb_knob_find(k, n, "batch")->max == 128 && cwb_knob_find(k, n, "noise"),
+       "scale fit knobs: lr, batch (up to 128), noise");
+    ok(cwb_scalefit_set(s, "batch", 128) == CWB_OK, "batch 8 -> 128 at step 3000");
+    for (int i = 0; i < 3000; i++) cwb_scalefit_step(s, &th, &loss);
+    const double large = th / theta_star;
+    ok(fabs(large - 1) < fabs(small - 1) / 2, "theta/theta* moves from %.3f (B = 8) towards 1: %.3f (B = 128)", small,
+       large);
+    cwb_json j;
+    cwb_json_init(&j);
+    cwb_scalefit_describe(s, &j);
+    ok(strstr(cwb_json_text(&j), "\"batch\":128,") != NULL, "describe: the batch as it is now");
+    cwb_json_free(&j);
+    ok(cwb_scalefit_set(s, "batch", 129) == CWB_EINVAL && cwb_scalefit_set(s, "tau", 1) == CWB_EINVAL &&
+           cwb_scalefit_set(s, "lr", -1) == CWB_EINVAL,
+       "batch above batch_max, a tau (theta is learned) and lr < 0 are refused");
+    cwb_scalefit_reset(s);
+    n = cwb_scalefit_knobs(s, k, CWB_KNOBS_MAX);
+    ok(cwb_knob_find(k, n, "batch")->value == 8, "reset: batch 8 again");
+    cwb_scalefit_free(s);
+}
+
 int main(void) {
     quick = getenv("CWB_TEST_QUICK") != NULL;
     test_pairs();
@@ -387,5 +421,6 @@ int main(void) {
     test_determinism();
     test_interface();
     test_bad_inputs();
+    test_knobs();
     return done_testing();
 }

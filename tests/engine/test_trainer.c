@@ -392,8 +392,9 @@ static void test_describe(void) {
     ok(rc == CWB_OK && contains(cwb_json_text(&j), "\"data\":\"dataset object\""), "borrowed data: \"dataset object\"");
     cwb_json_free(&j);
     ok(cwb_trainer_ops.seed(tb) == 2 && strcmp(cwb_trainer_ops.kind, "trainer") == 0 &&
-           strcmp(cwb_trainer_ops.headline, "loss") == 0 && cwb_trainer_ops.tick_every == 1 && !cwb_trainer_ops.set,
-       "seed, kind, headline, tick hint; no live knobs yet");
+           strcmp(cwb_trainer_ops.headline, "loss") == 0 && cwb_trainer_ops.tick_every == 1 && cwb_trainer_ops.set &&
+           cwb_trainer_ops.knobs,
+       "seed, kind, headline, tick hint, live knobs");
     const float *a, *b;
     int n = 0, k = 0;
     ok(cwb_trainer_ops.embed(tb, &a, &b, &n, &k) == CWB_OK && n == 512 && k == 16 && a && b,
@@ -401,6 +402,87 @@ static void test_describe(void) {
     cwb_trainer_free(tb);
     cwb_dataset_free(d);
     cwb_trainer_free(t);
+}
+
+/* Live knobs (trainer.h): a change takes effect at the next step and only
+ * from there; batch_max alone changes nothing; reset undoes the knobs. */
+static void test_knobs(void) {
+    cwb_trainer_cfg c = small_cfg(3);
+    c.batch = 32;
+    cwb_trainer *a = cwb_trainer_new(&c, NULL);
+    c.batch_max = 64;
+    cwb_trainer *b = cwb_trainer_new(&c, NULL);
+    ok(a && b, "trainers with and without batch_max build");
+    if (!a || !b) return;
+    cwb_step_info sa, sb;
+    int same = 1;
+    for (int i = 0; i < 10; i++) {
+        cwb_trainer_step(a, &sa);
+        cwb_trainer_step(b, &sb);
+        same &= sa.loss == sb.loss && sa.grad_norm == sb.grad_norm;
+    }
+    ok(same, "buffers sized for batch_max = 64 give the same steps as batch 32 alone");
+    cwb_knob k[CWB_KNOBS_MAX];
+    int n = cwb_trainer_knobs(b, k, CWB_KNOBS_MAX);
+    const cwb_knob *kb = cwb_knob_find(k, n, "batch"), *kt = cwb_knob_find(k, n, "tau");
+    ok(n == 4 && kb && kb->value == 32 && kb->max == 64 && kb->integer && kt && fabs(kt->value - 0.2) < 1e-6 &&
+           cwb_knob_find(k, n, "lr") && cwb_knob_find(k, n, "noise") && !cwb_knob_find(k, n, "alpha"),
+       "an InfoNCE trainer lists tau, lr, batch (up to batch_max) and noise (%d knobs)", n);
+
+    ok(cwb_trainer_set(b, "tau", 0.5) == CWB_OK, "tau set to 0.5 between steps 10 and 11");
+    cwb_trainer_step(a, &sa);
+    cwb_trainer_step(b, &sb);
+    ok(fabs(sb.tau - 0.5) < 1e-6 && fabs(sa.tau - 0.2) < 1e-6 && sa.loss != sb.loss,
+       "step 11 trains at tau 0.5 (loss %.4f, %.4f at 0.2)", sb.loss, sa.loss);
+    cwb_json j;
+    cwb_json_init(&j);
+    cwb_trainer_describe(b, &j);
+    ok(contains(cwb_json_text(&j), "\"tau\":0.5,") && contains(cwb_json_text(&j), "\"batch_max\":64"),
+       "describe writes the knob as it is now: %.60s", cwb_json_text(&j));
+    cwb_json_free(&j);
+
+    ok(cwb_trainer_set(b, "batch", 64) == CWB_OK && cwb_trainer_step(b, &sb) == CWB_OK &&
+           cwb_trainer_set(b, "batch", 8) == CWB_OK && cwb_trainer_step(b, &sb) == CWB_OK && isfinite(sb.loss),
+       "the batch size goes up to batch_max and down to 8 between steps");
+    ok(cwb_trainer_set(b, "batch", 65) == CWB_EINVAL && contains(cwb_errmsg(), "knob 'batch' = 65 outside [2, 64]"),
+       "and no further (%s)", cwb_errmsg());
+    ok(cwb_trainer_set(a, "batch", 33) == CWB_EINVAL, "without batch_max the batch can only go down");
+    ok(cwb_trainer_set(b, "alpha", 5) == CWB_EINVAL && contains(cwb_errmsg(), "infonce loss has no knob 'alpha'"),
+       "alpha is refused on InfoNCE (%s)", cwb_errmsg());
+    ok(cwb_trainer_set(b, "noise", 0.5) == CWB_OK && cwb_trainer_step(b, &sb) == CWB_OK &&
+           cwb_trainer_set(b, "noise", -1) == CWB_EINVAL,
+       "the loss's noise turns on live; a negative one is refused");
+    ok(cwb_trainer_set(b, "lr", 0.01) == CWB_OK && cwb_trainer_step(b, &sb) == CWB_OK && fabs(sb.lr - 0.01) < 1e-9,
+       "lr 0.01 is the next step's learning rate (%g)", sb.lr);
+    ok(cwb_trainer_set(b, "tau", 0) == CWB_EINVAL && cwb_trainer_set(b, "tau", NAN) == CWB_EINVAL &&
+           cwb_trainer_set(b, "momentum", 0.5) == CWB_EINVAL,
+       "tau 0, NaN and a knob that does not exist are refused");
+
+    cwb_trainer_reset(b);
+    n = cwb_trainer_knobs(b, k, CWB_KNOBS_MAX);
+    kt = cwb_knob_find(k, n, "tau");
+    kb = cwb_knob_find(k, n, "batch");
+    ok(kt && fabs(kt->value - 0.2) < 1e-6 && kb && kb->value == 32 && fabs(cwb_knob_find(k, n, "lr")->value - 0.1) < 1e-7 &&
+           cwb_knob_find(k, n, "noise")->value == 0,
+       "reset returns every knob to its constructed value");
+    cwb_trainer_free(a);
+    cwb_trainer_free(b);
+
+    c = small_cfg(3);
+    c.loss = cwb_loss_defaults(CWB_LOSS_DECOMPOSABLE);
+    cwb_trainer *d = cwb_trainer_new(&c, NULL);
+    n = d ? cwb_trainer_knobs(d, k, CWB_KNOBS_MAX) : 0;
+    ok(cwb_knob_find(k, n, "alpha") && cwb_knob_find(k, n, "gamma") && cwb_trainer_set(d, "gamma", 0.5) == CWB_OK &&
+           cwb_trainer_set(d, "gamma", 2) == CWB_EINVAL && cwb_trainer_set(d, "alpha", 1) == CWB_OK,
+       "the decomposable loss adds alpha and gamma, in range");
+    cwb_trainer_free(d);
+    c = small_cfg(3);
+    c.batch_max = 16;
+    ok(cwb_trainer_new(&c, NULL) == NULL && contains(cwb_errmsg(), "batch_max = 16, must be >= batch = 64"),
+       "batch_max below batch is refused (%s)", cwb_errmsg());
+    c.batch_max = 1024;
+    ok(cwb_trainer_new(&c, NULL) == NULL && contains(cwb_errmsg(), "batch_max = 1024 exceeds the data set size"),
+       "batch_max above N is refused (%s)", cwb_errmsg());
 }
 
 int main(void) {
@@ -414,5 +496,6 @@ int main(void) {
     test_nonfinite();
     test_reset();
     test_describe();
+    test_knobs();
     return done_testing();
 }

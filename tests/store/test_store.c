@@ -573,6 +573,50 @@ static void test_cli(void) {
     ok(tmps == 0, "no temp files left behind (%d)", tmps);
 }
 
+/* ---- events (knob changes) ----------------------------------------------------- */
+
+typedef struct {
+    int n;
+    long step[4];
+    char name[4][16];
+    double value[4];
+} events_seen;
+
+static int see_event(long step, const char *kind, const char *name, double value, void *ud) {
+    events_seen *e = ud;
+    if (e->n < 4 && strcmp(kind, "knob") == 0) {
+        e->step[e->n] = step;
+        snprintf(e->name[e->n], sizeof e->name[0], "%s", name);
+        e->value[e->n] = value;
+    }
+    e->n++;
+    return 0;
+}
+
+static void test_events(void) {
+    char db[300], err[512];
+    path_in(db, sizeof db, "events.db");
+    cwb_store *s = cwb_store_open(db, err, sizeof err);
+    int64_t id = s ? cwb_store_run_begin(s, "r.lua", "knobs", "{}", 1) : -1;
+    events_seen e = {0};
+    ok(id > 0 && cwb_store_events(s, id, see_event, &e) == 0 && e.n == 0 &&
+           count_sql(db, "SELECT count(*) FROM sqlite_master WHERE name = 'events'") == 0,
+       "a store without events has no events table, and reading one finds none");
+    ok(cwb_store_event(s, id, 100, "knob", "tau", 0.5) == 0 && cwb_store_event(s, id, 40, "knob", "batch", 16) == 0,
+       "two knob events written");
+    ok(count_sql(db, "SELECT count(*) FROM events WHERE run = 1 AND name = 'tau' AND step = 100 AND value = 0.5") == 1,
+       "another connection sees the event at once (not buffered like metrics)");
+    e.n = 0;
+    ok(cwb_store_events(s, id, see_event, &e) == 0 && e.n == 2 && e.step[0] == 40 && strcmp(e.name[0], "batch") == 0 &&
+           e.value[0] == 16 && e.step[1] == 100 && strcmp(e.name[1], "tau") == 0,
+       "read back in step order: batch 16 at 40, tau 0.5 at 100");
+    ok(cwb_store_event(s, 99, 1, "knob", "tau", 1) == -1 && strstr(cwb_store_errmsg(s), "no run 99"),
+       "an event of a run that does not exist is refused (%s)", cwb_store_errmsg(s));
+    ok(cwb_store_event(s, id, 1, "knob", "tau", NAN) == -1 && strstr(cwb_store_errmsg(s), "not finite"),
+       "a NaN value is refused (%s)", cwb_store_errmsg(s));
+    cwb_store_close(s);
+}
+
 int main(void) {
     if (tap_tmpdir(dir, sizeof dir, "store")) return 99;
     test_round_trip();
@@ -582,6 +626,7 @@ int main(void) {
     test_statuses();
     test_upgrade();
     test_cli();
+    test_events();
     tap_rmtree(dir);
     return done_testing();
 }

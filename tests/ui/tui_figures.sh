@@ -3,7 +3,8 @@
 # legends that say what differs and never overwrite a curve, a colour per
 # run and none black or white, metrics a recipe records itself with their
 # reference lines, how many runs are shown and which (show, only, hide,
-# clear_runs), and png() of either pane to PNG or SVG without overwriting.
+# clear_runs), and png()/svg() of both panes, named after the run, to PNG
+# or SVG without overwriting.
 # Every wait polls the screen with a timeout (tests/ui/tmux_lib.sh).
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/tap.sh"
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/ui/tmux_lib.sh"
@@ -18,8 +19,15 @@ plot_pane() { cap "$@" | sed -n '2,/^└/p' | sed '$d' | sed 's/││.*//'; }
 start() { # start COLS ROWS
     T kill-session -t cwb >/dev/null 2>&1
     rm -f "$TMP"/runs.db*
-    T new-session -d -s cwb -x "$1" -y "$2" \
-        "cd '$TMP' && env TERM=screen LC_ALL=$UTF8 CWB_HISTORY='$TMP/history' CWB_DB='$TMP/runs.db' '$CWB'; sleep 30"
+    # killing the last session ends the tmux server: a new session may find it
+    # still going away, so try again for a few seconds
+    i=0
+    until T new-session -d -s cwb -x "$1" -y "$2" \
+        "cd '$TMP' && env TERM=screen LC_ALL=$UTF8 CWB_HISTORY='$TMP/history' CWB_DB='$TMP/runs.db' '$CWB'; sleep 30" \
+        2>/dev/null || [ $i -ge 25 ]; do
+        sleep 0.2
+        i=$((i + 1))
+    done
     wait_for '^cwb>[ ]*$' 10
 }
 
@@ -64,15 +72,26 @@ wait_for 'saved the loss curves' 10
 grep -q '<svg' "$TMP/x/slide.svg" 2>/dev/null
 ok $? "png(\"slide.svg\") writes an SVG"
 line 'png()'
-wait_for 'cwb-loss-1.png' 10
+wait_for 'tui-standard-loss.png' 10 && wait_for 'tui-standard-geometry.png' 10
+[ "$(head -c 4 "$TMP/tui-standard-loss.png" | tail -c 3)" = PNG ] &&
+    [ "$(head -c 4 "$TMP/tui-standard-geometry.png" | tail -c 3)" = PNG ]
+ok $? "png() saves both panes, named after the run"
 keys F2
-wait_for 'cwb-loss-2.png' 10
-[ "$(head -c 4 "$TMP/cwb-loss-1.png" | tail -c 3)" = PNG ] && [ "$(head -c 4 "$TMP/cwb-loss-2.png" | tail -c 3)" = PNG ]
-ok $? "png() and F2 number their files instead of overwriting one"
+wait_for 'tui-standard-loss-2.png' 10
+[ "$(head -c 4 "$TMP/tui-standard-loss-2.png" | tail -c 3)" = PNG ] && [ -s "$TMP/tui-standard-geometry-2.png" ]
+ok $? "F2 does the same and numbers the files instead of overwriting them"
 line 'png(nil, "geometry")'
-wait_for 'saved the geometry pane' 10
-[ "$(head -c 4 "$TMP/cwb-geometry-1.png" | tail -c 3)" = PNG ]
-ok $? "png(nil, \"geometry\") exports the geometry pane"
+wait_for 'tui-standard-geometry-3.png' 10
+[ "$(head -c 4 "$TMP/tui-standard-geometry-3.png" | tail -c 3)" = PNG ] && [ ! -e "$TMP/tui-standard-loss-3.png" ]
+ok $? "png(nil, \"geometry\") exports the geometry pane alone"
+line 'svg()'
+wait_for 'tui-standard-geometry.svg' 10
+grep -q '<svg' "$TMP/tui-standard-loss.svg" 2>/dev/null && grep -q '<svg' "$TMP/tui-standard-geometry.svg" 2>/dev/null
+ok $? "svg() saves both panes as SVG"
+line "svg(\"$TMP/x/talk\")"
+wait_for 'talk.svg' 10
+grep -q '<svg' "$TMP/x/talk.svg" 2>/dev/null
+ok $? "svg(\"talk\") writes talk.svg"
 
 # ---- 140x45: ten runs --------------------------------------------------------------
 start 140 45

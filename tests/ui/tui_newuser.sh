@@ -36,7 +36,8 @@ ok $? "the workbench starts at 80x24"
 cap > "$TMP/s0"
 grep -q '^cwb 0\.[0-9.]*, the contrastive-learning workbench (Lua 5\.4\.[0-9]*)\.$' "$TMP/s0" &&
     grep -q '^run "recipe.lua" trains with live panes; pause() resume() stop() show() png()$' "$TMP/s0" &&
-    grep -q '^help() lists the API; Ctrl-C interrupts, Ctrl-D quits\.$' "$TMP/s0"
+    grep -q '^help() lists the API; Ctrl-C interrupts, Ctrl-D quits\.$' "$TMP/s0" &&
+    grep -q '^lesson() lists six guided lessons; presets() quick experiments\.$' "$TMP/s0"
 ok $? "80x24: each welcome line fits whole on its screen line"
 grep -q 'no runs yet: run "recipe.lua" or a trainer.s run{}' "$TMP/s0" &&
     grep -q 'embeddings appear here' "$TMP/s0" && grep -q 'during a trainer run' "$TMP/s0"

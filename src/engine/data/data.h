@@ -90,6 +90,10 @@ void cwb_sampler_free(cwb_sampler *s);
 /* idx[B]: anchors; pos[B]: positives' indices (== idx unless pair noise);
  * weights[B] (nullable): importance weights, mean about 1. */
 int cwb_sampler_next(cwb_sampler *s, int *idx, int *pos, float *weights);
+/* The batch size from the next batch on, 1..N (a live knob: the sampler
+ * keeps no per-batch buffers, so only the caller's must have room).
+ * CWB_EINVAL outside that range. */
+int cwb_sampler_set_batch(cwb_sampler *s, int batch);
 
 /* Gather rows: out[i] = x[idx[i]] for i < B. */
 void cwb_gather_rows(const cwb_tensor *x, const int *idx, int B, float *out);

@@ -99,6 +99,14 @@ void cwb_sampler_free(cwb_sampler *s) {
     free(s);
 }
 
+int cwb_sampler_set_batch(cwb_sampler *s, int batch) {
+    if (!s) return cwb_fail(CWB_EINVAL, "cwb_sampler_set_batch: NULL sampler");
+    if (batch < 1 || batch > s->d->n)
+        return cwb_fail(CWB_EINVAL, "sampler: batch = %d, must be in [1, N = %d]", batch, s->d->n);
+    s->batch = batch;
+    return CWB_OK;
+}
+
 int cwb_sampler_next(cwb_sampler *s, int *idx, int *pos, float *weights) {
     if (!s || !idx || !pos)
         return cwb_fail(CWB_EINVAL, "cwb_sampler_next: NULL %s", !s ? "sampler" : !idx ? "idx" : "pos");

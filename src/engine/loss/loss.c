@@ -147,6 +147,39 @@ void cwb_loss_describe(const cwb_loss_cfg *c, const char *key, cwb_json *j) {
     cwb_json_record(j, key, cwb_loss_name(c->kind), c, loss_fields, CWB_JSON_NFIELDS(loss_fields));
 }
 
+/* ---- live knobs (knob.h) ---------------------------------------------------------- */
+
+void cwb_loss_knobs(const cwb_loss *L, int nested, cwb_knob *out, int *n, int max) {
+    const cwb_loss_cfg *c = &L->cfg;
+    cwb_knob *k = cwb_knob_add(out, n, max, "noise", nested ? "loss.noise" : "noise", c->noise_sigma, 0, 5);
+    if (k) k->unit = 0.1;
+    if (c->kind == CWB_LOSS_DECOMPOSABLE)
+        cwb_knob_add(out, n, max, "alpha", nested ? "loss.alpha" : "alpha", c->alpha, 0.1, 1e4);
+    if (cwb_loss_is_stateful(c->kind))
+        cwb_knob_add(out, n, max, "gamma", nested ? "loss.gamma" : "gamma", c->gamma, 0.001, 1);
+}
+
+int cwb_loss_set_knob(cwb_loss *L, const char *name, double value, const char *who) {
+    double *slot = strcmp(name, "noise") == 0   ? &L->cfg.noise_sigma
+                   : strcmp(name, "alpha") == 0 ? &L->cfg.alpha
+                   : strcmp(name, "gamma") == 0 ? &L->cfg.gamma
+                                                : NULL;
+    if (!slot) return -1;
+    cwb_knob k[3];
+    int n = 0;
+    cwb_loss_knobs(L, 0, k, &n, 3);
+    const cwb_knob *kn = cwb_knob_find(k, n, name);
+    if (!kn)
+        return cwb_fail(CWB_EINVAL, "%s%sthe %s loss has no knob '%s' (%s)", CWB_WHO(who),
+                        loss_names[L->cfg.kind], name,
+                        strcmp(name, "alpha") == 0 ? "alpha is the decomposable loss's"
+                                                   : "gamma is sogclr's and the decomposable loss's");
+    int rc = cwb_knob_check(kn, value, who);
+    if (rc) return rc;
+    *slot = value;
+    return CWB_OK;
+}
+
 static int check_cfg(const cwb_loss_cfg *cfg, int max_batch, int dim) {
     int rc = cwb_loss_check(cfg, NULL);
     if (rc) return rc;

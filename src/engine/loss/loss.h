@@ -40,6 +40,7 @@
 
 #include <stdint.h>
 
+#include "engine/core/knob.h"
 #include "util/json.h"
 
 typedef enum {
@@ -122,6 +123,19 @@ void cwb_loss_free(cwb_loss *L);
 const cwb_loss_cfg *cwb_loss_config(const cwb_loss *L);
 /* Forget the running estimates (zhat) of stateful losses. */
 void cwb_loss_reset(cwb_loss *L);
+
+/* The loss's live knobs (knob.h), appended to out[*n] (at most max in all):
+ * "noise" (sigma of the negatives' noise, every kind, 0..5), "alpha" (the
+ * decomposable loss's gamma shape, 0.1..1e4) and "gamma" (the running
+ * estimate's rate of sogclr and the decomposable loss, 0.001..1), with the
+ * option names "loss.noise", ... when nested (a trainer's loss = {...}
+ * table), else "noise", ... (the scale fit's flat options). */
+void cwb_loss_knobs(const cwb_loss *L, int nested, cwb_knob *out, int *n, int max);
+/* Set one of those knobs from the next evaluation on: the running estimates
+ * are kept, only the rule changes.  CWB_EINVAL with "who: ..." for a knob
+ * this kind does not have or a value outside its range; -1 when name is not
+ * a loss knob at all (so a trainer can try its own). */
+int cwb_loss_set_knob(cwb_loss *L, const char *name, double value, const char *who);
 
 /*
  * Evaluate on B rows (B pairs; NTXENT and DCL both_views use the 2B rows of

@@ -12,6 +12,7 @@
 #include "engine/core/error.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 int cwb_metrics_full(const char *name) {
@@ -44,9 +45,24 @@ int cwb_metrics_same(const cwb_metrics *a, const cwb_metrics *b) {
     return 1;
 }
 
+int cwb_train_knobs(const cwb_train_ops *ops, const void *self, cwb_knob *out, int max) {
+    if (!ops || !self || !ops->knobs || !out || max < 1) return 0;
+    return ops->knobs(self, out, max);
+}
+
 int cwb_train_set(const cwb_train_ops *ops, void *self, const char *name, double value) {
     if (!ops || !self || !name) return cwb_fail(CWB_EINVAL, "cwb_train_set: NULL argument");
-    if (!ops->set) return cwb_fail(CWB_EINVAL, "%s: no live knob '%s'", ops->kind, name);
+    cwb_knob k[CWB_KNOBS_MAX];
+    int n = cwb_train_knobs(ops, self, k, CWB_KNOBS_MAX);
+    if (!ops->set || !cwb_knob_find(k, n, name)) {
+        char list[256] = "";
+        size_t len = 0;
+        for (int i = 0; i < n && len + 2 < sizeof list; i++)
+            len += (size_t)snprintf(list + len, sizeof list - len, "%s%s", i ? ", " : "", k[i].name);
+        if (len >= sizeof list) len = sizeof list - 1;
+        return cwb_fail(CWB_EINVAL, "%s: no live knob '%s' (%s%s)", ops->kind, name,
+                        n ? "it has: " : "it has none", list);
+    }
     return ops->set(self, name, value);
 }
 

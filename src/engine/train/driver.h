@@ -31,6 +31,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "engine/core/knob.h"
 #include "util/json.h"
 
 /* ---- metrics lists --------------------------------------------------------- */
@@ -102,14 +103,24 @@ typedef struct cwb_train_ops {
     long (*steps)(const void *self);         /* steps done since construction/reset */
     uint64_t (*seed)(const void *self);
     void (*destroy)(void *self);             /* free the trainer (NULL is a no-op) */
-    /* A live knob: set `name` to `value` from the next step on (between two
-     * steps, e.g. from a tick).  NULL: the trainer has none (see cwb_train_set). */
+    /* A live knob (core/knob.h): set `name` to `value` from the next step on
+     * (between two steps, e.g. from a tick; nothing is allocated).  NULL: the
+     * trainer has none (see cwb_train_set).  A value outside the knob's
+     * range, or a name the trainer does not have, is CWB_EINVAL and changes
+     * nothing.  reset() returns every knob to its constructed value;
+     * describe() writes the values as they are now, so a run started after a
+     * change records what it starts from. */
     int (*set)(void *self, const char *name, double value);
+    /* The knobs and their values now into out[0..max-1]; returns how many.
+     * NULL: none. */
+    int (*knobs)(const void *self, cwb_knob *out, int max);
 } cwb_train_ops;
 
-/* ops->set(self, name, value), or CWB_EINVAL "<kind>: no live knob 'name'"
- * when the trainer has no knobs. */
+/* ops->set(self, name, value), or CWB_EINVAL "<kind>: no live knob 'name'
+ * (it has: tau, lr, ...)" when the trainer has no such knob. */
 int cwb_train_set(const cwb_train_ops *ops, void *self, const char *name, double value);
+/* ops->knobs(self, out, max), or 0 when the trainer has none. */
+int cwb_train_knobs(const cwb_train_ops *ops, const void *self, cwb_knob *out, int max);
 
 /* ---- the loop ----------------------------------------------------------------- */
 

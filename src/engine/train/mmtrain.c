@@ -44,7 +44,9 @@ typedef struct {
 } tower;
 
 struct cwb_mm_trainer {
-    cwb_mm_train_cfg cfg;
+    cwb_mm_train_cfg cfg;     /* as constructed */
+    cwb_mm_train_cfg live;    /* the same with the knobs now (tau, lr, w_*; the loss's
+                                 knobs live in the loss objects) */
     const cwb_mm_data *data;
     cwb_mm_data *owned;
     int B, k, K, ntr, nte, rows, heads;
@@ -329,8 +331,8 @@ cwb_mm_trainer *cwb_mm_trainer_new(const cwb_mm_train_cfg *cfg, const cwb_mm_dat
         t->sa = cwb_mem_floats(&t->mem, B * k);
         t->sb = cwb_mem_floats(&t->mem, B * k);
         t->tbr = cwb_mem_floats(&t->mem, B);
-        if (c->w_sep > 0 || c->w_bridge > 0 || c->w_gc > 0)
-            if (!(t->reg = cwb_reg_new(t->B, t->k))) goto fail;
+        /* always: w_bridge and w_gc are live knobs that may be turned on */
+        if (!(t->reg = cwb_reg_new(t->B, t->k))) goto fail;
         if (c->w_itm > 0) {
             cwb_fusion_cfg fc = cwb_fusion_defaults();
             fc.dim_a = fc.dim_b = t->k;
@@ -353,6 +355,7 @@ cwb_mm_trainer *cwb_mm_trainer_new(const cwb_mm_train_cfg *cfg, const cwb_mm_dat
     }
     if (cwb_mem_check(&t->mem, "cwb_mm_trainer_new: out of memory (B = %d)", t->B)) goto fail;
     for (int i = 0; i < t->ntr; i++) t->perm[i] = i;
+    t->live = *c;
     return t;
 fail:
     cwb_mm_trainer_free(t);
@@ -400,7 +403,7 @@ static int con_term(cwb_mm_trainer *t, cwb_loss *L, const float *p, const float 
 }
 
 static int step_two_tower(cwb_mm_trainer *t, cwb_mm_step_info *info, double *gsq_out, double *dscale_out) {
-    const cwb_mm_train_cfg *c = &t->cfg;
+    const cwb_mm_train_cfg *c = &t->live;
     const int B = t->B, k = t->k;
     const size_t Bk = (size_t)B * k;
     tower *V = &t->tw[CWB_MOD_V], *T = &t->tw[CWB_MOD_T];
@@ -558,7 +561,7 @@ int cwb_mm_trainer_step(cwb_mm_trainer *t, cwb_mm_step_info *info) {
             return cwb_fail(CWB_ENAN, "step %ld: gradient of the temperature is not finite", t->step + 1);
         gsq += (double)t->log_scale_grad * t->log_scale_grad;
     }
-    const float lr = c->opt.lr * cwb_schedule_factor(&c->sched, t->step);
+    const float lr = t->live.opt.lr * cwb_schedule_factor(&c->sched, t->step);
     for (int m = 0; m < 2; m++)
         if (t->has[m] && (rc = tower_update(&t->tw[m], lr))) return step_fail(t, rc, "update");
     if (t->fus && (rc = cwb_optim_step(t->ofus, t->fus->mlp->params, t->fus->mlp->grads, lr)))
@@ -775,7 +778,7 @@ int cwb_mm_trainer_eval(cwb_mm_trainer *t, int with_lr_fewshot, cwb_mm_eval_info
 
 static int ops_step(void *self, cwb_metrics *m) {
     cwb_mm_trainer *t = self;
-    const cwb_mm_train_cfg *c = &t->cfg;
+    const cwb_mm_train_cfg *c = &t->live;
     cwb_mm_step_info s;
     int rc = cwb_mm_trainer_step(t, &s);
     if (rc) return rc;
@@ -854,7 +857,7 @@ static const cwb_json_field cfg_fields[] = {
 
 int cwb_mm_trainer_describe(const cwb_mm_trainer *t, cwb_json *j) {
     if (!t || !j) return cwb_fail(CWB_EINVAL, "cwb_mm_trainer_describe: NULL %s", !t ? "trainer" : "writer");
-    const cwb_mm_train_cfg *c = &t->cfg;
+    const cwb_mm_train_cfg *c = &t->live;
     cwb_json_open(j, NULL);
     cwb_json_str(j, "mode", c->mode == CWB_MM_TWO_TOWER ? "two_tower" : "unimodal");
     if (c->mode == CWB_MM_UNIMODAL) cwb_json_str(j, "modality", c->uni_modality == CWB_MOD_V ? "v" : "t");
@@ -872,6 +875,57 @@ int cwb_mm_trainer_describe(const cwb_mm_trainer *t, cwb_json *j) {
 }
 
 static int ops_describe(const void *self, cwb_json *j) { return cwb_mm_trainer_describe(self, j); }
+
+/* ---- live knobs ---------------------------------------------------------------------- */
+
+int cwb_mm_trainer_knobs(const cwb_mm_trainer *t, cwb_knob *out, int max) {
+    int n = 0;
+    if (!t || !out) return 0;
+    const cwb_mm_train_cfg *c = &t->live;
+    cwb_knob_add(out, &n, max, "tau", "tau", 1.0 / exp((double)t->log_scale), 1.0 / MM_MAX_SCALE, 10);
+    cwb_knob_add(out, &n, max, "lr", "optim.lr", c->opt.lr, 1e-5, 10);
+    if (c->mode != CWB_MM_TWO_TOWER) return n;
+    struct { const char *name; float w; int on; } w[4] = {
+        {"w_sep", c->w_sep, t->heads}, {"w_bridge", c->w_bridge, t->reg != NULL},
+        {"w_gc", c->w_gc, t->reg != NULL}, {"w_itm", c->w_itm, t->fus != NULL}};
+    for (int i = 0; i < 4; i++) {
+        cwb_knob *k = w[i].on ? cwb_knob_add(out, &n, max, w[i].name, w[i].name, w[i].w, 0, 10) : NULL;
+        if (k) k->unit = 0.1;
+    }
+    cwb_loss_knobs(t->lvt, 1, out, &n, max);
+    return n;
+}
+
+int cwb_mm_trainer_set(cwb_mm_trainer *t, const char *name, double value) {
+    if (!t || !name) return cwb_fail(CWB_EINVAL, "cwb_mm_trainer_set: NULL %s", !t ? "trainer" : "name");
+    cwb_knob k[CWB_KNOBS_MAX];
+    if (!cwb_knob_checked(k, cwb_mm_trainer_knobs(t, k, CWB_KNOBS_MAX), name, value, "mm trainer"))
+        return CWB_EINVAL;
+    int rc;
+    cwb_mm_train_cfg *c = &t->live;
+    cwb_loss *losses[3] = {t->lvt, t->lvv, t->ltt};
+    if (strcmp(name, "tau") == 0) {
+        c->tau = (float)value;
+        t->log_scale = (float)log(1.0 / value);
+    } else if (strcmp(name, "lr") == 0) {
+        c->opt.lr = (float)value;
+    } else if (strcmp(name, "w_sep") == 0) {
+        c->w_sep = (float)value;
+    } else if (strcmp(name, "w_bridge") == 0) {
+        c->w_bridge = (float)value;
+    } else if (strcmp(name, "w_gc") == 0) {
+        c->w_gc = (float)value;
+    } else if (strcmp(name, "w_itm") == 0) {
+        c->w_itm = (float)value;
+    } else {
+        for (int i = 0; i < 3; i++)
+            if (losses[i] && (rc = cwb_loss_set_knob(losses[i], name, value, "mm trainer"))) return rc;
+    }
+    return CWB_OK;
+}
+
+static int ops_set(void *self, const char *name, double value) { return cwb_mm_trainer_set(self, name, value); }
+static int ops_knobs(const void *self, cwb_knob *out, int max) { return cwb_mm_trainer_knobs(self, out, max); }
 
 /* The geometry pane: the image and text embeddings of every sample. */
 static int ops_embed(void *self, const float **a, const float **b, int *n, int *k) {
@@ -892,7 +946,7 @@ static void ops_destroy(void *self) { cwb_mm_trainer_free(self); }
 
 #define MM_OPS .headline = "loss", .tick_every = 1, .step = ops_step, .evaluate = ops_evaluate, \
                .reset = ops_reset, .describe = ops_describe, .steps = ops_steps, .seed = ops_seed, \
-               .destroy = ops_destroy, .set = NULL /* live knobs: issue 12 */
+               .destroy = ops_destroy, .set = ops_set, .knobs = ops_knobs
 static const cwb_train_ops two_tower_ops = {.kind = "mm trainer", .embed = ops_embed,
                                             .labels = ops_labels, MM_OPS};
 static const cwb_train_ops unimodal_ops = {.kind = "mm unimodal", .embed = NULL, .labels = NULL,

@@ -129,6 +129,19 @@ int cwb_mm_trainer_describe(const cwb_mm_trainer *t, cwb_json *j);
  * rows of a class, the skipped fusion task) are absent, not NaN. */
 int cwb_mm_trainer_eval_metrics(cwb_mm_trainer *t, int with_lr_fewshot, cwb_metrics *m);
 
+/*
+ * Live knobs (core/knob.h), from the next step on: "tau" and "lr" (both
+ * modes); two-tower also the weights of the regularisers that can be
+ * turned on and off without a new parameter: "w_bridge" and "w_gc" (always),
+ * "w_sep" only when it was on at construction (its second heads exist only
+ * then) and "w_itm" likewise (its fusion head); and the contrastive loss's
+ * "noise", "alpha", "gamma" (loss.h, applied to every contrastive term).
+ * Not live: the batch size, the towers, the data.  reset() returns them to
+ * the constructed values; describe() writes them as they are now.
+ */
+int cwb_mm_trainer_set(cwb_mm_trainer *t, const char *name, double value);
+int cwb_mm_trainer_knobs(const cwb_mm_trainer *t, cwb_knob *out, int max);
+
 /* The trainer interface (driver.h) for t's mode: steps report loss and,
  * two-tower, con and each regulariser that is on (sep, bridge, gc, itm),
  * unimodal train_acc, then lr, tau, grad_norm; evaluations use

@@ -144,8 +144,10 @@ int cwb_scale_optimum(const float *a, const float *b, int n, int k, int chunk,
 /* ---- SGD on theta --------------------------------------------------------- */
 
 struct cwb_scalefit {
-    cwb_scalefit_cfg cfg;       /* effective: loss.n_total filled in */
-    int n, k, B;
+    cwb_scalefit_cfg cfg;       /* effective: loss.n_total filled in, as constructed */
+    cwb_scalefit_cfg live;      /* the same with the knobs now (lr, batch; the loss's are
+                                 * in the loss object) */
+    int n, k, B, Bmax;          /* B: the batch size now, <= Bmax (what the buffers hold) */
     cwb_dataset *ds;            /* x = a; labels and clusters for the sampler */
     cwb_tensor *bt;             /* b */
     cwb_sampler *sampler;
@@ -175,6 +177,9 @@ static int check_scalefit(const cwb_scalefit_cfg *c, const float *a, const float
         return cwb_fail(CWB_EINVAL, "cwb_scalefit_new: n = %d, k = %d, need n >= 2 and k >= 1", n, k);
     if (c->batch < 2 || c->batch > n)
         return cwb_fail(CWB_EINVAL, "cwb_scalefit_new: batch = %d, must be in [2, n = %d]", c->batch, n);
+    if (c->batch_max != 0 && (c->batch_max < c->batch || c->batch_max > n))
+        return cwb_fail(CWB_EINVAL, "cwb_scalefit_new: batch_max = %d, must be in [batch = %d, n = %d] (or 0)",
+                        c->batch_max, c->batch, n);
     if (!(c->lr > 0) || !isfinite(c->lr))
         return cwb_fail(CWB_EINVAL, "cwb_scalefit_new: lr = %g, must be positive and finite", c->lr);
     if (!(c->theta0 > 0) || !isfinite(c->theta0))
@@ -234,6 +239,8 @@ cwb_scalefit *cwb_scalefit_new(const cwb_scalefit_cfg *cfg, const float *a,
     s->n = n;
     s->k = k;
     s->B = cfg->batch;
+    if (s->cfg.batch_max == 0) s->cfg.batch_max = cfg->batch;
+    s->Bmax = s->cfg.batch_max;
     s->theta = cfg->theta0;
     /* n_total = n makes INFONCE the minibatch estimate of the population
      * loss (negatives scaled by (n-1)/(B-1)); unscaled keeps it in-batch. */
@@ -248,15 +255,16 @@ cwb_scalefit *cwb_scalefit_new(const cwb_scalefit_cfg *cfg, const float *a,
     if (!s->sampler) goto fail;
     cwb_rng lr;
     cwb_rng_seed(&lr, cfg->seed, CWB_STREAM_LOSS);
-    s->loss = cwb_loss_new(&s->cfg.loss, s->B, k, cwb_rng_u64(&lr));
+    s->loss = cwb_loss_new(&s->cfg.loss, s->Bmax, k, cwb_rng_u64(&lr));
     if (!s->loss) goto fail;
 
-    s->idx = cwb_mem_zeroed(&s->mem, (size_t)s->B, sizeof *s->idx);
-    s->pos = cwb_mem_zeroed(&s->mem, (size_t)s->B, sizeof *s->pos);
-    s->w = cwb_mem_floats(&s->mem, (size_t)s->B);
-    s->ab = cwb_mem_floats(&s->mem, (size_t)s->B * k);
-    s->bb = cwb_mem_floats(&s->mem, (size_t)s->B * k);
+    s->idx = cwb_mem_zeroed(&s->mem, (size_t)s->Bmax, sizeof *s->idx);
+    s->pos = cwb_mem_zeroed(&s->mem, (size_t)s->Bmax, sizeof *s->pos);
+    s->w = cwb_mem_floats(&s->mem, (size_t)s->Bmax);
+    s->ab = cwb_mem_floats(&s->mem, (size_t)s->Bmax * k);
+    s->bb = cwb_mem_floats(&s->mem, (size_t)s->Bmax * k);
     if (cwb_mem_check(&s->mem, "cwb_scalefit_new: out of memory for n = %d, k = %d", n, k)) goto fail;
+    s->live = s->cfg;
     return s;
 
 nomem:
@@ -284,7 +292,7 @@ int cwb_scalefit_step(cwb_scalefit *s, double *theta, double *loss) {
                         isfinite(out.value) ? "gradient" : "loss", s->theta);
 
     /* plain SGD; theta stays positive so the logits keep their meaning */
-    double th = s->theta - s->cfg.lr * out.dscale;
+    double th = s->theta - s->live.lr * out.dscale;
     s->theta = th < THETA_MIN ? THETA_MIN : th;
     s->step++;
     if (theta) *theta = s->theta;
@@ -319,14 +327,42 @@ static const cwb_json_field cfg_fields[] = {
 /* Flat, as the scale fit's options are: the loss's name and knobs at the top. */
 int cwb_scalefit_describe(const cwb_scalefit *s, cwb_json *j) {
     if (!s || !j) return cwb_fail(CWB_EINVAL, "cwb_scalefit_describe: NULL %s", !s ? "scalefit" : "writer");
-    const cwb_scalefit_cfg *c = &s->cfg;
+    const cwb_scalefit_cfg *c = &s->live;
     cwb_json_open(j, NULL);
     cwb_json_str(j, "experiment", "scalefit");
     cwb_json_str(j, "loss", cwb_loss_name(c->loss.kind));
-    cwb_json_fields(j, &c->loss, cwb_loss_knob_fields, CWB_LOSS_NKNOBS);
+    cwb_json_fields(j, cwb_loss_config(s->loss), cwb_loss_knob_fields, CWB_LOSS_NKNOBS);
     cwb_json_fields(j, c, cfg_fields, CWB_JSON_NFIELDS(cfg_fields));
+    if (c->batch_max > c->batch) cwb_json_int(j, "batch_max", c->batch_max);
     cwb_json_int(j, "n", s->n);
     cwb_json_close(j);
+    return CWB_OK;
+}
+
+/* ---- live knobs ------------------------------------------------------------------ */
+
+int cwb_scalefit_knobs(const cwb_scalefit *s, cwb_knob *out, int max) {
+    int n = 0;
+    if (!s || !out) return 0;
+    cwb_knob_add(out, &n, max, "lr", "lr", s->live.lr, 1e-5, 100);
+    cwb_knob *b = cwb_knob_add(out, &n, max, "batch", "batch", s->B, 2, s->Bmax);
+    if (b) b->integer = 1;
+    cwb_loss_knobs(s->loss, 0, out, &n, max);
+    return n;
+}
+
+int cwb_scalefit_set(cwb_scalefit *s, const char *name, double value) {
+    if (!s || !name) return cwb_fail(CWB_EINVAL, "cwb_scalefit_set: NULL %s", !s ? "scalefit" : "name");
+    int rc = cwb_loss_set_knob(s->loss, name, value, "scalefit");
+    if (rc != -1) return rc;
+    cwb_knob k[CWB_KNOBS_MAX];
+    if (!cwb_knob_checked(k, cwb_scalefit_knobs(s, k, CWB_KNOBS_MAX), name, value, "scalefit")) return CWB_EINVAL;
+    if (strcmp(name, "lr") == 0) {
+        s->live.lr = value;
+    } else { /* batch: the buffers hold Bmax rows */
+        if ((rc = cwb_sampler_set_batch(s->sampler, (int)value))) return rc;
+        s->B = s->live.batch = (int)value;
+    }
     return CWB_OK;
 }
 
@@ -343,6 +379,8 @@ static int ops_step(void *self, cwb_metrics *m) {
 }
 
 static int ops_reset(void *self) { return cwb_scalefit_reset(self); }
+static int ops_set(void *self, const char *name, double value) { return cwb_scalefit_set(self, name, value); }
+static int ops_knobs(const void *self, cwb_knob *out, int max) { return cwb_scalefit_knobs(self, out, max); }
 static int ops_describe(const void *self, cwb_json *j) { return cwb_scalefit_describe(self, j); }
 static long ops_steps(const void *self) { return ((const cwb_scalefit *)self)->step; }
 static uint64_t ops_seed(const void *self) { return ((const cwb_scalefit *)self)->cfg.seed; }
@@ -354,5 +392,6 @@ static void ops_destroy(void *self) { cwb_scalefit_free(self); }
 const cwb_train_ops cwb_scalefit_ops = {
     .kind = "scalefit", .headline = "theta", .tick_every = 256,
     .step = ops_step, .evaluate = NULL, .reset = ops_reset, .describe = ops_describe,
-    .embed = NULL, .labels = NULL, .steps = ops_steps, .seed = ops_seed, .destroy = ops_destroy, .set = NULL,
+    .embed = NULL, .labels = NULL, .steps = ops_steps, .seed = ops_seed, .destroy = ops_destroy, .set = ops_set,
+    .knobs = ops_knobs,
 };

@@ -25,6 +25,7 @@ typedef struct {
                               * loss (negatives not scaled by (n-1)/(B-1)) instead of
                               * the minibatch estimate of the population loss */
     int batch;               /* B >= 2 */
+    int batch_max;           /* the largest B the batch-size knob may reach (0 = batch) */
     float batch_noise;       /* skew of the batches (sampler noise) */
     int importance;          /* importance-weight skewed negatives */
     double lr;               /* plain SGD on theta */
@@ -48,8 +49,17 @@ int cwb_scalefit_reset(cwb_scalefit *s);
 /* The experiment's parameters as one JSON object. */
 int cwb_scalefit_describe(const cwb_scalefit *s, cwb_json *j);
 
+/* Live knobs (core/knob.h), from the next step on: "lr", "batch"
+ * (2..batch_max, the buffers sized for it at construction) and the loss's
+ * "noise", "alpha", "gamma" (loss.h, flat option names as the scale fit's
+ * options are).  reset() returns them to the constructed values; describe()
+ * writes them as they are now. */
+int cwb_scalefit_set(cwb_scalefit *s, const char *name, double value);
+int cwb_scalefit_knobs(const cwb_scalefit *s, cwb_knob *out, int max);
+
 /* The trainer interface (driver.h): steps report loss and theta (the
- * headline); no evaluation, nothing to embed; a tick every 256 steps. */
+ * headline); no evaluation, nothing to embed; a tick every 256 steps; the
+ * knobs above. */
 extern const cwb_train_ops cwb_scalefit_ops;
 
 /* Fixed embeddings for the experiment: n pairs from `clusters` clusters on

@@ -38,10 +38,13 @@
 #define CWB_MAX_SCALE 100.0     /* 1/tau <= 100, CLIP's clamp */
 
 struct cwb_trainer {
-    cwb_trainer_cfg cfg;        /* effective config (loss.n_total filled in) */
+    cwb_trainer_cfg cfg;        /* effective config (loss.n_total filled in) as constructed */
+    cwb_trainer_cfg live;       /* the same with the knobs as they are now (tau, lr, batch;
+                                 * the loss's knobs live in the loss object) */
     const cwb_dataset *data;
     cwb_dataset *owned;         /* data built by the trainer, or NULL */
-    int N, d, k, B;
+    int N, d, k, B;             /* B: the batch size now (the knob), <= Bmax */
+    int Bmax;                   /* what the batch buffers hold */
 
     cwb_sampler *sampler;
     cwb_rng aug_rng;
@@ -104,6 +107,9 @@ static int check_cfg(const cwb_trainer_cfg *c) {
     int rc;
     if (c->batch < 2)
         return cwb_fail(CWB_EINVAL, "trainer: batch = %d, must be >= 2 (a batch needs negatives)", c->batch);
+    if (c->batch_max != 0 && c->batch_max < c->batch)
+        return cwb_fail(CWB_EINVAL, "trainer: batch_max = %d, must be >= batch = %d (or 0: batch)",
+                        c->batch_max, c->batch);
     if (!(c->tau > 0) || !isfinite(c->tau))
         return cwb_fail(CWB_EINVAL, "trainer: tau = %g, must be positive and finite", (double)c->tau);
     if (c->learn_tau && 1.0 / c->tau > CWB_MAX_SCALE * (1 + 1e-6))
@@ -164,8 +170,11 @@ cwb_trainer *cwb_trainer_new(const cwb_trainer_cfg *cfg, const cwb_dataset *data
     t->N = t->data->n;
     t->d = t->data->dim;
     t->B = c->batch;
-    if (c->batch > t->N) {
-        cwb_fail(CWB_EINVAL, "trainer: batch = %d exceeds the data set size N = %d", c->batch, t->N);
+    if (c->batch_max == 0) c->batch_max = c->batch;
+    t->Bmax = c->batch_max;
+    if (t->Bmax > t->N) {
+        cwb_fail(CWB_EINVAL, "trainer: %s = %d exceeds the data set size N = %d",
+                 t->Bmax > c->batch ? "batch_max" : "batch", t->Bmax, t->N);
         goto fail;
     }
     if (c->enc.dims[0] != t->d) {
@@ -183,7 +192,7 @@ cwb_trainer *cwb_trainer_new(const cwb_trainer_cfg *cfg, const cwb_dataset *data
     cwb_rng init;
     cwb_rng_seed(&init, c->seed, CWB_STREAM_INIT);
     t->n_towers = c->shared_tower ? 1 : 2;
-    const int rows = c->shared_tower ? 2 * t->B : t->B;
+    const int rows = c->shared_tower ? 2 * t->Bmax : t->Bmax;
     for (int i = 0; i < t->n_towers; i++) {
         t->tower[i] = cwb_mlp_new(&c->enc, rows, &init);
         if (!t->tower[i]) goto fail;
@@ -202,17 +211,18 @@ cwb_trainer *cwb_trainer_new(const cwb_trainer_cfg *cfg, const cwb_dataset *data
      * the run seed's LOSS stream, independent of every other component. */
     cwb_rng lr;
     cwb_rng_seed(&lr, c->seed, CWB_STREAM_LOSS);
-    t->loss = cwb_loss_new(&c->loss, t->B, t->k, cwb_rng_u64(&lr));
+    t->loss = cwb_loss_new(&c->loss, t->Bmax, t->k, cwb_rng_u64(&lr));
     if (!t->loss) goto fail;
 
-    const size_t B = (size_t)t->B;
+    const size_t B = (size_t)t->Bmax;
     t->idx = cwb_mem_zeroed(&t->mem, B, sizeof *t->idx);
     t->pos = cwb_mem_zeroed(&t->mem, B, sizeof *t->pos);
     t->w = cwb_mem_floats(&t->mem, B);
     t->raw = cwb_mem_floats(&t->mem, 2 * B * (size_t)t->d);
     t->views = cwb_mem_floats(&t->mem, 2 * B * (size_t)t->d);
     t->dout = cwb_mem_floats(&t->mem, 2 * B * (size_t)t->k);
-    if (cwb_mem_check(&t->mem, "trainer: out of memory for batch buffers (B = %d)", t->B)) goto fail;
+    if (cwb_mem_check(&t->mem, "trainer: out of memory for batch buffers (B = %d)", t->Bmax)) goto fail;
+    t->live = *c;
     return t;
 
 fail:
@@ -301,7 +311,7 @@ int cwb_trainer_step(cwb_trainer *t, cwb_step_info *info) {
         gsq += (double)t->log_scale_grad * t->log_scale_grad;
     }
 
-    const float lr = c->opt.lr * cwb_schedule_factor(&c->sched, t->step);
+    const float lr = t->live.opt.lr * cwb_schedule_factor(&c->sched, t->step);
     for (int i = 0; i < t->n_towers; i++) {
         cwb_mlp *m = t->tower[i];
         if ((rc = cwb_optim_step(t->opt[i], m->params, m->grads, lr))) return step_fail(t, rc, "update");
@@ -438,9 +448,10 @@ static const cwb_json_field cfg_fields[] = {
 
 int cwb_trainer_describe(const cwb_trainer *t, cwb_json *j) {
     if (!t || !j) return cwb_fail(CWB_EINVAL, "cwb_trainer_describe: NULL %s", !t ? "trainer" : "writer");
-    const cwb_trainer_cfg *c = &t->cfg;
+    const cwb_trainer_cfg *c = &t->live;
     cwb_json_open(j, NULL);
     cwb_json_fields(j, c, cfg_fields, CWB_JSON_NFIELDS(cfg_fields));
+    if (c->batch_max > c->batch) cwb_json_int(j, "batch_max", c->batch_max);
     if (t->owned) cwb_synth_describe(&c->data, "data", j);
     else cwb_json_str(j, "data", "dataset object");
     cwb_aug_describe(&c->aug, "aug", j);
@@ -452,10 +463,45 @@ int cwb_trainer_describe(const cwb_trainer *t, cwb_json *j) {
     cwb_json_close(j);
     cwb_optim_describe(&c->opt, "optim", j);
     cwb_schedule_describe(&c->sched, "schedule", j);
-    cwb_loss_describe(&c->loss, "loss", j);
+    cwb_loss_describe(cwb_loss_config(t->loss), "loss", j);
     cwb_json_close(j);
     return CWB_OK;
 }
+
+/* ---- live knobs ------------------------------------------------------------------ */
+
+int cwb_trainer_knobs(const cwb_trainer *t, cwb_knob *out, int max) {
+    int n = 0;
+    if (!t || !out) return 0;
+    /* 1/tau <= 100 as with a learned temperature (CLIP's clamp) */
+    cwb_knob_add(out, &n, max, "tau", "tau", 1.0 / exp((double)t->log_scale), 1.0 / CWB_MAX_SCALE, 10);
+    cwb_knob_add(out, &n, max, "lr", "optim.lr", t->live.opt.lr, 1e-5, 10);
+    cwb_knob *b = cwb_knob_add(out, &n, max, "batch", "batch", t->B, 2, t->Bmax);
+    if (b) b->integer = 1;
+    cwb_loss_knobs(t->loss, 1, out, &n, max);
+    return n;
+}
+
+int cwb_trainer_set(cwb_trainer *t, const char *name, double value) {
+    if (!t || !name) return cwb_fail(CWB_EINVAL, "cwb_trainer_set: NULL %s", !t ? "trainer" : "name");
+    int rc = cwb_loss_set_knob(t->loss, name, value, "trainer");
+    if (rc != -1) return rc;
+    cwb_knob k[CWB_KNOBS_MAX];
+    if (!cwb_knob_checked(k, cwb_trainer_knobs(t, k, CWB_KNOBS_MAX), name, value, "trainer")) return CWB_EINVAL;
+    if (strcmp(name, "tau") == 0) {
+        t->live.tau = (float)value;
+        t->log_scale = (float)log(1.0 / value);
+    } else if (strcmp(name, "lr") == 0) {
+        t->live.opt.lr = (float)value;
+    } else { /* batch: the buffers hold Bmax rows */
+        if ((rc = cwb_sampler_set_batch(t->sampler, (int)value))) return rc;
+        t->B = t->live.batch = (int)value;
+    }
+    return CWB_OK;
+}
+
+static int ops_set(void *self, const char *name, double value) { return cwb_trainer_set(self, name, value); }
+static int ops_knobs(const void *self, cwb_knob *out, int max) { return cwb_trainer_knobs(self, out, max); }
 
 static int ops_describe(const void *self, cwb_json *j) { return cwb_trainer_describe(self, j); }
 
@@ -479,5 +525,5 @@ const cwb_train_ops cwb_trainer_ops = {
     .kind = "trainer", .headline = "loss", .tick_every = 1,
     .step = ops_step, .evaluate = ops_evaluate, .reset = ops_reset, .describe = ops_describe,
     .embed = ops_embed, .labels = ops_labels, .steps = ops_steps, .seed = ops_seed, .destroy = ops_destroy,
-    .set = NULL, /* live knobs: issue 12 */
+    .set = ops_set, .knobs = ops_knobs,
 };

@@ -22,6 +22,8 @@ typedef struct {
     cwb_synth_cfg data;      /* used when no data set is passed in */
     cwb_aug_cfg aug;
     int batch;               /* B >= 2 */
+    int batch_max;           /* the largest B the batch-size knob may reach: the batch
+                              * buffers are sized for it (0 = batch, the default) */
     float batch_noise;       /* sampler noise in [0,1] */
     float pair_noise;        /* sampler pair noise in [0,1] */
     int importance;          /* pass the sampler's importance weights to the loss */
@@ -80,8 +82,21 @@ int cwb_trainer_reset(cwb_trainer *t);
 /* The effective configuration as one JSON object (the run's parameters). */
 int cwb_trainer_describe(const cwb_trainer *t, cwb_json *j);
 
+/*
+ * Live knobs (core/knob.h), applied from the next step on: "tau" (the
+ * temperature; with learn_tau the value it learns on from), "lr" (the base
+ * learning rate the schedule multiplies), "batch" (2..batch_max: the
+ * buffers were sized for batch_max at construction, so a step still does
+ * not allocate), and the loss's "noise", "alpha", "gamma" (loss.h).  What
+ * cannot change live: the data, the encoder, the optimiser kind, the loss
+ * kind, a batch above batch_max.  cwb_trainer_reset returns them to the
+ * constructed values; cwb_trainer_describe writes them as they are now.
+ */
+int cwb_trainer_set(cwb_trainer *t, const char *name, double value);
+int cwb_trainer_knobs(const cwb_trainer *t, cwb_knob *out, int max);
+
 /* The trainer interface (driver.h): steps report loss, surrogate, lr, tau,
- * grad_norm; evaluations the fields of cwb_eval_info; no live knobs yet. */
+ * grad_norm; evaluations the fields of cwb_eval_info; the knobs above. */
 extern const cwb_train_ops cwb_trainer_ops;
 
 #endif
