@@ -324,9 +324,12 @@ int cwb_lua_trainer_run(lua_State *L) {
     cwb_lua_push_params(L, ops, tr->self);
     c.g = run_begin(L, record, name, lua_tostring(L, -1), ops->seed(tr->self), d.steps, progress, ops->headline);
     const int gidx = lua_gettop(L);
-    if (ops->embed && c.g->ui && c.g->hooks->run_embed)
+    if (ops->embed && c.g->ui && c.g->hooks->run_embed) {
+        int n_names = 0;
+        const char *const *names = ops->class_names ? ops->class_names(tr->self, &n_names) : NULL;
         c.g->hooks->run_embed(c.g->ui, ops->embed, tr->self,
-                              ops->labels ? ops->labels(tr->self) : NULL);
+                              ops->labels ? ops->labels(tr->self) : NULL, names, names ? n_names : 0);
+    }
 
     cwb_drive_hooks h = {&c, h_log, h_eval, h_tick, c.on_step ? h_each : NULL};
     cwb_drive_result r;
