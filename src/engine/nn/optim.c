@@ -11,6 +11,32 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <strings.h>
+#if defined(__SSE2__)
+#include <xmmintrin.h>
+#endif
+
+/* Subnormal floats flushed to zero (FTZ) and read as zero (DAZ) inside the
+ * update loops, the caller's mode restored after.  Why: the state of
+ * parameters whose gradient is (nearly) always zero -- the weights of the
+ * border pixels that augmented images almost never light -- decays into
+ * the subnormal range, and x86 takes a microcode assist for every operation
+ * on a subnormal: a Fashion-MNIST run at B = 16 spent 92% of its time in
+ * AdamW's loop, 24 ms a step instead of 4.5.  A subnormal moment moves its
+ * parameter by less than lr * 1.2e-38 / eps, so flushing it changes nothing
+ * that a float parameter can show.  Elsewhere (no SSE) the loops run as
+ * they are. */
+#if defined(__SSE2__)
+#define FLUSH_BITS 0x8040u /* FTZ (bit 15) | DAZ (bit 6) of MXCSR */
+static unsigned flush_begin(void) {
+    unsigned csr = _mm_getcsr();
+    _mm_setcsr(csr | FLUSH_BITS);
+    return csr;
+}
+static void flush_end(unsigned csr) { _mm_setcsr(csr); }
+#else
+static unsigned flush_begin(void) { return 0; }
+static void flush_end(unsigned csr) { (void)csr; }
+#endif
 
 struct cwb_optim {
     cwb_optim_cfg cfg;
@@ -110,6 +136,11 @@ cwb_optim *cwb_optim_new(const cwb_optim_cfg *cfg, size_t n_params) {
     return o;
 }
 
+const float *cwb_optim_moment(const cwb_optim *o, int which) {
+    if (!o) return NULL;
+    return which == 0 ? o->m : which == 1 ? o->v : NULL;
+}
+
 void cwb_optim_free(cwb_optim *o) {
     if (!o) return;
     cwb_free(o->m);
@@ -182,8 +213,10 @@ int cwb_optim_step(cwb_optim *o, float *params, const float *grads, float lr) {
             if (!isfinite(grads[i]))
                 return cwb_fail(CWB_ENAN, "optim_step: gradient %zu of %zu is %g", i, o->n,
                                 (double)grads[i]);
+    unsigned csr = flush_begin();
     if (o->cfg.kind == CWB_OPT_ADAMW) adamw_step(o, params, grads, lr);
     else sgd_step(o, params, grads, lr);
+    flush_end(csr);
     return CWB_OK;
 }
 
