@@ -58,7 +58,8 @@ local o, given = U.args(arg, {
   {"tau", "number", 0.2, "temperature"},
   {"gamma", "number", 0.9, "running-estimate rate of decomposable and sogclr"},
   {"crop_scale", "number", 0.7, "random resized crop: smallest area fraction"},
-  {"best", "flag", false, "one run only: --best-loss at --best-batch, seed 1, beside the baselines"},
+  {"best", "flag", false, "--best-loss at --best-batch only, on all 60000 images unless --train, seed 1 "
+                          .. "unless --seeds, beside the baselines"},
   {"best_loss", "string", "ntxent", "the loss of --best and --reference"},
   {"best_batch", "int", 256, "the batch size of --best and --reference"},
   {"reference", "flag", false, "with --best: also train the same model in PyTorch "
@@ -76,7 +77,8 @@ if o.quick then
 end
 if o.best then
   if not given.train then o.train = 0 end
-  o.batches, o.seeds, o.losses = {o.best_batch}, 1, o.best_loss
+  o.batches, o.losses = {o.best_batch}, o.best_loss
+  if not given.seeds then o.seeds = 1 end
 end
 U.check(o.train >= 0 and o.test >= 0, "--train and --test must be >= 0")
 U.check(o.epochs >= 1 and o.seeds >= 1, "--epochs and --seeds must be >= 1")
