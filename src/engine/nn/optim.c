@@ -197,7 +197,27 @@ static void adamw_step(cwb_optim *o, float *p, const float *grad, float lr) {
     const float step_size = (float)(lr / bc1);
     const float bc2_sqrt = (float)sqrt(bc2);
     float *m = o->m, *v = o->v;
-    for (size_t i = 0; i < o->n; i++) {
+    size_t i = 0;
+#if defined(__SSE2__)
+    /* Four at a time, the same operations in the same order as the loop
+     * below (so the same bits): the scalar loop's sqrtf and division were
+     * 9% of a B = 256 step on Fashion-MNIST. */
+    {
+        const cwb_v4f vb1 = cwb_v4f_set1(b1), vb2 = cwb_v4f_set1(b2), v1b1 = cwb_v4f_set1(1.0f - b1);
+        const cwb_v4f v1b2 = cwb_v4f_set1(1.0f - b2), vdecay = cwb_v4f_set1(decay);
+        const cwb_v4f vbc2 = cwb_v4f_set1(bc2_sqrt), veps = cwb_v4f_set1(eps), vstep = cwb_v4f_set1(step_size);
+        for (; i + 4 <= o->n; i += 4) {
+            cwb_v4f g = cwb_v4f_load(grad + i), w = cwb_v4f_load(p + i) * vdecay;
+            cwb_v4f mm = flush_small4(vb1 * cwb_v4f_load(m + i) + v1b1 * g);
+            cwb_v4f vv = flush_small4(vb2 * cwb_v4f_load(v + i) + v1b2 * g * g);
+            cwb_v4f denom = (cwb_v4f)_mm_sqrt_ps((__m128)vv) / vbc2 + veps;
+            cwb_v4f_store(m + i, mm);
+            cwb_v4f_store(v + i, vv);
+            cwb_v4f_store(p + i, w - vstep * (mm / denom));
+        }
+    }
+#endif
+    for (; i < o->n; i++) {
         float g = grad[i];
         p[i] *= decay;
         m[i] = flush_small(b1 * m[i] + (1.0f - b1) * g);
