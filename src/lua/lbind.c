@@ -3,6 +3,7 @@
  * index tables, atomic file writes and progress lines (see lbind.h).
  */
 #include "lua/lbind.h"
+#include "util/clock.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -161,6 +162,28 @@ lua_Integer cwb_opts_range(cwb_opts *o, const char *key, lua_Integer def,
     return v;
 }
 
+int cwb_opts_ints(cwb_opts *o, const char *key, int *out, int lo_n, int hi_n) {
+    lua_State *L = o->L;
+    int t = cwb_opts_get(o, key);
+    if (t == LUA_TNIL) {
+        lua_pop(L, 1);
+        return -1;
+    }
+    if (t != LUA_TTABLE) cwb_opts_error(o, key, "table expected, got %s", luaL_typename(L, -1));
+    lua_Integer n = luaL_len(L, -1);
+    if (n < lo_n || n > hi_n) cwb_opts_error(o, key, "%d sizes given, need %d..%d", (int)n, lo_n, hi_n);
+    for (lua_Integer i = 1; i <= n; i++) {
+        int isint = 0;
+        lua_geti(L, -1, i);
+        lua_Integer v = lua_tointegerx(L, -1, &isint);
+        if (!isint || v < 1 || v > INT_MAX) cwb_opts_error(o, key, "entry %d must be a positive integer", (int)i);
+        out[i - 1] = (int)v;
+        lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+    return (int)n;
+}
+
 int cwb_opts_bool(cwb_opts *o, const char *key, int def) {
     int v = def;
     int t = cwb_opts_get(o, key);
@@ -270,11 +293,7 @@ void cwb_lua_pushints(lua_State *L, const int *v, int n, int base) {
 
 /* ---- progress ------------------------------------------------------------ */
 
-double cwb_now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
+double cwb_now(void) { return cwb_clock_seconds(); }
 
 static void fmt_duration(char *buf, size_t n, double s) {
     if (!isfinite(s) || s < 0) s = 0;

@@ -156,6 +156,9 @@ lua_Integer cwb_opts_int(cwb_opts *o, const char *key, lua_Integer def);
 lua_Integer cwb_opts_range(cwb_opts *o, const char *key, lua_Integer def,
                            lua_Integer lo, lua_Integer hi);
 int cwb_opts_bool(cwb_opts *o, const char *key, int def);
+/* A list of lo_n..hi_n positive integers at key into out: their count, or
+ * -1 when the key is absent (out untouched). */
+int cwb_opts_ints(cwb_opts *o, const char *key, int *out, int lo_n, int hi_n);
 const char *cwb_opts_str(cwb_opts *o, const char *key, const char *def);
 /* Raise "bad argument #arg to 'f' (option 'prefix.key': <msg>)". */
 int cwb_opts_error(cwb_opts *o, const char *key, const char *fmt, ...);

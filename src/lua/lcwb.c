@@ -871,6 +871,16 @@ static int l_quiet(lua_State *L) {
     return 1;
 }
 
+static int l_clock(lua_State *L) {
+    lua_pushnumber(L, cwb_now());
+    return 1;
+}
+
+static int l_threads(lua_State *L) {
+    lua_pushinteger(L, cwb_blas_threads());
+    return 1;
+}
+
 /* cwb.analyze{...}: lua/cwb/analyze.lua's run, so `cwb analyze` and recipes
  * share one implementation. */
 static int l_analyze(lua_State *L) {
@@ -888,6 +898,7 @@ static const luaL_Reg cwb_fns[] = {
     {"help", l_help},     {"helptext", l_helptext}, {"doc", l_doc},
     {"seed", l_seed},     {"outdir", l_outdir},     {"outpath", l_outpath},
     {"write_file", l_write_file}, {"recipe", l_recipe}, {"quiet", l_quiet},
+    {"clock", l_clock},   {"threads", l_threads},
     {"pretty", cwb_lua_l_pretty}, {"pp", cwb_lua_l_pp}, {"analyze", l_analyze},
     {"knob", cwb_lua_knob}, {"knobs", cwb_lua_knobs}, {"last_run", cwb_lua_last_run},
     {"setdoc", l_setdoc}, {"mkdir", l_mkdir}, {"dir", l_dir},
@@ -907,6 +918,9 @@ static const cwb_lua_doc cwb_docs[] = {
                    "temporary file renamed over it; devices and FIFOs are written in place)"},
     {"recipe", "cwb.recipe() -> string: the running recipe's path (recorded with each run)"},
     {"quiet", "cwb.quiet() -> boolean: true under --quiet (no progress output)"},
+    {"clock", "cwb.clock() -> seconds: a monotonic wall clock (only differences mean anything), "
+              "for timing a run; os.clock() is CPU time"},
+    {"threads", "cwb.threads() -> integer: the OpenBLAS threads cwb computes with (--threads)"},
     {"pretty", "cwb.pretty(v [, {depth=4, items=50, width=}]) -> string: v as readable text; a "
                "table as a constructor (keys sorted, nested, bounded, cycles marked <cycle>)"},
     {"pp", "cwb.pp(...): print the values as the REPL shows results (tables as cwb.pretty "

@@ -40,26 +40,8 @@ static lmlp *check_mlp(lua_State *L, int arg) {
 
 /* dims = {in, hidden..., out}: 2..CWB_MLP_MAX_LAYERS+1 positive integers. */
 void cwb_lua_mlp_opts(cwb_opts *o, cwb_mlp_cfg *c) {
-    lua_State *L = o->L;
-    int t = cwb_opts_get(o, "dims");
-    if (t != LUA_TNIL) {
-        if (t != LUA_TTABLE) cwb_opts_error(o, "dims", "table expected, got %s", luaL_typename(L, -1));
-        lua_Integer n = luaL_len(L, -1);
-        if (n < 2 || n > CWB_MLP_MAX_LAYERS + 1)
-            cwb_opts_error(o, "dims", "%d sizes given, need 2..%d (input, hidden..., output)",
-                           (int)n, CWB_MLP_MAX_LAYERS + 1);
-        for (lua_Integer i = 1; i <= n; i++) {
-            int isint = 0;
-            lua_geti(L, -1, i);
-            lua_Integer v = lua_tointegerx(L, -1, &isint);
-            if (!isint || v < 1 || v > INT_MAX)
-                cwb_opts_error(o, "dims", "entry %d must be a positive integer", (int)i);
-            c->dims[i - 1] = (int)v;
-            lua_pop(L, 1);
-        }
-        c->n_layers = (int)n - 1;
-    }
-    lua_pop(L, 1);
+    int n = cwb_opts_ints(o, "dims", c->dims, 2, CWB_MLP_MAX_LAYERS + 1);
+    if (n > 0) c->n_layers = n - 1;
     const char *act = cwb_opts_str(o, "act", NULL);
     if (act) {
         int a = cwb_act_from_name(act);

@@ -618,9 +618,12 @@ int cwb_lua_trainer_run(lua_State *L) {
     cwb_lua_push_params(L, ops, tr->self);
     c.g = run_begin(L, ops, tr->self, record, name, lua_tostring(L, -1), d.steps, progress);
     const int gidx = lua_gettop(L);
-    if (ops->embed && c.g->ui && c.g->hooks->run_embed)
+    if (ops->embed && c.g->ui && c.g->hooks->run_embed) {
+        int n_names = 0;
+        const char *const *names = ops->class_names ? ops->class_names(tr->self, &n_names) : NULL;
         c.g->hooks->run_embed(c.g->ui, ops->embed, tr->self,
-                              ops->labels ? ops->labels(tr->self) : NULL);
+                              ops->labels ? ops->labels(tr->self) : NULL, names, names ? n_names : 0);
+    }
     show_knobs(c.g);
     /* the last run, for rerun{...}: its trainer, its options, its id and name */
     lua_createtable(L, 0, 4);

@@ -35,8 +35,10 @@ typedef struct cwb_run_observer {
                        long total, int64_t id);
     /* Where the geometry pane can read the run's current embeddings, and
      * the class (cluster) label of each of their n rows, or NULL when the
-     * data has none; both valid until run_end. */
-    void (*run_embed)(void *run, cwb_run_embed_fn fn, void *src, const int *labels);
+     * data has none; both valid until run_end.  names (nullable): the
+     * n_names class names, static strings, for the pane's legend. */
+    void (*run_embed)(void *run, cwb_run_embed_fn fn, void *src, const int *labels,
+                      const char *const *names, int n_names);
     void (*run_metric)(void *run, long step, const char *name, double value);
     /* After a step (or a group of steps): done of total.  May run Lua on L.
      * Non-zero: stop the loop early. */

@@ -167,11 +167,14 @@ static void draw_status(void) {
         }
         double loss = last_value(run, "loss");
         if (isfinite(loss)) n += (size_t)snprintf(left + n, sizeof left - n, " | loss %.4g", loss);
-        static const char *const scores[] = {"top1", "theta", "score", NULL};
+        /* the run's score: the first of these it reports (a Fashion-MNIST
+         * run's kNN test accuracy, from its latest evaluation) */
+        static const char *const scores[] = {"knn_acc", "top1", "theta", "score", NULL};
+        static const char *const shown[] = {"kNN", "top1", "theta", "score"};
         for (int i = 0; scores[i]; i++) {
             double v = last_value(run, scores[i]);
             if (isfinite(v)) {
-                n += (size_t)snprintf(left + n, sizeof left - n, " | %s %.4g", scores[i], v);
+                n += (size_t)snprintf(left + n, sizeof left - n, " | %s %.4g", shown[i], v);
                 break;
             }
         }

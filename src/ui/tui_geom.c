@@ -12,7 +12,10 @@
  * b yellow, both in one cell white); the two centroids A and B and the
  * modality-gap vector between them are drawn over them.  The caption gives
  * alignment, uniformity and the centroid gap of the full data set
- * (methods.md "Metrics").  The pool outlives the run, so projection() can
+ * (methods.md "Metrics").  When the run names its classes (a Fashion-MNIST
+ * run: its test split's labels and names) a legend above the caption shows
+ * each name in its class's colour, the names cut short when whole ones
+ * would take more than a third of the pane.  The pool outlives the run, so projection() can
  * project the last picture again at once, paused or after the run (a
  * running run is sampled afresh first).  Frames move rather than jump: each PCA axis keeps
  * the sign it had in the last frame, and each t-SNE frame continues from the
@@ -28,6 +31,7 @@
 #include "engine/eval/tsne.h"
 
 #include <curses.h>
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -127,6 +131,8 @@ static int take_sample(tui_run *r) {
     tui.gpm = m;
     tui.gpk = k;
     tui.gp_haslab = r->elabels != NULL;
+    tui.gp_names = r->elabels ? r->enames : NULL;
+    tui.gp_nnames = tui.gp_names ? r->enn : 0;
     tui.gp_serial = r->serial;
     tui.gp_step = r->done;
     tui.g_align = cwb_alignment(a, b, n, k);
@@ -268,6 +274,8 @@ void tui_geom_free(void) {
     cappool = capplab = capbuf = caplab = capprev = capwork = 0;
     shown_proj = -1;
     shown_haslab = 0;
+    tui.gp_names = NULL;
+    tui.gp_nnames = 0;
 }
 
 static void put(int y, int x, chtype ch, int attr) { mvaddch(y, x, ch | (chtype)attr); }
@@ -336,13 +344,58 @@ static void draw_by_view(cwb_rect r, const int *cellof, int npts) {
     free(na);
 }
 
+/* The rows the legend of class names takes on a pane `w` wide when each
+ * name is cut to `cut` bytes (0: whole), two spaces between names. */
+static int legend_rows(int w, int cut) {
+    int rows = 1, x = 0;
+    for (int c = 0; c < tui.gp_nnames; c++) {
+        int len = (int)strlen(tui.gp_names[c] ? tui.gp_names[c] : "?");
+        if (cut > 0 && len > cut) len = cut;
+        if (len > w) return INT_MAX;
+        if (x > 0 && x + 2 + len > w) rows++, x = 0;
+        x += (x > 0 ? 2 : 0) + len;
+    }
+    return rows;
+}
+
+/* Draw the legend in the rows from y down (each name in its class's
+ * colour); returns the rows it took, 0 when there is none or it does not
+ * fit in max_rows.  The cut that fits is the longest of whole names, 8, 6,
+ * 4 or 3 bytes. */
+static int draw_legend(int y, int x0, int w, int max_rows, int draw) {
+    if (!by_class() || !tui.gp_names || tui.gp_nnames < 1 || max_rows < 1) return 0;
+    static const int cuts[] = {0, 8, 6, 4, 3};
+    int cut = -1, rows = 0;
+    for (size_t i = 0; i < sizeof cuts / sizeof cuts[0] && cut < 0; i++)
+        if ((rows = legend_rows(w, cuts[i])) <= max_rows) cut = cuts[i];
+    if (cut < 0) return 0;
+    if (!draw) return rows;
+    int row = 0, x = 0;
+    for (int c = 0; c < tui.gp_nnames; c++) {
+        const char *name = tui.gp_names[c] ? tui.gp_names[c] : "?";
+        int len = (int)strlen(name);
+        if (cut > 0 && len > cut) len = cut;
+        if (x > 0 && x + 2 + len > w) row++, x = 0;
+        if (x > 0) x += 2;
+        attron(class_attr(c, 0));
+        mvaddnstr(y + row, x0 + x, name, len);
+        attroff(class_attr(c, 0));
+        x += len;
+    }
+    return rows;
+}
+
 void tui_geom_draw(cwb_rect r) {
     if (r.h < 3 || r.w < 10) return;
     if (!tui.g_valid) {
         tui_draw_note(r, "embeddings appear here during a trainer run");
         return;
     }
-    int ph = r.h - 1, pw = r.w; /* the last row is the caption */
+    /* the last row is the caption, the legend (if any) above it, at most a
+     * third of the pane */
+    int lrows = draw_legend(0, 0, r.w, (r.h - 1) / 3, 0);
+    if (lrows > 0) draw_legend(r.y + r.h - 1 - lrows, r.x, r.w, lrows, 1);
+    int ph = r.h - 1 - lrows, pw = r.w;
     int m = tui.gn;
     const float *p = tui.gpts;
     float x0 = INFINITY, x1 = -INFINITY, y0 = INFINITY, y1 = -INFINITY;

@@ -34,11 +34,14 @@ static void *h_begin(void *ud, lua_State *L, const char *name, const char *param
     return r;
 }
 
-static void h_embed(void *run, cwb_run_embed_fn fn, void *src, const int *labels) {
+static void h_embed(void *run, cwb_run_embed_fn fn, void *src, const int *labels,
+                    const char *const *names, int n_names) {
     tui_run *r = run;
     r->efn = fn;
     r->esrc = src;
     r->elabels = labels;
+    r->enames = names;
+    r->enn = n_names;
     tui.geom_next = 0; /* show the starting geometry at the first tick */
 }
 
@@ -101,6 +104,7 @@ static void h_end(void *run, const char *status) {
     r->efn = NULL;
     r->esrc = NULL;
     r->elabels = NULL;
+    r->enames = NULL;
     if (tui.cur == r) tui.cur = r->outer;
     else /* ended out of order (an error unwound several): drop it from the chain */
         for (tui_run *c = tui.cur; c; c = c->outer)

@@ -84,6 +84,8 @@ typedef struct tui_run {
     cwb_run_embed_fn efn;
     void *esrc;
     const int *elabels;
+    const char *const *enames; /* class names (static), enn of them, or NULL */
+    int enn;
     int stop;                  /* stop() asked for this run */
     int active;
     struct tui_run *outer;     /* the run this one was started inside, if any */
@@ -157,6 +159,8 @@ typedef struct {
     float *gpool;              /* gpm rows of view a then gpm of view b, gpk wide */
     int *gplab;                /* label of each pooled row (of a pair); gp_haslab */
     int gpm, gpk, gp_haslab, gp_serial;
+    const char *const *gp_names; /* the pool's class names (static strings), gp_nnames */
+    int gp_nnames;
     long gp_step;              /* the run's step when the pool was taken */
     float *gpts;               /* 2-D points: gn of view a then gn of view b */
     int *glab;                 /* label of each of the gn pairs shown */

@@ -71,6 +71,33 @@ print(r.steps, ds:image_size())'
 [ $st -eq 0 ] && [ "$(cat out)" = "$(printf '3\t28\t28')" ]
 ok $? "a Fashion-MNIST data set trains in cwb.trainer.new{data = ds} (3 steps)"
 
+run --quiet --data-dir "$tmp/fake" -e '
+local tr = cwb.trainer.new{data = cwb.data.fashion_mnist{}, batch = 4, aug = {crop_pad = 2, crop_scale = 0, flip = 0.5},
+  encoder = {dims = {784, 16, 8}, head = {8, 4}}, loss = {kind = "ntxent"},
+  eval = {test = cwb.data.fashion_mnist{split = "test"}, knn = 5, val_frac = 0.25, l2 = {1e-2}}}
+local p = tr:params()
+local r = tr:run{steps = 6, record = false}
+local a = tr:embed()
+print(r.steps, p:match([["shuffle":(%a+)]]), p:match([["crop_pad":(%d+)]]), p:match([=["head":%[([%d,]+)%]]=]),
+      p:match([["test_rows":(%d+)]]), a:rows(), a:cols(),
+      r.eval.knn_acc >= 0 and r.eval.knn_acc <= 1, r.eval.linear_l2, r.eval.linear_seconds >= 0, r.eval.top1)'
+[ $st -eq 0 ] && [ "$(cat out)" = "$(printf '6	true	2	8,8,4	3	3	4	true	0.01	true	nil')" ]
+ok $? "cwb.trainer.new on images: image aug options, a head, epoch order, eval = {test = ...}: knn_acc, linear_* in r.eval ($(tr '\n' ' ' < out; head -1 err))"
+for case in "aug = {jitter = 0.1}|option 'aug.jitter'" \
+            "encoder = {dims = {784, 16, 8}, head = {}}|option 'encoder.head': 0 sizes given, need 1..8" \
+            "encoder = {dims = {784, 16, 8}, head = {4}, shared = false}|encoder head needs the shared tower" \
+            "eval = {test = 3}|option 'eval.test': dataset expected, got number" \
+            "eval = {knn = -1}|option 'eval.knn': -1 is out of range" \
+            "eval = {val_frac = 1}|linear probe: val_frac = 1 outside (0, 1)" \
+            "eval = {l2 = {-1}}|option 'eval.l2': entry 1 must be a number >= 0" \
+            "shuffle = true, batch_noise = 0.5|shuffle takes every image once an epoch"; do
+    opts=${case%%|*}
+    want=${case#*|}
+    run --quiet --data-dir "$tmp/fake" -e "cwb.trainer.new{data = cwb.data.fashion_mnist{}, batch = 4, $opts}"
+    [ $st -eq 1 ] && head -1 err | grep -qF -- "$want"
+    ok $? "cwb.trainer.new{$opts} is refused in one line: $(head -1 err)"
+done
+
 run run --quiet --data-dir "$tmp/fake" --out fig "$AUG" -- --n 3 --erase 1
 if "$CWB" -e 'os.exit(cwb.plot.available() and 0 or 1)' 2>/dev/null; then
     [ $st -eq 0 ] && [ "$(head -c 4 fig/augmentations.png | od -An -c | tr -d ' ')" = '211PNG' ]

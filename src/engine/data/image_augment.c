@@ -16,6 +16,7 @@
 #include "engine/core/tensor.h"
 
 #include <limits.h>
+#include <stddef.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,6 +48,19 @@ cwb_imaug_cfg cwb_imaug_defaults(int height, int width) {
     c.brightness = 0.4f;
     c.contrast = 0.4f;
     return c;
+}
+
+static const cwb_json_field imaug_fields[] = {
+    CWB_JSON_FIELD(cwb_imaug_cfg, height, CWB_JSON_INT),       CWB_JSON_FIELD(cwb_imaug_cfg, width, CWB_JSON_INT),
+    CWB_JSON_FIELD(cwb_imaug_cfg, crop_pad, CWB_JSON_INT),     CWB_JSON_FIELD(cwb_imaug_cfg, crop_scale, CWB_JSON_FLOAT),
+    CWB_JSON_FIELD(cwb_imaug_cfg, flip, CWB_JSON_FLOAT),       CWB_JSON_FIELD(cwb_imaug_cfg, brightness, CWB_JSON_FLOAT),
+    CWB_JSON_FIELD(cwb_imaug_cfg, contrast, CWB_JSON_FLOAT),   CWB_JSON_FIELD(cwb_imaug_cfg, noise, CWB_JSON_FLOAT),
+    CWB_JSON_FIELD(cwb_imaug_cfg, erase, CWB_JSON_FLOAT),      CWB_JSON_FIELD(cwb_imaug_cfg, erase_min, CWB_JSON_FLOAT),
+    CWB_JSON_FIELD(cwb_imaug_cfg, erase_max, CWB_JSON_FLOAT),  CWB_JSON_FIELD(cwb_imaug_cfg, erase_ratio, CWB_JSON_FLOAT),
+};
+
+void cwb_imaug_describe(const cwb_imaug_cfg *c, const char *key, cwb_json *j) {
+    cwb_json_record(j, key, NULL, c, imaug_fields, CWB_JSON_NFIELDS(imaug_fields));
 }
 
 static int in01(float v) { return v >= 0 && v <= 1; }

@@ -31,6 +31,7 @@
 #define CWB_IMAGE_AUGMENT_H
 
 #include "engine/core/rng.h"
+#include "util/json.h"
 
 typedef struct {
     int height, width;   /* image shape; rows are height * width pixels */
@@ -52,6 +53,10 @@ typedef struct {
 cwb_imaug_cfg cwb_imaug_defaults(int height, int width);
 /* Every transform off (the identity), for building a configuration up. */
 cwb_imaug_cfg cwb_imaug_none(int height, int width);
+
+/* The config as the member `key` of the JSON object j is writing (the
+ * shape, then every strength). */
+void cwb_imaug_describe(const cwb_imaug_cfg *c, const char *key, cwb_json *j);
 
 typedef struct cwb_imaug cwb_imaug;
 

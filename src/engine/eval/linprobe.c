@@ -23,13 +23,13 @@
 #include "engine/core/error.h"
 #include "engine/core/rng.h"
 #include "engine/core/tensor.h"
+#include "util/clock.h"
 
 #include <float.h>
 #include <lbfgs.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #define SCORE_BLOCK 256
 
@@ -44,12 +44,6 @@ cwb_linprobe_cfg cwb_linprobe_defaults(void) {
     c.val_frac = 0.1;
     c.seed = 1;
     return c;
-}
-
-static double now_seconds(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
 static int check_cfg(const cwb_linprobe_cfg *c, int need_grid) {
@@ -70,6 +64,8 @@ static int check_cfg(const cwb_linprobe_cfg *c, int need_grid) {
         return cwb_fail(CWB_EINVAL, "linear probe: val_frac = %g outside (0, 1)", c->val_frac);
     return CWB_OK;
 }
+
+int cwb_linprobe_check(const cwb_linprobe_cfg *cfg) { return check_cfg(cfg, 1); }
 
 static int check_data(const char *what, const float *x, const int *y, int n, int k, int K) {
     if (!x || !y) return cwb_fail(CWB_EINVAL, "linear probe: NULL %s %s", what, !x ? "rows" : "labels");
@@ -312,7 +308,7 @@ int cwb_logreg_fit_lbfgs(const cwb_linprobe_cfg *cfg, const float *x, const int 
 int cwb_linprobe(const cwb_linprobe_cfg *cfg, const float *train, const int *ytrain,
                  int ntrain, const float *test, const int *ytest, int ntest, int k, int K,
                  cwb_linprobe_result *res) {
-    const double t0 = now_seconds();
+    const double t0 = cwb_clock_seconds();
     int rc = check_cfg(cfg, 1);
     if (rc) return rc;
     if (!res) return cwb_fail(CWB_EINVAL, "linear probe: NULL result");
@@ -369,7 +365,7 @@ int cwb_linprobe(const cwb_linprobe_cfg *cfg, const float *train, const int *ytr
     if (rc) goto out;
     res->train_acc = (double)score(w.xs, w.ys, ntrain, k, K, w.W, w.b, NULL, NULL, w.blk, w.s) / ntrain;
     res->test_acc = (double)score(test, ytest, ntest, k, K, w.W, w.b, w.mean, w.istd, w.blk, w.s) / ntest;
-    res->seconds = now_seconds() - t0;
+    res->seconds = cwb_clock_seconds() - t0;
 out:
     work_free(&w);
     return rc;

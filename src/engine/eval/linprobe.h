@@ -46,6 +46,10 @@ typedef struct {
 } cwb_linprobe_cfg;
 
 cwb_linprobe_cfg cwb_linprobe_defaults(void);
+/* The one check of a configuration (what cwb_linprobe checks first), for a
+ * trainer to refuse bad probe options when it is built: CWB_EINVAL with
+ * "linear probe: val_frac = 2 outside (0, 1)". */
+int cwb_linprobe_check(const cwb_linprobe_cfg *cfg);
 
 /* One fit's outcome. */
 typedef struct {

@@ -8,10 +8,43 @@
 #include "engine/core/tensor.h"
 #include "engine/core/vexp.h"
 
+#include <float.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <strings.h>
+#if defined(__SSE2__)
+#include <xmmintrin.h>
+#endif
+
+/* Subnormal floats flushed to zero (FTZ) and read as zero (DAZ) inside the
+ * update loops, the caller's mode restored after.  Why: the state of
+ * parameters whose gradient is (nearly) always zero -- the weights of the
+ * border pixels that augmented images almost never light -- decays into
+ * the subnormal range, and x86 takes a microcode assist for every operation
+ * on a subnormal: a Fashion-MNIST run at B = 16 spent 92% of its time in
+ * AdamW's loop, 24 ms a step instead of 4.5.  A subnormal moment moves its
+ * parameter by less than lr * 1.2e-38 / eps, so flushing it changes nothing
+ * that a float parameter can show.  The stored state is also flushed in
+ * software (flush_small), for machines without SSE and for valgrind, which
+ * does not emulate the FTZ/DAZ bits. */
+#if defined(__SSE2__)
+#define FLUSH_BITS 0x8040u /* FTZ (bit 15) | DAZ (bit 6) of MXCSR */
+static unsigned flush_begin(void) {
+    unsigned csr = _mm_getcsr();
+    _mm_setcsr(csr | FLUSH_BITS);
+    return csr;
+}
+static void flush_end(unsigned csr) { _mm_setcsr(csr); }
+#else
+static unsigned flush_begin(void) { return 0; }
+static void flush_end(unsigned csr) { (void)csr; }
+#endif
+static inline float flush_small(float x) { return fabsf(x) < FLT_MIN ? 0.0f : x; }
+static inline cwb_v4f flush_small4(cwb_v4f x) {
+    const cwb_v4f lo = cwb_v4f_set1(FLT_MIN), zero = cwb_v4f_set1(0.0f);
+    return cwb_v4f_select((x < lo) & (x > -lo), zero, x);
+}
 
 struct cwb_optim {
     cwb_optim_cfg cfg;
@@ -107,6 +140,11 @@ cwb_optim *cwb_optim_new(const cwb_optim_cfg *cfg, size_t n_params) {
     return o;
 }
 
+const float *cwb_optim_moment(const cwb_optim *o, int which) {
+    if (!o) return NULL;
+    return which == 0 ? o->m : which == 1 ? o->v : NULL;
+}
+
 void cwb_optim_free(cwb_optim *o) {
     if (!o) return;
     cwb_mem_free(&o->mem);
@@ -125,7 +163,7 @@ static void sgd_step(cwb_optim *o, float *p, const float *grad, float lr) {
         const cwb_v4f vwd = cwb_v4f_set1(wd), vmu = cwb_v4f_set1(mu), vlr = cwb_v4f_set1(lr);
         for (; i + 4 <= o->n; i += 4) {
             cwb_v4f g = cwb_v4f_load(grad + i), w = cwb_v4f_load(p + i);
-            cwb_v4f m = vmu * cwb_v4f_load(buf + i) + (g + vwd * w);
+            cwb_v4f m = flush_small4(vmu * cwb_v4f_load(buf + i) + (g + vwd * w));
             cwb_v4f_store(buf + i, m);
             cwb_v4f_store(p + i, w - vlr * m);
         }
@@ -134,7 +172,7 @@ static void sgd_step(cwb_optim *o, float *p, const float *grad, float lr) {
         float g = grad[i];
         if (wd != 0.0f) g += wd * p[i];
         if (buf) {
-            buf[i] = mu * buf[i] + g;
+            buf[i] = flush_small(mu * buf[i] + g);
             g = buf[i];
         }
         p[i] -= lr * g;
@@ -155,11 +193,31 @@ static void adamw_step(cwb_optim *o, float *p, const float *grad, float lr) {
     const float step_size = (float)(lr / bc1);
     const float bc2_sqrt = (float)sqrt(bc2);
     float *m = o->m, *v = o->v;
-    for (size_t i = 0; i < o->n; i++) {
+    size_t i = 0;
+#if defined(__SSE2__)
+    /* Four at a time, the same operations in the same order as the loop
+     * below (so the same bits): the scalar loop's sqrtf and division were
+     * 9% of a B = 256 step on Fashion-MNIST. */
+    {
+        const cwb_v4f vb1 = cwb_v4f_set1(b1), vb2 = cwb_v4f_set1(b2), v1b1 = cwb_v4f_set1(1.0f - b1);
+        const cwb_v4f v1b2 = cwb_v4f_set1(1.0f - b2), vdecay = cwb_v4f_set1(decay);
+        const cwb_v4f vbc2 = cwb_v4f_set1(bc2_sqrt), veps = cwb_v4f_set1(eps), vstep = cwb_v4f_set1(step_size);
+        for (; i + 4 <= o->n; i += 4) {
+            cwb_v4f g = cwb_v4f_load(grad + i), w = cwb_v4f_load(p + i) * vdecay;
+            cwb_v4f mm = flush_small4(vb1 * cwb_v4f_load(m + i) + v1b1 * g);
+            cwb_v4f vv = flush_small4(vb2 * cwb_v4f_load(v + i) + v1b2 * g * g);
+            cwb_v4f denom = (cwb_v4f)_mm_sqrt_ps((__m128)vv) / vbc2 + veps;
+            cwb_v4f_store(m + i, mm);
+            cwb_v4f_store(v + i, vv);
+            cwb_v4f_store(p + i, w - vstep * (mm / denom));
+        }
+    }
+#endif
+    for (; i < o->n; i++) {
         float g = grad[i];
         p[i] *= decay;
-        m[i] = b1 * m[i] + (1.0f - b1) * g;
-        v[i] = b2 * v[i] + (1.0f - b2) * g * g;
+        m[i] = flush_small(b1 * m[i] + (1.0f - b1) * g);
+        v[i] = flush_small(b2 * v[i] + (1.0f - b2) * g * g);
         float denom = sqrtf(v[i]) / bc2_sqrt + eps;
         p[i] -= step_size * (m[i] / denom);
     }
@@ -178,8 +236,10 @@ int cwb_optim_step(cwb_optim *o, float *params, const float *grads, float lr) {
             if (!isfinite(grads[i]))
                 return cwb_fail(CWB_ENAN, "optim_step: gradient %zu of %zu is %g", i, o->n,
                                 (double)grads[i]);
+    unsigned csr = flush_begin();
     if (o->cfg.kind == CWB_OPT_ADAMW) adamw_step(o, params, grads, lr);
     else sgd_step(o, params, grads, lr);
+    flush_end(csr);
     return CWB_OK;
 }
 

@@ -39,6 +39,11 @@ void cwb_optim_free(cwb_optim *o);
 /* One update of params[n] from grads[n] at learning rate lr (the schedule's
  * lr, not cfg->lr).  CWB_ENAN if a gradient is not finite (params untouched). */
 int cwb_optim_step(cwb_optim *o, float *params, const float *grads, float lr);
+/* The optimiser's state, n_params values: which 0 = the first moment (SGD's
+ * momentum buffer, AdamW's m), 1 = AdamW's second moment v; NULL when the
+ * kind keeps none.  Subnormal values never stay in it (they are flushed to
+ * zero in the update: optim.c). */
+const float *cwb_optim_moment(const cwb_optim *o, int which);
 
 typedef enum { CWB_SCHED_CONSTANT = 0, CWB_SCHED_WARMUP, CWB_SCHED_COSINE } cwb_sched_kind;
 typedef struct {

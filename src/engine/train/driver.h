@@ -100,6 +100,9 @@ typedef struct cwb_train_ops {
     /* The class (or cluster) label of each embedded row, 0-based, for
      * colouring the pane by class; NULL (or returning NULL): none. */
     const int *(*labels)(const void *self);
+    /* The names of the label values 0..*n-1 (static strings), for the
+     * pane's legend; NULL (or returning NULL): none. */
+    const char *const *(*class_names)(const void *self, int *n);
     long (*steps)(const void *self);         /* steps done since construction/reset */
     uint64_t (*seed)(const void *self);
     void (*destroy)(void *self);             /* free the trainer (NULL is a no-op) */
